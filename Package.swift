@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "idzip",
+    products: [
+        .library(name: "IdzipCore", targets: ["IdzipCore"]),
+        .library(name: "IdzipTraining", targets: ["IdzipTraining"]),
+        .executable(name: "idzip", targets: ["idzip"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System libraries from Debian (zlib1g-dev, libopenblas-dev), found with pkg-config.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // The embeddable core: portable randomness, projections, the .idz container,
+        // weight expansion and inference.
+        .target(
+            name: "IdzipCore",
+            dependencies: [
+                "CZlib",
+                "COpenBLAS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // Training: data sets, layers with gradients, optimisers, the training loop.
+        .target(
+            name: "IdzipTraining",
+            dependencies: ["IdzipCore", "COpenBLAS"]
+        ),
+
+        // The thin command-line tool.
+        .executableTarget(
+            name: "idzip",
+            dependencies: [
+                "IdzipCore",
+                "IdzipTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "IdzipCoreTests", dependencies: ["IdzipCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IdzipTrainingTests", dependencies: ["IdzipTraining"]),
+        .testTarget(name: "IdzipCLITests", dependencies: ["IdzipCore"]),
+    ]
+)

@@ -1,0 +1,29 @@
+/// The fourth counter word of every Philox block idzip draws: which quantity a random
+/// number belongs to. The values are part of the `.idz` format (Formats/idz-v1.md) and
+/// never change meaning.
+public enum StreamPurpose: UInt32, Sendable, CaseIterable {
+    /// theta0: the initial weights; sub-stream = tensor index.
+    case theta0 = 1
+    /// Dense projection entries; sub-stream = 0.
+    case denseProjection = 2
+    /// Sparse projection positions and signs; sub-stream = column.
+    case sparseProjection = 3
+    /// Fastfood diagonal of random signs B; sub-stream = block.
+    case fastfoodSigns = 4
+    /// Fastfood permutation Pi; sub-stream = block.
+    case fastfoodPermutation = 5
+    /// Fastfood Gaussian diagonal G; sub-stream = block.
+    case fastfoodGaussian = 6
+
+    // Training-time purposes. They are not needed to expand a model, but are fixed so that
+    // a training run is reproducible from its seed.
+
+    /// Order of training examples; sub-stream = epoch.
+    case exampleOrder = 16
+    /// The pixel permutation of the "shuffled pixels" data set variant.
+    case pixelPermutation = 17
+    /// Random training labels of the "shuffled labels" variant.
+    case labelShuffle = 18
+    /// Which examples a fractional training set keeps.
+    case subsetSelection = 19
+}
