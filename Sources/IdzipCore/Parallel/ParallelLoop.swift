@@ -1,0 +1,47 @@
+import Foundation
+
+/// Runs independent pieces of work on several threads.
+///
+/// Callers split work into pieces whose boundaries do not depend on the thread count, so
+/// results are identical whatever `threads` is.
+public enum ParallelLoop {
+    /// Threads used when a caller does not say: the machine's active processors, or the
+    /// value of the environment variable IDZIP_THREADS when it is a positive integer.
+    public static let defaultThreads: Int = {
+        if let text = ProcessInfo.processInfo.environment["IDZIP_THREADS"], let value = Int(text), value > 0 {
+            return value
+        }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Calls `body(piece)` once for every piece in 0..<pieces, on up to `threads` threads.
+    /// Pieces are handed out dynamically; `body` must not depend on which thread runs it.
+    public static func forEach(pieces: Int, threads: Int = defaultThreads, _ body: (Int) -> Void) {
+        guard pieces > 0 else { return }
+        let workers = max(1, min(threads, pieces))
+        if workers == 1 {
+            for piece in 0..<pieces { body(piece) }
+            return
+        }
+        let next = NextPiece()
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while let piece = next.take(below: pieces) { body(piece) }
+            }
+        }
+    }
+}
+
+/// A shared counter handing out piece numbers.
+private final class NextPiece: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}
