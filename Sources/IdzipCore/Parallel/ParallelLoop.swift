@@ -25,8 +25,9 @@ public enum ParallelLoop {
         }
         let next = NextPiece()
         withoutActuallyEscaping(body) { body in
+            let work = UncheckedBody(body)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while let piece = next.take(below: pieces) { body(piece) }
+                while let piece = next.take(below: pieces) { work.body(piece) }
             }
         }
     }
@@ -44,4 +45,11 @@ private final class NextPiece: @unchecked Sendable {
         value += 1
         return value - 1
     }
+}
+
+/// Carries a non-escaping closure into `concurrentPerform`. Safe because the callers'
+/// pieces write disjoint memory, and the closure does not outlive the call.
+private struct UncheckedBody: @unchecked Sendable {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
