@@ -39,7 +39,7 @@ let package = Package(
         // Training: data sets, layers with gradients, optimisers, the training loop.
         .target(
             name: "IdzipTraining",
-            dependencies: ["IdzipCore", "COpenBLAS"]
+            dependencies: ["IdzipCore", "CZlib", "COpenBLAS"]
         ),
 
         // The thin command-line tool.

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Writes a file so that readers see either the old file or the complete new one, never
+/// a partial one: bytes go to a temporary file beside the destination, which is renamed
+/// over it by `commit()`. A writer that is dropped without `commit()` removes its
+/// temporary file.
+public final class AtomicFileWriter {
+    public let destination: URL
+    private let temporaryPath: String
+    private var descriptor: Int32
+    private var committed = false
+
+    public init(destination: URL) throws(FileWriteError) {
+        self.destination = destination
+        let directory = destination.deletingLastPathComponent().path
+        let name = destination.lastPathComponent
+        var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FileWriteError(path: destination.path, reason: String(cString: strerror(errno)))
+        }
+        descriptor = fd
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        fchmod(fd, 0o644)
+    }
+
+    deinit {
+        if !committed { discard() }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileWriteError(path: destination.path, reason: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(FileWriteError) {
+        try bytes.withUnsafeBytes { (raw) throws(FileWriteError) in try write(raw) }
+    }
+
+    /// Flushes the temporary file to disk and renames it over the destination.
+    public func commit() throws(FileWriteError) {
+        guard !committed else { return }
+        guard fsync(descriptor) == 0, close(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            discard()
+            throw FileWriteError(path: destination.path, reason: reason)
+        }
+        descriptor = -1
+        guard rename(temporaryPath, destination.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            committed = true
+            throw FileWriteError(path: destination.path, reason: reason)
+        }
+        committed = true
+    }
+
+    /// Abandons the write: the temporary file is removed and the destination is untouched.
+    public func discard() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(temporaryPath)
+        committed = true
+    }
+
+    /// Writes `bytes` to `destination` atomically.
+    public static func write(_ bytes: [UInt8], to destination: URL) throws(FileWriteError) {
+        let writer = try AtomicFileWriter(destination: destination)
+        try writer.write(bytes)
+        try writer.commit()
+    }
+}
+
+/// A file that could not be written.
+public struct FileWriteError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var reason: String
+
+    public var description: String { "cannot write \(path): \(reason)" }
+}
