@@ -41,7 +41,11 @@ public final class AtomicFileWriter {
     }
 
     public func write(_ bytes: [UInt8]) throws(FileWriteError) {
-        try bytes.withUnsafeBytes { (raw) throws(FileWriteError) in try write(raw) }
+        var failure: FileWriteError?
+        bytes.withUnsafeBytes { raw in
+            do { try write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     /// Flushes the temporary file to disk and renames it over the destination.
