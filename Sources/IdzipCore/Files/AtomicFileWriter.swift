@@ -43,7 +43,7 @@ public final class AtomicFileWriter {
     public func write(_ bytes: [UInt8]) throws(FileWriteError) {
         var failure: FileWriteError?
         bytes.withUnsafeBytes { raw in
-            do { try write(raw) } catch { failure = error }
+            do throws(FileWriteError) { try write(raw) } catch { failure = error }
         }
         if let failure { throw failure }
     }
