@@ -26,4 +26,6 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case labelShuffle = 18
     /// Which examples a fractional training set keeps.
     case subsetSelection = 19
+    /// Random theta_d of sample models written by `idzip create`.
+    case sampleTheta = 32
 }

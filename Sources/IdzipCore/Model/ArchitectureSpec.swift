@@ -1,0 +1,60 @@
+extension Architecture {
+    /// Parses the command-line names of architectures:
+    /// - `fc:784-200-200-10`: fully connected ReLU network, input width first;
+    /// - `fc5`: the paper's FC-5 for shuffled labels (784, five layers of 400, 10);
+    /// - `lenet`, `lenet:1x28x28`, `lenet:3x32x32`, optionally `lenet:3x32x32:10` classes;
+    /// - `toy`: the paper's toy objective (D = 1000).
+    public init(spec: String) throws(ArchitectureError) {
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        switch parts[0] {
+        case "fc":
+            guard parts.count == 2 else { throw .invalid("write a fully connected model as fc:784-200-200-10") }
+            let widths = parts[1].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard widths.count >= 2, let values = widths as? [Int], values.allSatisfy({ $0 >= 1 && $0 <= Limits.maxDimension }) else {
+                throw .invalid("'\(parts[1])' is not a list of layer widths like 784-200-200-10")
+            }
+            self = .fullyConnected(inputShape: [values[0]], widths: Array(values.dropFirst()))
+        case "fc5":
+            guard parts.count == 1 else { throw .invalid("fc5 takes no options") }
+            self = .fullyConnected(inputShape: [784], widths: [400, 400, 400, 400, 400, 10])
+        case "lenet":
+            guard parts.count <= 3 else { throw .invalid("write LeNet as lenet, lenet:3x32x32 or lenet:3x32x32:10") }
+            var inputShape = [1, 28, 28]
+            var classes = 10
+            if parts.count >= 2 {
+                let dimensions = parts[1].split(separator: "x").compactMap { Int($0) }
+                guard dimensions.count == 3, dimensions.allSatisfy({ $0 >= 1 && $0 <= Limits.maxDimension }) else {
+                    throw .invalid("'\(parts[1])' is not an input shape like 1x28x28 (channels x height x width)")
+                }
+                inputShape = dimensions
+            }
+            if parts.count == 3 {
+                guard let value = Int(parts[2]), value >= 1, value <= Limits.maxDimension else {
+                    throw .invalid("'\(parts[2])' is not a number of classes")
+                }
+                classes = value
+            }
+            self = .leNet(inputShape: inputShape, classes: classes)
+        case "toy":
+            guard parts.count == 1 else { throw .invalid("toy takes no options") }
+            self = .toy()
+        default:
+            throw .invalid("unknown model '\(spec)'; use fc:784-200-200-10, fc5, lenet, lenet:3x32x32 or toy")
+        }
+        _ = try parameterTensors()
+    }
+
+    /// A one-line description, e.g. "flatten, dense 200, relu, dense 10".
+    public var layerSummary: String {
+        layers.map { layer in
+            switch layer {
+            case .dense(let units): "dense \(units)"
+            case .conv2d(let filters, let kernel, let padding): "conv \(kernel)x\(kernel)x\(filters) \(padding == .valid ? "valid" : "same")"
+            case .maxPool(let size): "maxpool \(size)"
+            case .relu: "relu"
+            case .flatten: "flatten"
+            case .toyGroupSum(let groups, let size): "toy \(groups)x\(size)"
+            }
+        }.joined(separator: ", ")
+    }
+}
