@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what idzip needs beyond the Swift toolchain, only where it is missing:
+# Debian packages (zlib, OpenBLAS, pkg-config, Python) and, in a virtual environment at
+# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
+pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${need_apt[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import numpy, safetensors, pytest' 2>/dev/null; then
+    echo "installing Python packages into .venv: numpy safetensors pytest"
+    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest
+fi
