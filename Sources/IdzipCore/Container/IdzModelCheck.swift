@@ -1,0 +1,125 @@
+/// The rules a model must satisfy to be stored in, or read from, a `.idz` file. The
+/// writer runs them too, so that it never produces a file a reader rejects.
+enum IdzModelCheck {
+    /// Throws the first rule `model` breaks; returns its parameter tensors.
+    @discardableResult
+    static func check(_ model: IdzModel) throws(IdzError) -> [TensorSpec] {
+        let tensors = try parameterTensors(of: model.architecture)
+        let parameterCount = tensors.last.map { $0.offset + $0.count } ?? 0
+        try checkProjection(model.projection, parameterCount: parameterCount)
+        try checkTheta(model.theta, dimension: model.projection.dimension)
+        try checkPreprocessing(model.preprocessing, inputShape: model.architecture.inputShape)
+        try checkLabels(model.labels, architecture: model.architecture)
+        try checkMetadata(model.metadata)
+        guard model.weightsSHA256.count == IdzLayout.sha256Size else {
+            throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32")
+        }
+        return tensors
+    }
+
+    static func parameterTensors(of architecture: Architecture) throws(IdzError) -> [TensorSpec] {
+        do {
+            return try architecture.parameterTensors()
+        } catch {
+            throw IdzError(.invalidArchitecture, error.description)
+        }
+    }
+
+    static func checkProjection(_ projection: ProjectionSpec, parameterCount: Int) throws(IdzError) {
+        let d = projection.dimension
+        guard d >= 1 else { throw IdzError(.invalidValue, "d is \(d); it must be at least 1") }
+        guard d <= Limits.maxSubspaceDimension else {
+            throw IdzError(.limitExceeded, "declared d \(d) exceeds the limit \(Limits.maxSubspaceDimension)")
+        }
+        guard d <= parameterCount else {
+            throw IdzError(.invalidValue, "d \(d) exceeds the \(parameterCount) parameters (D) of the architecture")
+        }
+        if projection.kind == .identity && d != parameterCount {
+            throw IdzError(.invalidValue, "the identity projection needs d = D = \(parameterCount), got d \(d)")
+        }
+    }
+
+    static func checkTheta(_ theta: StoredTheta, dimension: Int) throws(IdzError) {
+        guard theta.count == dimension else {
+            throw IdzError(.invalidValue, "theta_d has \(theta.count) values, but d is \(dimension)")
+        }
+        let firstNonFinite: Int?
+        switch theta {
+        case .float32(let values):
+            firstNonFinite = values.firstIndex { !$0.isFinite }
+        case .float16(let values):
+            firstNonFinite = values.firstIndex { $0 & 0x7C00 == 0x7C00 }
+        case .int8(_, let scale):
+            guard scale.isFinite, scale > 0 else {
+                throw IdzError(.invalidValue, "the int8 scale of theta_d is \(scale); it must be finite and positive")
+            }
+            firstNonFinite = nil
+        }
+        if let index = firstNonFinite {
+            throw IdzError(.invalidValue, "theta_d value \(index) is not finite")
+        }
+    }
+
+    static func checkPreprocessing(_ preprocessing: Preprocessing, inputShape: [Int]) throws(IdzError) {
+        let channels = preprocessing.mean.count
+        guard preprocessing.standardDeviation.count == channels else {
+            throw IdzError(.invalidValue, "preprocessing has \(channels) means but \(preprocessing.standardDeviation.count) standard deviations")
+        }
+        let inputChannels = inputShape.count == 3 ? inputShape[0] : 1
+        guard channels == 1 || channels == inputChannels else {
+            throw IdzError(.invalidValue, "preprocessing has \(channels) channels; the input has \(inputChannels) (use 1 to share one mean and std)")
+        }
+        guard preprocessing.inputScale.isFinite else {
+            throw IdzError(.invalidValue, "the preprocessing input scale is \(preprocessing.inputScale)")
+        }
+        for channel in 0..<channels {
+            let mean = preprocessing.mean[channel]
+            let deviation = preprocessing.standardDeviation[channel]
+            guard mean.isFinite, deviation.isFinite, deviation > 0 else {
+                throw IdzError(.invalidValue, "preprocessing channel \(channel) has mean \(mean) and std \(deviation); both must be finite and std positive")
+            }
+        }
+    }
+
+    static func checkLabels(_ labels: [String], architecture: Architecture) throws(IdzError) {
+        guard !labels.isEmpty else { return }
+        guard labels.count <= ContainerLimits.maxLabels else {
+            throw IdzError(.limitExceeded, "\(labels.count) labels exceed the limit \(ContainerLimits.maxLabels)")
+        }
+        let outputs: Int
+        do { outputs = try architecture.outputCount() } catch { throw IdzError(.invalidArchitecture, error.description) }
+        guard labels.count == outputs else {
+            throw IdzError(.invalidValue, "\(labels.count) labels for a network with \(outputs) outputs")
+        }
+        for (index, label) in labels.enumerated() where label.utf8.count > ContainerLimits.maxNameBytes {
+            throw IdzError(.limitExceeded, "label \(index) has \(label.utf8.count) bytes, over the limit \(ContainerLimits.maxNameBytes)")
+        }
+    }
+
+    static func checkMetadata(_ metadata: [MetadataEntry]) throws(IdzError) {
+        guard metadata.count <= ContainerLimits.maxMetadataEntries else {
+            throw IdzError(.limitExceeded, "\(metadata.count) metadata entries exceed the limit \(ContainerLimits.maxMetadataEntries)")
+        }
+        // Keys are compared as bytes: Swift's String == treats canonically equivalent
+        // spellings as equal, other implementations would not.
+        var keys = Set<[UInt8]>()
+        for entry in metadata {
+            guard !entry.key.isEmpty else { throw IdzError(.invalidValue, "a metadata key is empty") }
+            guard entry.key.utf8.count <= ContainerLimits.maxNameBytes else {
+                throw IdzError(.limitExceeded, "a metadata key has \(entry.key.utf8.count) bytes, over the limit \(ContainerLimits.maxNameBytes)")
+            }
+            guard keys.insert(Array(entry.key.utf8)).inserted else {
+                throw IdzError(.duplicateMetadataKey, "duplicate metadata key \(IdzError.quote(entry.key))")
+            }
+            let valueSize: Int
+            switch entry.value {
+            case .string(let text): valueSize = text.utf8.count
+            case .bytes(let bytes): valueSize = bytes.count
+            case .int, .double, .bool: valueSize = 0
+            }
+            guard valueSize <= ContainerLimits.maxMetadataValueBytes else {
+                throw IdzError(.limitExceeded, "metadata \(IdzError.quote(entry.key)) has \(valueSize) bytes, over the limit \(ContainerLimits.maxMetadataValueBytes)")
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/// The random diagonals and permutations of the Fastfood blocks: for block b, the signs
+/// B_b, the permutation Pi_b, the Gaussian diagonal G_b and the scale s_b.
+///
+/// Signs are kept as the stream's own 32-bit words: sign k is bit (k mod 32) of word
+/// k / 32, a set bit meaning -1 (see `RandomStream.sign`).
+struct FastfoodTables: Sendable {
+    let blockLength: Int
+    let blockCount: Int
+    let signWordsPerBlock: Int
+    let signWords: [UInt32]
+    let permutations: [UInt32]
+    let gaussians: [Float]
+    let scales: [Float]
+
+    /// Bytes the cached tables of a D x d Fastfood projection take.
+    static func byteCount(blockLength: Int, blockCount: Int) -> Int {
+        blockCount * (blockLength * 8 + signWordCount(blockLength: blockLength) * 4 + 4)
+    }
+
+    static func signWordCount(blockLength: Int) -> Int {
+        (blockLength + 31) / 32
+    }
+
+    /// All blocks' tables, generated in parallel (each block on its own, so the result does
+    /// not depend on the threads).
+    init(rowCount: Int, blockLength: Int, blockCount: Int, seed: UInt64, threads: Int) {
+        self.blockLength = blockLength
+        self.blockCount = blockCount
+        let wordsPerBlock = Self.signWordCount(blockLength: blockLength)
+        signWordsPerBlock = wordsPerBlock
+        var scales = [Float](repeating: 0, count: blockCount)
+        var signWords = [UInt32](repeating: 0, count: blockCount * wordsPerBlock)
+        var permutations = [UInt32](repeating: 0, count: blockCount * blockLength)
+        var gaussians = [Float](repeating: 0, count: blockCount * blockLength)
+        scales.withUnsafeMutableBufferPointer { scaleBuffer in
+            signWords.withUnsafeMutableBufferPointer { signBuffer in
+                permutations.withUnsafeMutableBufferPointer { permutationBuffer in
+                    gaussians.withUnsafeMutableBufferPointer { gaussianBuffer in
+                        ParallelLoop.forEach(pieces: blockCount, threads: threads) { block in
+                            scaleBuffer[block] = Self.generate(
+                                block: block, rowCount: rowCount, blockLength: blockLength, seed: seed,
+                                signWords: UnsafeMutableBufferPointer(
+                                    rebasing: signBuffer[(block * wordsPerBlock)..<((block + 1) * wordsPerBlock)]),
+                                permutation: UnsafeMutableBufferPointer(
+                                    rebasing: permutationBuffer[(block * blockLength)..<((block + 1) * blockLength)]),
+                                gaussian: UnsafeMutableBufferPointer(
+                                    rebasing: gaussianBuffer[(block * blockLength)..<((block + 1) * blockLength)]))
+                        }
+                    }
+                }
+            }
+        }
+        self.signWords = signWords
+        self.permutations = permutations
+        self.gaussians = gaussians
+        self.scales = scales
+    }
+
+    /// Writes block `block`'s signs, permutation and Gaussian diagonal into the buffers
+    /// (signWordCount, blockLength and blockLength entries) and returns its scale
+    /// s_b = Float(1 / sqrt(gg_b * D)), gg_b = sum of Double(G_b[k])^2 in ascending k.
+    static func generate(
+        block: Int, rowCount: Int, blockLength: Int, seed: UInt64,
+        signWords: UnsafeMutableBufferPointer<UInt32>,
+        permutation: UnsafeMutableBufferPointer<UInt32>,
+        gaussian: UnsafeMutableBufferPointer<Float>
+    ) -> Float {
+        let substream = UInt32(truncatingIfNeeded: block)
+        generateSignWords(RandomStream(seed: seed, purpose: .fastfoodSigns, substream: substream), into: signWords)
+        generatePermutation(
+            RandomStream(seed: seed, purpose: .fastfoodPermutation, substream: substream),
+            into: UnsafeMutableBufferPointer(rebasing: permutation[0..<blockLength]))
+        let squaredNorm = generateGaussians(
+            RandomStream(seed: seed, purpose: .fastfoodGaussian, substream: substream),
+            into: UnsafeMutableBufferPointer(rebasing: gaussian[0..<blockLength]))
+        return Float(1 / (squaredNorm * Double(rowCount)).squareRoot())
+    }
+
+    /// Words 0 ..< output.count of the stream.
+    static func generateSignWords(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
+        let count = output.count
+        var word = 0
+        var blockIndex: UInt64 = 0
+        while word < count {
+            let words = stream.block(blockIndex)
+            output[word] = words.0
+            if word + 1 < count { output[word + 1] = words.1 }
+            if word + 2 < count { output[word + 2] = words.2 }
+            if word + 3 < count { output[word + 3] = words.3 }
+            word += 4
+            blockIndex += 1
+        }
+    }
+
+    /// `stream.permutation(count: output.count)` written in place: Fisher-Yates, for
+    /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1). Draws 2q and 2q+1
+    /// share Philox block q.
+    static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
+        let count = output.count
+        for i in 0..<count { output[i] = UInt32(truncatingIfNeeded: i) }
+        var k = count - 1
+        var draw: UInt64 = 0
+        var words = (UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        while k >= 1 {
+            let value: UInt64
+            if draw & 1 == 0 {
+                words = stream.block(draw >> 1)
+                value = UInt64(words.1) << 32 | UInt64(words.0)
+            } else {
+                value = UInt64(words.3) << 32 | UInt64(words.2)
+            }
+            let j = Int(truncatingIfNeeded: value.multipliedFullWidth(by: UInt64(k + 1)).high)
+            let swapped = output[k]
+            output[k] = output[j]
+            output[j] = swapped
+            k -= 1
+            draw += 1
+        }
+    }
+
+    /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
+    /// (as doubles, ascending k).
+    static func generateGaussians(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<Float>) -> Double {
+        let count = output.count
+        var k = 0
+        while k < count {
+            let pair = RandomStream.normalPair(stream.block(UInt64(k >> 1)))
+            output[k] = Float(pair.0)
+            if k + 1 < count { output[k + 1] = Float(pair.1) }
+            k += 2
+        }
+        var squaredNorm = 0.0
+        for k in 0..<count {
+            let value = Double(output[k])
+            squaredNorm += value * value
+        }
+        return squaredNorm
+    }
+}
