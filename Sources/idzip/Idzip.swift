@@ -3,7 +3,12 @@ import ArgumentParser
 @main
 struct Idzip: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train networks in random subspaces and ship them as tiny .idz files.",
-        version: "0.1.0"
+        abstract: "Train networks in small random subspaces and ship them as .idz files of a few kilobytes.",
+        discussion: """
+            Exit status: 0 on success, 1 when the work failed (bad file, missing data, checksum \
+            mismatch), 64 when the command line is wrong.
+            """,
+        version: IdzipVersion.current,
+        subcommands: [Create.self, Expand.self, Info.self]
     )
 }
