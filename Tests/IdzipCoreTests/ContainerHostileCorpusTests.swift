@@ -7,6 +7,8 @@ struct HostileCase: Sendable {
     var name: String
     var bytes: [UInt8]
     var expected: IdzError.Kind?
+    /// The uncompressed payload, for cases built from one: a seed for the fuzzer.
+    var payload: [UInt8]? = nil
 }
 
 /// The corpus of Fixtures/hostile: every way a file can be wrong that a reader must catch.
@@ -19,6 +21,7 @@ enum HostileCorpus {
         }
         func payload(_ name: String, _ expected: IdzError.Kind?, _ payload: TestPayload) {
             add(name, expected, TestFile.seal(payload))
+            cases[cases.count - 1].payload = payload.bytes
         }
 
         let model = try TestModels.smallConv()
@@ -28,8 +31,11 @@ enum HostileCorpus {
 
         // Valid files: seeds for the fuzzer, and proof the checks do not reject good input.
         add("valid-small-conv-float16.idz", nil, file)
+        cases[cases.count - 1].payload = base.bytes
         add("valid-tiny-dense-float32.idz", nil, try IdzFile.encode(TestModels.tinyDense()))
+        cases[cases.count - 1].payload = try TestPayload.standard(for: TestModels.tinyDense()).bytes
         add("valid-toy-int8.idz", nil, try IdzFile.encode(TestModels.toyInt8()))
+        cases[cases.count - 1].payload = try TestPayload.standard(for: TestModels.toyInt8()).bytes
         payload("valid-unknown-ancillary-section.idz", nil, base.appending(0xC0DE, [1, 2, 3]))
         payload("valid-sections-reordered.idz", nil, TestPayload(sections: base.sections.reversed()))
 
@@ -279,5 +285,14 @@ struct ContainerHostileCorpusTests {
             try Data(hostile.bytes).write(to: directory.appendingPathComponent(hostile.name))
         }
         try Data(manifest(of: cases).utf8).write(to: directory.appendingPathComponent(manifestName))
+
+        // Uncompressed payloads seed the fuzzer's payload mode (Fuzz/README.md).
+        let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/seeds").standardized
+        try? FileManager.default.removeItem(at: seeds)
+        try FileManager.default.createDirectory(at: seeds, withIntermediateDirectories: true)
+        for hostile in cases {
+            guard let payload = hostile.payload else { continue }
+            try Data(payload).write(to: seeds.appendingPathComponent(hostile.name.replacingOccurrences(of: ".idz", with: ".payload")))
+        }
     }
 }
