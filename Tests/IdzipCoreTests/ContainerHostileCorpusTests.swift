@@ -233,12 +233,51 @@ struct ContainerHostileCorpusTests {
         }
     }
 
+    /// Messages of some cases, where a second check would raise the same kind of error
+    /// and only the message shows which check fired.
+    static let expectedMessages: [String: String] = [
+        "bad-magic.idz": "not an .idz file (bad magic)",
+        "future-version-7.idz": "unsupported .idz version 7 (this idzip reads version 1)",
+        "flipped-bit-payload.idz": "checksum mismatch: the file is corrupt",
+        "truncated-in-payload.idz": "truncated file: ",
+        "zlib-bomb-declared-small.idz": "inflates past its declared 64 bytes (a zlib bomb?)",
+        "zlib-bomb-declared-at-limit.idz": "is impossible for 14 compressed bytes",
+        "zlib-declared-longer.idz": "not the declared",
+        "zlib-truncated-stream.idz": "the zlib stream is truncated",
+        "zlib-data-after-stream.idz": "3 bytes follow the end of the zlib stream",
+        "zlib-bad-adler.idz": "corrupt zlib stream",
+        "more-tensors-than-bytes.idz": "more tensors than bytes",
+        "more-layers-than-bytes.idz": "more layers than bytes",
+        "d-2e60.idz": "declared d 1152921504606846976 exceeds the limit 67108864",
+        "unknown-projection-kind.idz": "unknown projection kind 9",
+        "unknown-layer-type.idz": "unknown layer type 99",
+        "tensor-table-unknown-init-scheme.idz": "unknown init scheme 9",
+        "unknown-theta-encoding.idz": "unknown theta encoding 7",
+        "tensor-table-wrong-shape.idz": "inconsistent shapes",
+        "missing-projection-section.idz": "missing required projection section",
+        "duplicate-theta0-section.idz": "duplicate theta0 section",
+        "theta0-section-too-long.idz": "1 unexpected trailing bytes in the theta0 section",
+        "d-above-D.idz": "exceeds the 56 parameters (D)",
+        "identity-d-below-D.idz": "the identity projection needs d = D = 56",
+        "theta-count-not-d.idz": "theta_d has 55 values, but d is 56",
+        "metadata-duplicate-keys.idz": "duplicate metadata key \"seed\"",
+    ]
+
     /// The freshly generated cases fail exactly as expected (no crash, no trap).
     @Test func generatedCasesRaiseTheirErrors() throws {
         let cases = try HostileCorpus.cases()
         #expect(Set(cases.map(\.name)).count == cases.count, "duplicate case names")
         for hostile in cases {
             #expect(Self.outcome(of: hostile.bytes) == (hostile.expected?.rawValue ?? "ok"), "\(hostile.name)")
+        }
+        for (name, fragment) in Self.expectedMessages {
+            let hostile = try #require(cases.first { $0.name == name }, "\(name)")
+            do {
+                _ = try IdzFile.decode(hostile.bytes)
+                Issue.record("\(name) decoded")
+            } catch {
+                #expect(error.description.contains(fragment), "\(name): \(error)")
+            }
         }
     }
 
