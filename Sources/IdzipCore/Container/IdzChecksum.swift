@@ -24,6 +24,9 @@ public enum IdzChecksum {
 
         /// Appends the next weights in parameter order.
         public mutating func update(_ weights: UnsafeBufferPointer<Float>) {
+            #if _endian(little)
+            hash.update(bufferPointer: UnsafeRawBufferPointer(weights))
+            #else
             var chunk = [UInt8]()
             chunk.reserveCapacity(min(weights.count, 1 << 16) * 4)
             for weight in weights {
@@ -35,6 +38,7 @@ public enum IdzChecksum {
                 }
             }
             hash.update(data: chunk)
+            #endif
         }
 
         public func finalize() -> [UInt8] {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Regenerating a model's full weights: in memory, or streamed to a weights file, always
@@ -26,19 +25,15 @@ public enum ModelExpansion {
 
     /// SHA-256 of theta as D little-endian float32 values in parameter order.
     public static func digest(of model: IdzModel) throws(ExpansionError) -> [UInt8] {
-        var hasher = SHA256()
-        try expander(for: model).forEachChunk { (_, values) in
-            update(&hasher, with: values)
-        }
-        return Array(hasher.finalize())
+        var hasher = IdzChecksum.WeightsHasher()
+        try expander(for: model).forEachChunk { (_, values) in hasher.update(values) }
+        return hasher.finalize()
     }
 
     /// The full theta (D floats), verified against the model's checksum.
     public static func weights(of model: IdzModel) throws(ExpansionError) -> [Float] {
         let theta = try expander(for: model).expandAll()
-        var hasher = SHA256()
-        theta.withUnsafeBufferPointer { update(&hasher, with: $0) }
-        try verify(Array(hasher.finalize()), against: model)
+        try verify(IdzChecksum.weightsSHA256(theta), against: model)
         return theta
     }
 
@@ -56,7 +51,7 @@ public enum ModelExpansion {
         } catch {
             throw .output(error.description)
         }
-        var hasher = SHA256()
+        var hasher = IdzChecksum.WeightsHasher()
         var bytesWritten = 0
         do {
             let header = switch format {
@@ -66,7 +61,7 @@ public enum ModelExpansion {
             try writer.write(header)
             bytesWritten += header.count
             try expander.forEachChunk { (_, values) throws(FileWriteError) in
-                update(&hasher, with: values)
+                hasher.update(values)
                 try writeLittleEndian(values, to: writer)
                 bytesWritten += values.count * 4
             }
@@ -74,7 +69,7 @@ public enum ModelExpansion {
             writer.discard()
             throw .output(error.description)
         }
-        let digest = Array(hasher.finalize())
+        let digest = hasher.finalize()
         do {
             try verify(digest, against: model)
         } catch {
@@ -94,15 +89,6 @@ public enum ModelExpansion {
         guard digest == model.weightsSHA256 else {
             throw .checksumMismatch(expected: hexString(model.weightsSHA256), actual: hexString(digest))
         }
-    }
-
-    static func update(_ hasher: inout SHA256, with values: UnsafeBufferPointer<Float>) {
-        #if _endian(little)
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(values))
-        #else
-        let bytes = values.map { $0.bitPattern.littleEndian }
-        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        #endif
     }
 
     static func writeLittleEndian(_ values: UnsafeBufferPointer<Float>, to writer: AtomicFileWriter) throws(FileWriteError) {
