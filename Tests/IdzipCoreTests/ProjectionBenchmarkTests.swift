@@ -1,0 +1,93 @@
+import Foundation
+import IdzipCore
+import Testing
+
+/// Timings, run only on request:
+/// IDZIP_PROJECTION_BENCHMARK=1 swift test -c release --filter ProjectionBenchmarkTests
+@Suite(.serialized) struct ProjectionBenchmarkTests {
+    static let enabled = ProcessInfo.processInfo.environment["IDZIP_PROJECTION_BENCHMARK"] != nil
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    static func report(_ label: String, _ seconds: Double) {
+        print(String(format: "BENCHMARK %@: %.3f ms", label, seconds * 1e3))
+    }
+
+    /// Best of `repeats` runs of P v and P^T g.
+    static func forwardAndTranspose(_ projection: any Projection, repeats: Int, label: String) {
+        let v = [Float](repeating: 0.5, count: projection.columnCount)
+        let g = [Float](repeating: 0.25, count: projection.rowCount)
+        var output = [Float](repeating: 0, count: projection.rowCount)
+        var transposed = [Float](repeating: 0, count: projection.columnCount)
+        var forwardBest = Double.infinity
+        var transposeBest = Double.infinity
+        for _ in 0..<repeats {
+            forwardBest = min(forwardBest, seconds {
+                v.withUnsafeBufferPointer { v in
+                    output.withUnsafeMutableBufferPointer { projection.project(v, rows: 0..<projection.rowCount, into: $0) }
+                }
+            })
+            transposeBest = min(transposeBest, seconds {
+                g.withUnsafeBufferPointer { g in
+                    transposed.withUnsafeMutableBufferPointer { projection.projectTranspose(g, into: $0) }
+                }
+            })
+        }
+        report("\(label) forward", forwardBest)
+        report("\(label) transpose", transposeBest)
+    }
+
+    @Test(.enabled(if: enabled)) func walshHadamard() {
+        for length in [1024, 16384, 1 << 20] {
+            var x = [Float](repeating: 1, count: length)
+            let repeats = max(1, (1 << 24) / length)
+            let time = Self.seconds {
+                x.withUnsafeMutableBufferPointer { x in
+                    for _ in 0..<repeats { WalshHadamard.transform(x) }
+                }
+            }
+            Self.report("WHT L=\(length) (per transform)", time / Double(repeats))
+        }
+    }
+
+    @Test(.enabled(if: enabled)) func fastfoodMedium() {
+        var projection: FastfoodProjection?
+        let build = Self.seconds { projection = FastfoodProjection(rowCount: 1_000_000, columnCount: 10_000, seed: 1) }
+        Self.report("fastfood D=1M d=10k build (cached tables)", build)
+        if let projection { Self.forwardAndTranspose(projection, repeats: 10, label: "fastfood D=1M d=10k") }
+    }
+
+    @Test(.enabled(if: enabled)) func fastfoodLarge() {
+        var projection: FastfoodProjection?
+        let build = Self.seconds { projection = FastfoodProjection(rowCount: 60_000_000, columnCount: 600_000, seed: 1) }
+        Self.report("fastfood D=60M d=600k build (cached tables)", build)
+        if let projection { Self.forwardAndTranspose(projection, repeats: 3, label: "fastfood D=60M d=600k") }
+    }
+
+    /// A 354M-parameter expansion from d = 1000 without cached tables.
+    @Test(.enabled(if: enabled)) func fastfoodExpansion() {
+        let rowCount = Int(ProcessInfo.processInfo.environment["IDZIP_BENCHMARK_ROWS"] ?? "") ?? 354_000_000
+        let projection = FastfoodProjection(rowCount: rowCount, columnCount: 1000, seed: 1, cachesTables: false)
+        let v = [Float](repeating: 0.5, count: 1000)
+        var output = [Float](repeating: 0, count: rowCount)
+        let time = Self.seconds {
+            v.withUnsafeBufferPointer { v in
+                output.withUnsafeMutableBufferPointer { projection.project(v, rows: 0..<rowCount, into: $0) }
+            }
+        }
+        Self.report("fastfood expansion D=\(rowCount) d=1000 uncached", time)
+    }
+
+    @Test(.enabled(if: enabled)) func sparseAndDense() {
+        var sparse: SparseProjection?
+        let build = Self.seconds { sparse = SparseProjection(rowCount: 1_000_000, columnCount: 10_000, seed: 1) }
+        Self.report("sparse D=1M d=10k build (cached: \(sparse?.cachesNonzeros ?? false))", build)
+        if let sparse { Self.forwardAndTranspose(sparse, repeats: 3, label: "sparse D=1M d=10k") }
+        let dense = DenseProjection(rowCount: 100_000, columnCount: 100, seed: 1)
+        Self.forwardAndTranspose(dense, repeats: 1, label: "dense D=100k d=100")
+    }
+}
