@@ -4,13 +4,67 @@ import Testing
 
 /// Timings, run only on request:
 /// IDZIP_PROJECTION_BENCHMARK=1 swift test -c release --filter ProjectionBenchmarkTests
-@Suite(.serialized) struct ProjectionBenchmarkTests {
-    static let enabled = ProcessInfo.processInfo.environment["IDZIP_PROJECTION_BENCHMARK"] != nil
+@Suite(.serialized) @MainActor struct ProjectionBenchmarkTests {
+    nonisolated static let enabled = ProcessInfo.processInfo.environment["IDZIP_PROJECTION_BENCHMARK"] != nil
 
     static func seconds(_ body: () -> Void) -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    /// CPU seconds of this thread (insensitive to other load on a shared machine).
+    static func threadSeconds(_ body: () -> Void) -> Double {
+        var start = timespec()
+        var end = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+        body()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
+        return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+    }
+
+    @Test(.enabled(if: enabled)) func normalsSingleThread() {
+        let stream = RandomStream(seed: 3, purpose: .fastfoodGaussian, substream: 0)
+        let count = 1 << 20
+        var output = [Float](repeating: 0, count: count)
+        var sink = 0.0
+        let batch = Self.threadSeconds {
+            output.withUnsafeMutableBufferPointer { sink += NormalBatch.fillFloatNormals(stream, first: 0, into: $0) }
+        }
+        let scalar = Self.threadSeconds {
+            output.withUnsafeMutableBufferPointer { stream.fillNormals($0, start: 0) }
+        }
+        let permutation = Self.threadSeconds {
+            for substream in 0..<1024 {
+                sink += Double(RandomStream(seed: 3, purpose: .fastfoodPermutation, substream: UInt32(substream))
+                    .permutation(count: 1024)[5])
+            }
+        }
+        var words = PhiloxBatch.blocks(stream, first: 0)
+        var xor = BatchLanes<UInt64>()
+        let philox = Self.threadSeconds {
+            for first in stride(from: UInt64(0), to: 1 << 19, by: PhiloxBatch.width) {
+                let w = PhiloxBatch.blocks(stream, first: first)
+                xor ^= w.0 ^ w.1 ^ w.2 ^ w.3
+            }
+        }
+        var total = BatchLanes<Double>()
+        let coefficients = NormalBatch.Coefficients()
+        let boxMuller = Self.threadSeconds {
+            for _ in 0..<((1 << 19) / PhiloxBatch.width) {
+                let pairs = NormalBatch.normalPairs(words, coefficients)
+                total += pairs.even + pairs.odd
+                words.0 &+= 1
+                words.2 &+= 0x1000
+            }
+        }
+        Self.report("512k Philox blocks, SIMD batch (thread CPU)", philox)
+        Self.report("512k normal pairs from words, SIMD (thread CPU)", boxMuller)
+        sink += Double(xor[0]) + total.sum()
+        Self.report("1M normals, SIMD batch (thread CPU)", batch)
+        Self.report("1M normals, scalar fillNormals (thread CPU)", scalar)
+        Self.report("1024 permutations of 1024, scalar (thread CPU)", permutation)
+        #expect(sink.isFinite)
     }
 
     static func report(_ label: String, _ seconds: Double) {
@@ -74,12 +128,16 @@ import Testing
         let projection = FastfoodProjection(rowCount: rowCount, columnCount: 1000, seed: 1, cachesTables: false)
         let v = [Float](repeating: 0.5, count: 1000)
         var output = [Float](repeating: 0, count: rowCount)
-        let time = Self.seconds {
-            v.withUnsafeBufferPointer { v in
-                output.withUnsafeMutableBufferPointer { projection.project(v, rows: 0..<rowCount, into: $0) }
+        var wall = 0.0
+        let cpu = Self.threadSeconds {
+            wall = Self.seconds {
+                v.withUnsafeBufferPointer { v in
+                    output.withUnsafeMutableBufferPointer { projection.project(v, rows: 0..<rowCount, into: $0) }
+                }
             }
         }
-        Self.report("fastfood expansion D=\(rowCount) d=1000 uncached", time)
+        Self.report("fastfood expansion D=\(rowCount) d=1000 uncached, \(projection.threads) threads, wall", wall)
+        Self.report("fastfood expansion, calling thread CPU (all of it when 1 thread)", cpu)
     }
 
     @Test(.enabled(if: enabled)) func sparseAndDense() {

@@ -94,46 +94,40 @@ struct FastfoodTables: Sendable {
 
     /// `stream.permutation(count: output.count)` written in place: Fisher-Yates, for
     /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1). Draws 2q and 2q+1
-    /// share Philox block q.
+    /// are the low and high halves of Philox block q, generated a batch of blocks at a time.
     static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
         let count = output.count
         for i in 0..<count { output[i] = UInt32(truncatingIfNeeded: i) }
         var k = count - 1
-        var draw: UInt64 = 0
-        var words = (UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        var firstBlock: UInt64 = 0
         while k >= 1 {
-            let value: UInt64
-            if draw & 1 == 0 {
-                words = stream.block(draw >> 1)
-                value = UInt64(words.1) << 32 | UInt64(words.0)
-            } else {
-                value = UInt64(words.3) << 32 | UInt64(words.2)
+            let words = PhiloxBatch.blocks(stream, first: firstBlock)
+            let evenDraws = words.1 &<< 32 | words.0
+            let oddDraws = words.3 &<< 32 | words.2
+            for lane in 0..<PhiloxBatch.width where k >= 1 {
+                swapStep(evenDraws[lane], k: k, output)
+                k -= 1
+                if k >= 1 {
+                    swapStep(oddDraws[lane], k: k, output)
+                    k -= 1
+                }
             }
-            let j = Int(truncatingIfNeeded: value.multipliedFullWidth(by: UInt64(k + 1)).high)
-            let swapped = output[k]
-            output[k] = output[j]
-            output[j] = swapped
-            k -= 1
-            draw += 1
+            firstBlock += UInt64(PhiloxBatch.width)
         }
+    }
+
+    /// One Fisher-Yates step: swap entries k and floor(draw * (k+1) / 2^64).
+    @inline(__always)
+    static func swapStep(_ draw: UInt64, k: Int, _ output: UnsafeMutableBufferPointer<UInt32>) {
+        let j = Int(truncatingIfNeeded: draw.multipliedFullWidth(by: UInt64(k + 1)).high)
+        let swapped = output[k]
+        output[k] = output[j]
+        output[j] = swapped
     }
 
     /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
     /// (as doubles, ascending k).
     static func generateGaussians(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<Float>) -> Double {
-        let count = output.count
-        var k = 0
-        while k < count {
-            let pair = RandomStream.normalPair(stream.block(UInt64(k >> 1)))
-            output[k] = Float(pair.0)
-            if k + 1 < count { output[k + 1] = Float(pair.1) }
-            k += 2
-        }
-        var squaredNorm = 0.0
-        for k in 0..<count {
-            let value = Double(output[k])
-            squaredNorm += value * value
-        }
-        return squaredNorm
+        NormalBatch.fillFloatNormals(stream, first: 0, into: output)
     }
 }
