@@ -86,7 +86,7 @@ public struct FastfoodProjection: Projection {
         let d = columnCount
         // Blocks run in waves; each block's d results are kept until the whole wave is done,
         // then added into the double accumulator in ascending block order.
-        let waveSize = min(blockCount, max(2 * threads, (1 << 16) / blockLength))
+        let waveSize = min(blockCount, max(8 * threads, (1 << 12) / blockLength))
         let contributions = OwnedBuffer<Float>(count: waveSize * d)
         let sums = OwnedBuffer<Double>(count: d)
         sums.buffer.initialize(repeating: 0)
