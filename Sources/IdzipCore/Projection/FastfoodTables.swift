@@ -94,35 +94,42 @@ struct FastfoodTables: Sendable {
 
     /// `stream.permutation(count: output.count)` written in place: Fisher-Yates, for
     /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1). Draws 2q and 2q+1
-    /// are the low and high halves of Philox block q, generated a batch of blocks at a time.
+    /// are the low and high halves of Philox block q; they are generated a batch of
+    /// blocks at a time into a small buffer, then consumed by a tight scalar loop.
     static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
         let count = output.count
         for i in 0..<count { output[i] = UInt32(truncatingIfNeeded: i) }
-        var k = count - 1
-        var firstBlock: UInt64 = 0
-        while k >= 1 {
-            let words = PhiloxBatch.blocks(stream, first: firstBlock)
-            let evenDraws = words.1 &<< 32 | words.0
-            let oddDraws = words.3 &<< 32 | words.2
-            for lane in 0..<PhiloxBatch.width where k >= 1 {
-                swapStep(evenDraws[lane], k: k, output)
-                k -= 1
-                if k >= 1 {
-                    swapStep(oddDraws[lane], k: k, output)
+        guard count > 1, let entries = output.baseAddress else { return }
+        let width = PhiloxBatch.width
+        let drawsPerRefill = 32 * width
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: drawsPerRefill) { draws in
+            guard let draw = draws.baseAddress else { return }
+            var k = count - 1
+            var nextBlock: UInt64 = 0
+            while k >= 1 {
+                // Refill: draws 2q (low half) and 2q+1 (high half) of the next blocks q.
+                var filled = 0
+                while filled < drawsPerRefill {
+                    let words = PhiloxBatch.blocks(stream, first: nextBlock)
+                    let low = words.1 &<< 32 | words.0
+                    let high = words.3 &<< 32 | words.2
+                    for lane in 0..<width {
+                        draw[filled + 2 * lane] = low[lane]
+                        draw[filled + 2 * lane + 1] = high[lane]
+                    }
+                    filled += 2 * width
+                    nextBlock += UInt64(width)
+                }
+                let steps = min(drawsPerRefill, k)
+                for step in 0..<steps {
+                    let j = Int(truncatingIfNeeded: draw[step].multipliedFullWidth(by: UInt64(k + 1)).high)
+                    let swapped = entries[k]
+                    entries[k] = entries[j]
+                    entries[j] = swapped
                     k -= 1
                 }
             }
-            firstBlock += UInt64(PhiloxBatch.width)
         }
-    }
-
-    /// One Fisher-Yates step: swap entries k and floor(draw * (k+1) / 2^64).
-    @inline(__always)
-    static func swapStep(_ draw: UInt64, k: Int, _ output: UnsafeMutableBufferPointer<UInt32>) {
-        let j = Int(truncatingIfNeeded: draw.multipliedFullWidth(by: UInt64(k + 1)).high)
-        let swapped = output[k]
-        output[k] = output[j]
-        output[j] = swapped
     }
 
     /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
