@@ -85,8 +85,12 @@ public struct FastfoodProjection: Projection {
         precondition(g.count == rowCount && output.count == columnCount, "Fastfood projectTranspose: wrong sizes")
         let d = columnCount
         // Blocks run in waves; each block's d results are kept until the whole wave is done,
-        // then added into the double accumulator in ascending block order.
-        let waveSize = min(blockCount, max(8 * threads, (1 << 12) / blockLength))
+        // then added into the double accumulator in ascending block order (so the wave
+        // size never changes the bits). Waves hold at least 8 blocks per thread, or 4096
+        // rows, but no more than about 32 MiB of results beyond one block per thread.
+        let wanted = max(8 * threads, (1 << 12) / blockLength)
+        let affordable = max(threads, (1 << 23) / d)
+        let waveSize = min(blockCount, min(wanted, affordable))
         let contributions = OwnedBuffer<Float>(count: waveSize * d)
         let sums = OwnedBuffer<Double>(count: d)
         sums.buffer.initialize(repeating: 0)
