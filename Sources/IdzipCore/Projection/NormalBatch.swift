@@ -29,8 +29,9 @@ public enum NormalBatch {
         return (radius * angle.cos, radius * angle.sin)
     }
 
-    /// Lane-wise IEEE square root (the instruction, not a library call).
-    @inline(__always)
+    /// Lane-wise IEEE square root. Not inlined on purpose: inlined, the lane-by-lane
+    /// square roots make the optimiser scalarise the whole logarithm before them.
+    @inline(never)
     static func squareRoot(_ x: BatchLanes<Double>) -> BatchLanes<Double> {
         var result = x
         for lane in 0..<PhiloxBatch.width { result[lane] = x[lane].squareRoot() }

@@ -38,8 +38,8 @@ public enum PhiloxBatch {
                 k0 &+= Philox4x32.keyBump0
                 k1 &+= Philox4x32.keyBump1
             }
-            let product0 = c0 &* multiplier0
-            let product1 = c2 &* multiplier1
+            let product0 = (c0 & lowMask) &* multiplier0
+            let product1 = (c2 & lowMask) &* multiplier1
             c0 = (product1 &>> 32) ^ c1 ^ BatchLanes(repeating: UInt64(k0))
             c1 = product1 & lowMask
             c2 = (product0 &>> 32) ^ c3 ^ BatchLanes(repeating: UInt64(k1))
