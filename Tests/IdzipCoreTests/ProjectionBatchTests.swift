@@ -72,6 +72,14 @@ struct ProjectionBatchTests {
             var expectedNorm = 0.0
             for value in expected { expectedNorm += Double(value) * Double(value) }
             #expect(squaredNorm.bitPattern == expectedNorm.bitPattern)
+            // With a scale, as RandomStream.fillNormals (theta0's initialisers).
+            var scaled = [Float](repeating: 0, count: count)
+            scaled.withUnsafeMutableBufferPointer {
+                NormalBatch.fillFloatNormals(stream, first: first, scale: (2.0 / 784).squareRoot(), into: $0)
+            }
+            var expectedScaled = [Float](repeating: 0, count: count)
+            expectedScaled.withUnsafeMutableBufferPointer { stream.fillNormals($0, start: first, scale: (2.0 / 784).squareRoot()) }
+            #expect(ProjectionReference.bits(scaled) == ProjectionReference.bits(expectedScaled))
         }
     }
 }

@@ -38,16 +38,19 @@ public enum NormalBatch {
         return result
     }
 
-    /// Float(normal(n)) for n = first ..< first + output.count, the same values as
-    /// `Float(stream.normal(n))`. Returns the sum of their squares in Double, in order.
+    /// Float(normal(n) * scale) for n = first ..< first + output.count: the same values as
+    /// `RandomStream.fillNormals` (and, with scale 1, as `Float(stream.normal(n))`, since
+    /// multiplying by 1 is exact). Returns the sum of the squares of the written floats,
+    /// in Double, in order.
+    @discardableResult
     public static func fillFloatNormals(
-        _ stream: RandomStream, first: UInt64, into output: UnsafeMutableBufferPointer<Float>
+        _ stream: RandomStream, first: UInt64, scale: Double = 1, into output: UnsafeMutableBufferPointer<Float>
     ) -> Double {
         let count = output.count
         var k = 0
         var n = first
         if k < count && n & 1 == 1 {
-            output[k] = Float(stream.normal(n))
+            output[k] = Float(stream.normal(n) * scale)
             k += 1
             n += 1
         }
@@ -55,8 +58,8 @@ public enum NormalBatch {
         let width = PhiloxBatch.width
         while count - k >= 2 * width {
             let pairs = normalPairs(PhiloxBatch.blocks(stream, first: n >> 1), coefficients)
-            let even = BatchLanes<Float>(pairs.even)
-            let odd = BatchLanes<Float>(pairs.odd)
+            let even = BatchLanes<Float>(pairs.even * scale)
+            let odd = BatchLanes<Float>(pairs.odd * scale)
             for lane in 0..<width {
                 output[k + 2 * lane] = even[lane]
                 output[k + 2 * lane + 1] = odd[lane]
@@ -65,7 +68,7 @@ public enum NormalBatch {
             n += UInt64(2 * width)
         }
         while k < count {
-            output[k] = Float(stream.normal(n))
+            output[k] = Float(stream.normal(n) * scale)
             k += 1
             n += 1
         }
