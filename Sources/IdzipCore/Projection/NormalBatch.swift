@@ -49,8 +49,16 @@ public enum NormalBatch {
         let count = output.count
         var k = 0
         var n = first
+        // The sum of squares runs along in write order, so its chain of dependent additions
+        // overlaps the generation instead of following it.
+        var squaredNorm = 0.0
+        @inline(__always) func write(_ value: Float, at index: Int) {
+            output[index] = value
+            let wide = Double(value)
+            squaredNorm += wide * wide
+        }
         if k < count && n & 1 == 1 {
-            output[k] = Float(stream.normal(n) * scale)
+            write(Float(stream.normal(n) * scale), at: k)
             k += 1
             n += 1
         }
@@ -61,21 +69,16 @@ public enum NormalBatch {
             let even = BatchLanes<Float>(pairs.even * scale)
             let odd = BatchLanes<Float>(pairs.odd * scale)
             for lane in 0..<width {
-                output[k + 2 * lane] = even[lane]
-                output[k + 2 * lane + 1] = odd[lane]
+                write(even[lane], at: k + 2 * lane)
+                write(odd[lane], at: k + 2 * lane + 1)
             }
             k += 2 * width
             n += UInt64(2 * width)
         }
         while k < count {
-            output[k] = Float(stream.normal(n) * scale)
+            write(Float(stream.normal(n) * scale), at: k)
             k += 1
             n += 1
-        }
-        var squaredNorm = 0.0
-        for k in 0..<count {
-            let value = Double(output[k])
-            squaredNorm += value * value
         }
         return squaredNorm
     }
