@@ -286,7 +286,7 @@ struct ProjectionReferenceTests {
 
     /// The blocked transform gives the bits of the one-butterfly-at-a-time definition,
     /// including lengths past one tile (4096) and past the strip budget.
-    @Test(arguments: [1, 2, 4, 8, 16, 32, 64, 128, 1024, 4096, 8192, 16384, 65536])
+    @Test(arguments: [1, 2, 4, 8, 16, 32, 64, 128, 1024, 4096, 8192, 16384, 32768, 65536])
     func walshHadamardBitExact(length: Int) {
         let x = ProjectionReference.vector(count: length, seed: 100 + UInt64(length))
         let expected = ProjectionReference.walshHadamard(x)

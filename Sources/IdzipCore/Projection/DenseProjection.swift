@@ -104,7 +104,8 @@ public struct DenseProjection: Projection {
         }
     }
 
-    /// z_ij for j in `columns` (normals i d + j, two per Philox block) into `output`.
+    /// z_ij for j in `columns` (normals i d + j, two per Philox block) into `output`;
+    /// whole batches of blocks go through `NormalBatch` (the same bits).
     static func fillEntries(
         _ stream: RandomStream, row: Int, columnCount: Int, columns: Range<Int>,
         into output: UnsafeMutableBufferPointer<Double>
@@ -116,6 +117,19 @@ public struct DenseProjection: Projection {
             output[k] = stream.normal(n)
             k += 1
             n += 1
+        }
+        let width = PhiloxBatch.width
+        if end - n >= UInt64(2 * width) {
+            let coefficients = NormalBatch.Coefficients()
+            while end - n >= UInt64(2 * width) {
+                let pairs = NormalBatch.normalPairs(PhiloxBatch.blocks(stream, first: n >> 1), coefficients)
+                for lane in 0..<width {
+                    output[k + 2 * lane] = pairs.even[lane]
+                    output[k + 2 * lane + 1] = pairs.odd[lane]
+                }
+                k += 2 * width
+                n += UInt64(2 * width)
+            }
         }
         while n + 1 < end {
             let pair = RandomStream.normalPair(stream.block(n >> 1))

@@ -85,8 +85,12 @@ public struct FastfoodProjection: Projection {
         precondition(g.count == rowCount && output.count == columnCount, "Fastfood projectTranspose: wrong sizes")
         let d = columnCount
         // Blocks run in waves; each block's d results are kept until the whole wave is done,
-        // then added into the double accumulator in ascending block order.
-        let waveSize = min(blockCount, max(2 * threads, (1 << 18) / blockLength))
+        // then added into the double accumulator in ascending block order (so the wave
+        // size never changes the bits). Waves hold at least 8 blocks per thread, or 4096
+        // rows, but no more than about 32 MiB of results beyond one block per thread.
+        let wanted = max(8 * threads, (1 << 12) / blockLength)
+        let affordable = max(threads, (1 << 23) / d)
+        let waveSize = min(blockCount, min(wanted, affordable))
         let contributions = OwnedBuffer<Float>(count: waveSize * d)
         let sums = OwnedBuffer<Double>(count: d)
         sums.buffer.initialize(repeating: 0)
@@ -212,13 +216,6 @@ public struct FastfoodProjection: Projection {
             scale: scale)
     }
 
-    /// x with its sign bit flipped where sign bit k of `signWords` is set (x times B[k]).
-    @inline(__always)
-    static func applySign(_ x: Float, _ k: Int, _ signWords: UnsafePointer<UInt32>) -> Float {
-        let bit = (signWords[k >> 5] >> UInt32(k & 31)) & 1
-        return Float(bitPattern: x.bitPattern ^ (bit << 31))
-    }
-
     /// Rows `rows` (relative to the block) of s H G Pi H B v, written to `output`.
     static func forwardBlock(
         _ v: UnsafeBufferPointer<Float>, tables: BlockTables, scratch: Scratch,
@@ -233,8 +230,9 @@ public struct FastfoodProjection: Projection {
         let permutation = tables.permutation
         let gaussian = tables.gaussian
         // x = B (v padded with zeros): the padding becomes +0 or -0.
-        for k in 0..<d { x[k] = applySign(input[k], k, signs) }
-        for k in d..<length { x[k] = applySign(0, k, signs) }
+        x.update(from: input, count: d)
+        (x + d).update(repeating: 0, count: length - d)
+        SignFlip.apply(signs, from: x, to: x, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: x, count: length), scratch: scratch.transformScratch.buffer)
         for k in 0..<length { y[k] = gaussian[k] * x[Int(permutation[k])] }
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
@@ -262,8 +260,6 @@ public struct FastfoodProjection: Projection {
         let gaussian = tables.gaussian
         for k in 0..<length { z[Int(permutation[k])] = y[k] * gaussian[k] }
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: z, count: length), scratch: scratch.transformScratch.buffer)
-        let signs = tables.signWords
-        let result = output.baseAddress!
-        for k in 0..<d { result[k] = applySign(z[k], k, signs) }
+        SignFlip.apply(tables.signWords, from: z, to: output.baseAddress!, count: d)
     }
 }

@@ -94,46 +94,47 @@ struct FastfoodTables: Sendable {
 
     /// `stream.permutation(count: output.count)` written in place: Fisher-Yates, for
     /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1). Draws 2q and 2q+1
-    /// share Philox block q.
+    /// are the low and high halves of Philox block q; they are generated a batch of
+    /// blocks at a time into a small buffer, then consumed by a tight scalar loop.
     static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
         let count = output.count
         for i in 0..<count { output[i] = UInt32(truncatingIfNeeded: i) }
-        var k = count - 1
-        var draw: UInt64 = 0
-        var words = (UInt32(0), UInt32(0), UInt32(0), UInt32(0))
-        while k >= 1 {
-            let value: UInt64
-            if draw & 1 == 0 {
-                words = stream.block(draw >> 1)
-                value = UInt64(words.1) << 32 | UInt64(words.0)
-            } else {
-                value = UInt64(words.3) << 32 | UInt64(words.2)
+        guard count > 1, let entries = output.baseAddress else { return }
+        let width = PhiloxBatch.width
+        let drawsPerRefill = 32 * width
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: drawsPerRefill) { draws in
+            guard let draw = draws.baseAddress else { return }
+            var k = count - 1
+            var nextBlock: UInt64 = 0
+            while k >= 1 {
+                // Refill: draws 2q (low half) and 2q+1 (high half) of the next blocks q.
+                var filled = 0
+                while filled < drawsPerRefill {
+                    let words = PhiloxBatch.blocks(stream, first: nextBlock)
+                    let low = words.1 &<< 32 | words.0
+                    let high = words.3 &<< 32 | words.2
+                    for lane in 0..<width {
+                        draw[filled + 2 * lane] = low[lane]
+                        draw[filled + 2 * lane + 1] = high[lane]
+                    }
+                    filled += 2 * width
+                    nextBlock += UInt64(width)
+                }
+                let steps = min(drawsPerRefill, k)
+                for step in 0..<steps {
+                    let j = Int(truncatingIfNeeded: draw[step].multipliedFullWidth(by: UInt64(k + 1)).high)
+                    let swapped = entries[k]
+                    entries[k] = entries[j]
+                    entries[j] = swapped
+                    k -= 1
+                }
             }
-            let j = Int(truncatingIfNeeded: value.multipliedFullWidth(by: UInt64(k + 1)).high)
-            let swapped = output[k]
-            output[k] = output[j]
-            output[j] = swapped
-            k -= 1
-            draw += 1
         }
     }
 
     /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
     /// (as doubles, ascending k).
     static func generateGaussians(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<Float>) -> Double {
-        let count = output.count
-        var k = 0
-        while k < count {
-            let pair = RandomStream.normalPair(stream.block(UInt64(k >> 1)))
-            output[k] = Float(pair.0)
-            if k + 1 < count { output[k + 1] = Float(pair.1) }
-            k += 2
-        }
-        var squaredNorm = 0.0
-        for k in 0..<count {
-            let value = Double(output[k])
-            squaredNorm += value * value
-        }
-        return squaredNorm
+        NormalBatch.fillFloatNormals(stream, first: 0, into: output)
     }
 }

@@ -62,11 +62,16 @@ public enum WalshHadamard {
         }
         guard count > tile else { return }
         // Level 2: strides tile ..< count act on the rows of the (count / tile) x tile matrix,
-        // independently for every column. Copy a strip of columns into contiguous scratch,
-        // where the row strides become strides stripWidth, 2 stripWidth, ....
+        // independently for every column. Up to 8 rows take one pass in place.
+        let rowCount = count / tile
+        if rowCount <= 8 {
+            butterflies(base, count: count, firstStride: tile)
+            return
+        }
+        // More rows: copy a strip of columns into contiguous scratch, where the row strides
+        // become strides stripWidth, 2 stripWidth, ... (and do not collide in the cache).
         precondition(scratch.count >= scratchCount(for: count), "Walsh-Hadamard scratch too small")
         guard let strip = scratch.baseAddress else { return }
-        let rowCount = count / tile
         let stripWidth = max(8, min(tile, stripBudget / rowCount))
         precondition(rowCount * stripWidth <= scratch.count, "Walsh-Hadamard scratch too small")
         var column = 0
@@ -114,12 +119,54 @@ public enum WalshHadamard {
         }
     }
 
+    @inline(__always)
+    static func load4(_ pointer: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
+    }
+
+    @inline(__always)
+    static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
+    }
+
     /// Butterflies of strides firstStride, 2 firstStride, ..., count/2 over `count`
-    /// contiguous floats; firstStride is a power of two >= 8. Two strides per pass.
+    /// contiguous floats; firstStride is a power of two >= 8. Three strides per pass
+    /// while they fit, then two or one.
     @inline(__always)
     static func butterflies(_ base: UnsafeMutablePointer<Float>, count: Int, firstStride: Int) {
         var stride = firstStride
-        while stride * 4 <= count {
+        while stride * 8 <= count {
+            let h = stride
+            var start = 0
+            while start < count {
+                let p = base + start
+                var i = 0
+                while i < h {
+                    let q = p + i
+                    let a0 = load4(q), a1 = load4(q + h), a2 = load4(q + 2 * h), a3 = load4(q + 3 * h)
+                    let a4 = load4(q + 4 * h), a5 = load4(q + 5 * h), a6 = load4(q + 6 * h), a7 = load4(q + 7 * h)
+                    // Stride h.
+                    let b0 = a0 + a1, b1 = a0 - a1, b2 = a2 + a3, b3 = a2 - a3
+                    let b4 = a4 + a5, b5 = a4 - a5, b6 = a6 + a7, b7 = a6 - a7
+                    // Stride 2h.
+                    let c0 = b0 + b2, c2 = b0 - b2, c1 = b1 + b3, c3 = b1 - b3
+                    let c4 = b4 + b6, c6 = b4 - b6, c5 = b5 + b7, c7 = b5 - b7
+                    // Stride 4h.
+                    store4(c0 + c4, q)
+                    store4(c1 + c5, q + h)
+                    store4(c2 + c6, q + 2 * h)
+                    store4(c3 + c7, q + 3 * h)
+                    store4(c0 - c4, q + 4 * h)
+                    store4(c1 - c5, q + 5 * h)
+                    store4(c2 - c6, q + 6 * h)
+                    store4(c3 - c7, q + 7 * h)
+                    i += 4
+                }
+                start += 8 * h
+            }
+            stride *= 8
+        }
+        if stride * 4 <= count {
             let group = stride * 4
             var start = 0
             while start < count {
