@@ -37,6 +37,13 @@ enum IdzModelCheck {
         if projection.kind == .identity && d != parameterCount {
             throw IdzError(.invalidValue, "the identity projection needs d = D = \(parameterCount), got d \(d)")
         }
+        if projection.kind == .fastfood {
+            let blockLength = FastfoodProjection.blockLength(columnCount: d)
+            let blockCount = (parameterCount + blockLength - 1) / blockLength
+            guard blockCount <= 1 << 32 else {
+                throw IdzError(.limitExceeded, "Fastfood with d \(d) needs \(blockCount) blocks for D \(parameterCount), more than the limit 2^32")
+            }
+        }
     }
 
     static func checkTheta(_ theta: StoredTheta, dimension: Int) throws(IdzError) {

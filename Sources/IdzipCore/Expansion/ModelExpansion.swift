@@ -19,7 +19,7 @@ public enum ModelExpansion {
         }
         let projection = makeProjection(
             kind: model.projection.kind, rowCount: rowCount, columnCount: model.projection.dimension,
-            seed: model.projection.seed)
+            seed: model.projection.seed, cachesTables: false)
         return WeightExpander(tensors: tensors, theta0Seed: model.theta0Seed, projection: projection, thetaD: thetaD)
     }
 

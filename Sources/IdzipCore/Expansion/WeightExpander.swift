@@ -29,7 +29,9 @@ public struct WeightExpander: Sendable {
         _ sink: (_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>) throws(Failure) -> Void
     ) throws(Failure) {
         let total = parameterCount
-        let capacity = min(chunkSize, total)
+        // Whole Fastfood blocks and sparse chunks per call: each call regenerates what it touches.
+        let alignment = max(1, projection.rowAlignment)
+        let capacity = min((max(chunkSize, alignment) + alignment - 1) / alignment * alignment, total)
         var theta = [Float](repeating: 0, count: capacity)
         var projected = [Float](repeating: 0, count: capacity)
         var start = 0

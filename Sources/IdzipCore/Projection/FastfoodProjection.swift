@@ -21,6 +21,7 @@ public struct FastfoodProjection: Projection {
     let tables: FastfoodTables?
 
     public var cachesTables: Bool { tables != nil }
+    public var rowAlignment: Int { blockLength }
 
     public init(
         rowCount: Int, columnCount: Int, seed: UInt64,

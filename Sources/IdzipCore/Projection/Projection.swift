@@ -43,4 +43,12 @@ public protocol Projection: Sendable {
     /// Writes P^T g (d entries) into `output`; `g` has D entries. Used for training; the
     /// result does not depend on the number of threads.
     func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>)
+
+    /// Row ranges that start and end on multiples of this are cheapest to `project`
+    /// (Fastfood: its block length; sparse: its chunk length).
+    var rowAlignment: Int { get }
+}
+
+extension Projection {
+    public var rowAlignment: Int { 1 }
 }

@@ -6,6 +6,7 @@
 /// otherwise every product regenerates them. Both give the same bits.
 public struct SparseProjection: Projection {
     public var kind: ProjectionKind { .sparse }
+    public var rowAlignment: Int { SparseColumnWalk.chunkLength }
     public let rowCount: Int
     public let columnCount: Int
     public let seed: UInt64

@@ -102,27 +102,10 @@ public struct RandomStream: Sendable, Hashable {
 
     // MARK: Bulk generation
 
-    /// Writes normals start..<start+buffer.count, each times `scale`, rounded to float32.
-    @inlinable
+    /// Writes normals start..<start+buffer.count, each times `scale`, rounded to float32
+    /// (eight Philox blocks at a time; the same bits as `Float(normal(n) * scale)`).
     public func fillNormals(_ buffer: UnsafeMutableBufferPointer<Float>, start: UInt64, scale: Double = 1) {
-        var i = 0
-        var n = start
-        let count = buffer.count
-        if i < count && n & 1 == 1 {
-            buffer[i] = Float(normal(n) * scale)
-            i += 1
-            n += 1
-        }
-        while i + 1 < count {
-            let pair = Self.normalPair(block(n >> 1))
-            buffer[i] = Float(pair.0 * scale)
-            buffer[i + 1] = Float(pair.1 * scale)
-            i += 2
-            n += 2
-        }
-        if i < count {
-            buffer[i] = Float(normal(n) * scale)
-        }
+        NormalBatch.fillFloatNormals(self, first: start, scale: scale, into: buffer)
     }
 
     // MARK: Conversions
