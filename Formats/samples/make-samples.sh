@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Writes the sample models of this folder and SHA256SUMS-weights (the digest of each one's
+# expanded weights). Untrained models with a random theta_d (idzip create), so they
+# exercise every projection; run from the repository root after `swift build -c release`.
+set -euo pipefail
+cd "$(dirname "$0")"
+idzip=../../.build/release/idzip
+$idzip create --model fc:784-200-200-10 --projection fastfood --dim 750 --theta-scale 0.05 --seed 1 --projection-seed 2 -o fc-fastfood-d750.idz
+$idzip create --model fc:784-200-200-10 --projection sparse --dim 750 --theta-scale 0.05 --seed 1 --projection-seed 3 -o fc-sparse-d750.idz
+$idzip create --model fc:784-200-200-10 --projection dense --dim 100 --theta-scale 0.05 --seed 1 --projection-seed 4 -o fc-dense-d100.idz
+$idzip create --model lenet --projection fastfood --dim 300 --theta-scale 0.05 --encoding float16 --seed 5 --projection-seed 6 -o lenet-fastfood-d300-float16.idz
+$idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encoding int8 --seed 7 --projection-seed 8 -o toy-sparse-d10-int8.idz
+: > SHA256SUMS-weights
+for model in *.idz; do
+    digest=$($idzip info --json "$model" | sed -n 's/.*"weights_sha256" : "\([0-9a-f]*\)".*/\1/p')
+    echo "$digest  $model" >> SHA256SUMS-weights
+done
+cat SHA256SUMS-weights
