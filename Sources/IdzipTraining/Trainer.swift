@@ -145,13 +145,15 @@ public final class Trainer {
     ) throws(TrainingError) -> [EpochReport] {
         try check(data)
         let threads = configuration.threads
-        Gemm.setThreadCount(threads)
+        // Parallel over pieces of each batch, so the matrix library runs on one thread.
+        Gemm.setThreadCount(1)
         let batchSize = min(configuration.batchSize, max(1, data.train.count))
-        let network: NetworkGradient
-        let evaluation: ForwardPass
+        let network: BatchGradient
+        let evaluator: ParallelEvaluator
         do {
-            network = try NetworkGradient(plan: plan, batchCapacity: batchSize)
-            evaluation = try ForwardPass(plan: plan, batchCapacity: min(configuration.evaluationBatchSize, max(1, data.test.count)))
+            network = try BatchGradient(plan: plan, batchSize: batchSize, pieceSize: configuration.pieceSize)
+            evaluator = try ParallelEvaluator(
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, data.test.count)), threads: threads)
         } catch {
             throw .network(error.description)
         }
@@ -162,8 +164,6 @@ public final class Trainer {
         var thetaBuffer = [Float](repeating: 0, count: isSubspace ? parameterCount : 0)
         var gradientTheta = [Float](repeating: 0, count: parameterCount)
         var gradientTrained = [Float](repeating: 0, count: isSubspace ? trainedCount : 0)
-        var indices = [Int](repeating: 0, count: batchSize)
-        var labels = [Int32](repeating: 0, count: batchSize)
         let trainCount = data.train.count
         let batchesPerEpoch = (trainCount + batchSize - 1) / batchSize
         var reports: [EpochReport] = []
@@ -172,30 +172,21 @@ public final class Trainer {
             let epoch = epochsCompleted
             let learningRate = configuration.schedule.rate(base: configuration.learningRate, epoch: epoch, totalEpochs: configuration.epochs)
             let order = RandomStream(seed: configuration.seed, purpose: .exampleOrder, substream: UInt32(truncatingIfNeeded: epoch))
-                .permutation(count: trainCount)
+                .permutation(count: trainCount).map(Int.init)
             var lossSum = 0.0
             var correct = 0
             let start = DispatchTime.now().uptimeNanoseconds
             for batch in 0..<batchesPerEpoch {
                 let first = batch * batchSize
-                let count = min(batchSize, trainCount - first)
-                for row in 0..<count {
-                    indices[row] = Int(order[first + row])
-                    labels[row] = data.train.labels[indices[row]]
-                }
-                indices.withUnsafeBufferPointer { indices in
-                    data.train.fill(examples: UnsafeBufferPointer(rebasing: indices[0..<count]), into: network.forward.input.baseAddress!)
-                }
+                let indices = order[first..<min(trainCount, first + batchSize)]
                 let result = gradientTheta.withUnsafeMutableBufferPointer { gradient in
-                    labels.withUnsafeBufferPointer { labels in
-                        parameters.withUnsafeMutableBufferPointer { trained in
-                            thetaBuffer.withUnsafeMutableBufferPointer { thetaSpace in
-                                gradientTrained.withUnsafeMutableBufferPointer { gradientSpace in
-                                    step(
-                                        network: network, trained: trained, thetaSpace: thetaSpace, gradient: gradient,
-                                        gradientSpace: gradientSpace, labels: labels.baseAddress!, count: count,
-                                        learningRate: learningRate, l2Gradient: l2Gradient, threads: threads)
-                                }
+                    parameters.withUnsafeMutableBufferPointer { trained in
+                        thetaBuffer.withUnsafeMutableBufferPointer { thetaSpace in
+                            gradientTrained.withUnsafeMutableBufferPointer { gradientSpace in
+                                step(
+                                    network: network, dataset: data.train, indices: indices, trained: trained,
+                                    thetaSpace: thetaSpace, gradient: gradient, gradientSpace: gradientSpace,
+                                    learningRate: learningRate, l2Gradient: l2Gradient, threads: threads)
                             }
                         }
                     }
@@ -203,7 +194,7 @@ public final class Trainer {
                 guard result.lossSum.isFinite else { throw .diverged(epoch: epoch, batch: batch) }
                 lossSum += result.lossSum
                 correct += result.correct
-                onBatch?(BatchProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, loss: result.lossSum / Double(count)))
+                onBatch?(BatchProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, loss: result.lossSum / Double(indices.count)))
             }
             let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             epochsCompleted += 1
@@ -212,7 +203,7 @@ public final class Trainer {
             let theta = self.theta()
             var test: Evaluation?
             if configuration.evaluateEveryEpoch || epochsCompleted == configuration.epochs {
-                test = try evaluate(data.test, theta: theta, pass: evaluation)
+                test = try evaluate(data.test, theta: theta, evaluator: evaluator)
             }
             let penalty = theta.withUnsafeBufferPointer { self.penalty($0) }
             let report = EpochReport(
@@ -234,9 +225,9 @@ public final class Trainer {
 
     /// One minibatch update.
     private func step(
-        network: NetworkGradient, trained: UnsafeMutableBufferPointer<Float>, thetaSpace: UnsafeMutableBufferPointer<Float>,
-        gradient: UnsafeMutableBufferPointer<Float>, gradientSpace: UnsafeMutableBufferPointer<Float>,
-        labels: UnsafePointer<Int32>, count: Int, learningRate: Float, l2Gradient: Float, threads: Int
+        network: BatchGradient, dataset: Dataset, indices: ArraySlice<Int>, trained: UnsafeMutableBufferPointer<Float>,
+        thetaSpace: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+        gradientSpace: UnsafeMutableBufferPointer<Float>, learningRate: Float, l2Gradient: Float, threads: Int
     ) -> NetworkGradient.BatchResult {
         let theta: UnsafeMutableBufferPointer<Float>
         switch space {
@@ -252,7 +243,7 @@ public final class Trainer {
             }
         }
         let result = network.compute(
-            theta: theta.baseAddress!, labels: labels, batch: count, gradient: gradient.baseAddress!, threads: threads)
+            theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads)
         if l2Gradient > 0 {
             WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: threads) { range in
                 for i in range { gradient[i] += l2Gradient * theta[i] }
@@ -275,22 +266,22 @@ public final class Trainer {
     /// Accuracy and loss of the current parameters on `dataset`.
     public func evaluate(_ dataset: Dataset) throws(TrainingError) -> Evaluation {
         try checkShape(dataset)
-        let pass: ForwardPass
+        let evaluator: ParallelEvaluator
         do {
-            pass = try ForwardPass(plan: plan, batchCapacity: min(configuration.evaluationBatchSize, max(1, dataset.count)))
+            evaluator = try ParallelEvaluator(
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, dataset.count)), threads: configuration.threads)
         } catch {
             throw .network(error.description)
         }
-        Gemm.setThreadCount(configuration.threads)
-        return try evaluate(dataset, theta: theta(), pass: pass)
+        return try evaluate(dataset, theta: theta(), evaluator: evaluator)
     }
 
-    private func evaluate(_ dataset: Dataset, theta: [Float], pass: ForwardPass) throws(TrainingError) -> Evaluation {
-        do {
+    private func evaluate(_ dataset: Dataset, theta: [Float], evaluator: ParallelEvaluator) throws(TrainingError) -> Evaluation {
+        do throws(InferenceError) {
             return try theta.withUnsafeBufferPointer { theta throws(InferenceError) in
-                try Predictor.evaluate(
-                    pass: pass, theta: theta.baseAddress!, labels: dataset.labels, threads: configuration.threads
-                ) { range, buffer in dataset.fill(range: range, into: buffer) }
+                try evaluator.evaluate(labels: dataset.labels, theta: theta.baseAddress!) { range, buffer in
+                    dataset.fill(range: range, into: buffer)
+                }
             }
         } catch {
             throw .data(error.description)

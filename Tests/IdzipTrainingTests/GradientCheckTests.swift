@@ -50,6 +50,33 @@ import Testing
         }
     }
 
+    /// A convolution large enough that its products run over several chunks of examples;
+    /// a sample of parameters is checked.
+    @Test func chunkedConvolutionMatchesFiniteDifferences() throws {
+        let architecture = Architecture(inputShape: [1, 20, 20], layers: [
+            .conv2d(filters: 40, kernel: 5, padding: .valid), .relu, .flatten, .dense(units: 3)])
+        let plan = try NetworkPlan(architecture)
+        guard case .convolution(let shape, _) = plan.steps[0] else { Issue.record("no convolution"); return }
+        let batch = 7
+        #expect(shape.examplesPerProduct < batch)
+        let theta = try TestData.theta(architecture, seed: 21)
+        let inputs = TestData.uniform(batch * plan.inputCount, seed: 22)
+        let labels = TestData.labels(batch, classes: 3, seed: 23)
+        let analytic = try Self.gradient(plan: plan, theta: theta, inputs: inputs, labels: labels)
+        let rows = (0..<batch).map { row in inputs[(row * plan.inputCount)..<((row + 1) * plan.inputCount)].map(Double.init) }
+        let thetaDouble = theta.map(Double.init)
+        let stream = RandomStream(seed: 24, purpose: .subsetSelection)
+        let sample = (0..<16).map { Int(stream.integer(UInt64($0), below: 1000)) } + [1000, 1020, 1039, 1040, 1041, plan.parameterCount - 1]
+        for k in sample {
+            var plus = thetaDouble, minus = thetaDouble
+            plus[k] += 1e-5
+            minus[k] -= 1e-5
+            let numeric = (try ReferenceNetwork.loss(architecture, theta: plus, inputs: rows, labels: labels.map(Int.init))
+                - ReferenceNetwork.loss(architecture, theta: minus, inputs: rows, labels: labels.map(Int.init))) / 2e-5
+            #expect(abs(Double(analytic[k]) - numeric) <= 2e-5 + 2e-3 * abs(numeric), "parameter \(k)")
+        }
+    }
+
     /// The subspace gradient P^T grad_theta against finite differences in theta_d.
     @Test func subspaceGradientMatchesFiniteDifferences() throws {
         let architecture = Self.networks.last!.1

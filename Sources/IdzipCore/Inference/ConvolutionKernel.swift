@@ -48,9 +48,17 @@ public enum ConvolutionKernel {
     ) {
         let filters = shape.output.channels
         let columnCount = batch * shape.output.planeSize
-        Gemm.multiply(
-            transposeA: false, transposeB: false, m: filters, n: columnCount, k: shape.patchSize,
-            a: weight, lda: shape.patchSize, b: columns, ldb: columnCount, beta: 0, c: output, ldc: columnCount)
+        let chunk = shape.examplesPerProduct
+        var first = 0
+        while first < batch {
+            let offset = first * shape.output.planeSize
+            let width = min(chunk, batch - first) * shape.output.planeSize
+            Gemm.multiply(
+                transposeA: false, transposeB: false, m: filters, n: width, k: shape.patchSize,
+                a: weight, lda: shape.patchSize, b: columns + offset, ldb: columnCount, beta: 0,
+                c: output + offset, ldc: columnCount)
+            first += chunk
+        }
         let split = WorkSplit(count: filters * columnCount, grain: 32_768)
         split.forEach(threads: threads) { range in
             var index = range.lowerBound

@@ -30,6 +30,14 @@ public struct Evaluation: Sendable, Hashable {
         }
     }
 
+    /// Adds the counts of another evaluation of the same classes.
+    public mutating func add(_ other: Evaluation) {
+        exampleCount += other.exampleCount
+        correctCount += other.correctCount
+        lossSum += other.lossSum
+        for index in confusion.indices { confusion[index] += other.confusion[index] }
+    }
+
     /// Adds one example.
     public mutating func record(actual: Int, predicted: Int, loss: Double) {
         exampleCount += 1

@@ -15,6 +15,21 @@ public enum MaxPoolKernel {
             for plane in range {
                 let source = input + plane * inPlane
                 var target = output + plane * outPlane
+                if size == 2 {
+                    for y in 0..<outHeight {
+                        let top = source + 2 * y * width, bottom = top + width
+                        for x in 0..<outWidth {
+                            // The same comparisons, in the same order, as the general loop.
+                            var best = top[2 * x]
+                            if top[2 * x + 1] > best { best = top[2 * x + 1] }
+                            if bottom[2 * x] > best { best = bottom[2 * x] }
+                            if bottom[2 * x + 1] > best { best = bottom[2 * x + 1] }
+                            target[x] = best
+                        }
+                        target += outWidth
+                    }
+                    continue
+                }
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
                         let corner = source + y * size * width + x * size

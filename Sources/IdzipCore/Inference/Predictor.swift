@@ -2,13 +2,13 @@
 /// evaluation against labels. This is what `idzip eval` and deployments use.
 public final class Predictor {
     public let plan: NetworkPlan
-    public let threads: Int
     private let theta: [Float]
-    private let pass: ForwardPass
+    private let evaluator: ParallelEvaluator
 
     /// - Parameters:
     ///   - theta: the full parameter vector (D numbers), e.g. theta0 + P theta_d.
-    ///   - batchSize: examples run together; larger is faster up to cache limits.
+    ///   - batchSize: examples run together on one thread.
+    ///   - threads: batches run at once. Results do not depend on it.
     public init(
         architecture: Architecture, theta: [Float], batchSize: Int = 256, threads: Int = ParallelLoop.defaultThreads
     ) throws(InferenceError) {
@@ -17,8 +17,7 @@ public final class Predictor {
             throw .parameterCount(expected: plan.parameterCount, actual: theta.count)
         }
         self.theta = theta
-        self.threads = max(1, threads)
-        pass = try ForwardPass(plan: plan, batchCapacity: max(1, batchSize))
+        evaluator = try ParallelEvaluator(plan: plan, batchSize: batchSize, threads: threads)
     }
 
     public var inputCount: Int { plan.inputCount }
@@ -27,11 +26,18 @@ public final class Predictor {
     /// Logits for examples given as consecutive rows of `inputCount` numbers.
     public func logits(_ inputs: [Float]) throws(InferenceError) -> [Float] {
         let count = try exampleCount(of: inputs)
-        var result = [Float](repeating: 0, count: count * classCount)
         let classes = classCount
+        var result = [Float](repeating: 0, count: count * classes)
         result.withUnsafeMutableBufferPointer { result in
-            forEachBatch(count: count, fill: { range, buffer in copyRows(inputs, range, buffer) }) { range, logits in
-                (result.baseAddress! + range.lowerBound * classes).update(from: logits.baseAddress!, count: logits.count)
+            let target = result.baseAddress!
+            theta.withUnsafeBufferPointer { theta in
+                _ = evaluator.run(
+                    exampleCount: count, theta: theta.baseAddress!,
+                    fill: { range, buffer in copyRows(inputs, range, buffer) },
+                    body: { range, logits in
+                        (target + range.lowerBound * classes).update(from: logits, count: range.count * classes)
+                        return Evaluation(classCount: classes)
+                    })
             }
         }
         return result
@@ -70,41 +76,13 @@ public final class Predictor {
 
     /// Evaluation where `fill(range, buffer)` writes the inputs of examples `range` into
     /// `buffer` (range.count rows), so a large set never has to exist as floats at once.
+    /// `fill` is called from several threads at once.
     public func evaluate(
         labels: [Int32], fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(InferenceError) -> Evaluation {
         try theta.withUnsafeBufferPointer { theta throws(InferenceError) in
-            try Self.evaluate(pass: pass, theta: theta.baseAddress!, labels: labels, threads: threads, fill: fill)
+            try evaluator.evaluate(labels: labels, theta: theta.baseAddress!, fill: fill)
         }
-    }
-
-    /// Evaluation with any forward pass and parameters; the trainer uses it every epoch.
-    public static func evaluate(
-        pass: ForwardPass, theta: UnsafePointer<Float>, labels: [Int32], threads: Int,
-        fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
-    ) throws(InferenceError) -> Evaluation {
-        let classes = pass.plan.classCount
-        for (index, label) in labels.enumerated() where label < 0 || Int(label) >= classes {
-            throw .label(index: index, value: Int(label), classes: classes)
-        }
-        var evaluation = Evaluation(classCount: classes)
-        var start = 0
-        while start < labels.count {
-            let range = start..<min(labels.count, start + pass.batchCapacity)
-            fill(range, UnsafeMutableBufferPointer(rebasing: pass.input[0..<(range.count * pass.plan.inputCount)]))
-            pass.run(theta: theta, batch: range.count, threads: threads)
-            let logits = pass.logits.baseAddress!
-            for (row, index) in range.enumerated() {
-                let line = logits + row * classes
-                let label = Int(labels[index])
-                evaluation.record(
-                    actual: label,
-                    predicted: SoftmaxCrossEntropy.argmax(line, count: classes),
-                    loss: SoftmaxCrossEntropy.loss(line, classes: classes, label: label))
-            }
-            start = range.upperBound
-        }
-        return evaluation
     }
 
     private func exampleCount(of inputs: [Float]) throws(InferenceError) -> Int {
@@ -115,22 +93,6 @@ public final class Predictor {
     private func copyRows(_ inputs: [Float], _ range: Range<Int>, _ buffer: UnsafeMutableBufferPointer<Float>) {
         inputs.withUnsafeBufferPointer { inputs in
             buffer.baseAddress!.update(from: inputs.baseAddress! + range.lowerBound * inputCount, count: range.count * inputCount)
-        }
-    }
-
-    private func forEachBatch(
-        count: Int, fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void,
-        _ body: (Range<Int>, UnsafeBufferPointer<Float>) -> Void
-    ) {
-        theta.withUnsafeBufferPointer { theta in
-            var start = 0
-            while start < count {
-                let range = start..<min(count, start + pass.batchCapacity)
-                fill(range, UnsafeMutableBufferPointer(rebasing: pass.input[0..<(range.count * inputCount)]))
-                pass.run(theta: theta.baseAddress!, batch: range.count, threads: threads)
-                body(range, UnsafeBufferPointer(pass.logits))
-                start = range.upperBound
-            }
         }
     }
 }

@@ -25,15 +25,17 @@ public enum SoftmaxCrossEntropy {
         for j in 0..<classes { probabilities[j] /= sum }
     }
 
-    /// Sum of the row losses of a batch, and writes d(mean loss)/d(logits) into `gradient`
-    /// ([batch, classes]); each row is (softmax - onehot(label)) / batch.
+    /// Sum of the row losses of a batch, and writes d(loss sum / divisor)/d(logits) into
+    /// `gradient` ([batch, classes]); each row is (softmax - onehot(label)) / divisor.
+    /// The divisor is the batch size for the mean loss, or the whole batch's size when
+    /// `batch` rows are one piece of it.
     public static func lossAndGradient(
         logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, classes: Int,
-        gradient: UnsafeMutablePointer<Float>
+        divisor: Int, gradient: UnsafeMutablePointer<Float>
     ) -> (lossSum: Double, correct: Int) {
         var lossSum = 0.0
         var correct = 0
-        let scale = 1.0 / Double(batch)
+        let scale = 1.0 / Double(divisor)
         var probabilities = [Double](repeating: 0, count: classes)
         probabilities.withUnsafeMutableBufferPointer { probabilities in
             let p = probabilities.baseAddress!

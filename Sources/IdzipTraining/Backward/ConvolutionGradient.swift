@@ -3,25 +3,45 @@ import IdzipCore
 /// Backward pass of the batched im2col convolution.
 enum ConvolutionGradient {
     /// dW = dOut columns^T, db = row sums of dOut, and, when `inputGradient` is given,
-    /// dColumns = W^T dOut scattered back onto the input (col2im).
+    /// dColumns = W^T dOut scattered back onto the input (col2im). Products run over
+    /// `examplesPerProduct` examples at a time; dW is accumulated transposed in
+    /// `weightScratch` (patchSize x filters), the faster form for these shapes.
     static func backward(
         _ shape: NetworkPlan.Convolution, outputGradient: UnsafePointer<Float>, columns: UnsafePointer<Float>, batch: Int,
         weight: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-        columnGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?, threads: Int
+        weightScratch: UnsafeMutablePointer<Float>, columnGradient: UnsafeMutablePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, threads: Int
     ) {
         let filters = shape.output.channels
-        let columnCount = batch * shape.output.planeSize
+        let plane = shape.output.planeSize
+        let columnCount = batch * plane
         let patch = shape.patchSize
-        Gemm.multiply(
-            transposeA: false, transposeB: true, m: filters, n: patch, k: columnCount,
-            a: outputGradient, lda: columnCount, b: columns, ldb: columnCount, beta: 0, c: weightGradient, ldc: patch)
+        let chunk = shape.examplesPerProduct
+        var first = 0
+        while first < batch {
+            let offset = first * plane
+            Gemm.multiply(
+                transposeA: false, transposeB: true, m: patch, n: filters, k: min(chunk, batch - first) * plane,
+                a: columns + offset, lda: columnCount, b: outputGradient + offset, ldb: columnCount,
+                beta: first == 0 ? 0 : 1, c: weightScratch, ldc: filters)
+            first += chunk
+        }
+        for filter in 0..<filters {
+            for row in 0..<patch { weightGradient[filter * patch + row] = weightScratch[row * filters + filter] }
+        }
         ParallelLoop.forEach(pieces: filters, threads: threads) { filter in
             biasGradient[filter] = VectorSum.sum(outputGradient + filter * columnCount, count: columnCount)
         }
         guard let inputGradient else { return }
-        Gemm.multiply(
-            transposeA: true, transposeB: false, m: patch, n: columnCount, k: filters,
-            a: weight, lda: patch, b: outputGradient, ldb: columnCount, beta: 0, c: columnGradient, ldc: columnCount)
+        first = 0
+        while first < batch {
+            let offset = first * plane
+            Gemm.multiply(
+                transposeA: true, transposeB: false, m: patch, n: min(chunk, batch - first) * plane, k: filters,
+                a: weight, lda: patch, b: outputGradient + offset, ldb: columnCount, beta: 0,
+                c: columnGradient + offset, ldc: columnCount)
+            first += chunk
+        }
         col2im(shape, columns: columnGradient, batch: batch, output: inputGradient, threads: threads)
     }
 

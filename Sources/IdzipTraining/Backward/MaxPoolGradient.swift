@@ -18,6 +18,21 @@ enum MaxPoolGradient {
                 let target = inputGradient + plane * inPlane
                 target.update(repeating: 0, count: inPlane)
                 var gradient = outputGradient + plane * outPlane
+                if size == 2 {
+                    for y in 0..<outHeight {
+                        let top = 2 * y * width, bottom = top + width
+                        for x in 0..<outWidth {
+                            var bestIndex = top + 2 * x
+                            var best = source[bestIndex]
+                            if source[top + 2 * x + 1] > best { bestIndex = top + 2 * x + 1; best = source[bestIndex] }
+                            if source[bottom + 2 * x] > best { bestIndex = bottom + 2 * x; best = source[bestIndex] }
+                            if source[bottom + 2 * x + 1] > best { bestIndex = bottom + 2 * x + 1 }
+                            target[bestIndex] = gradient[x]
+                        }
+                        gradient += outWidth
+                    }
+                    continue
+                }
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
                         let cornerIndex = y * size * width + x * size

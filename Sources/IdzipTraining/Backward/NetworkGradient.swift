@@ -10,6 +10,7 @@ public final class NetworkGradient {
     private var gradientOf: [UnsafeMutablePointer<Float>: UnsafeMutablePointer<Float>] = [:]
     private var allocations: [UnsafeMutableBufferPointer<Float>] = []
     private let columnGradient: UnsafeMutableBufferPointer<Float>
+    private let weightScratch: UnsafeMutableBufferPointer<Float>
 
     /// Loss and accuracy of one batch.
     public struct BatchResult: Sendable, Hashable {
@@ -23,6 +24,7 @@ public final class NetworkGradient {
         self.plan = plan
         forward = try ForwardPass(plan: plan, batchCapacity: batchCapacity)
         var largestColumns = 1
+        var largestWeight = 1
         for (index, step) in plan.steps.enumerated() {
             let output = forward.output(ofStep: index)
             if output != forward.input.baseAddress!, gradientOf[output] == nil {
@@ -33,24 +35,28 @@ public final class NetworkGradient {
             }
             if case .convolution(let shape, _) = step {
                 largestColumns = max(largestColumns, shape.patchSize * shape.output.planeSize * batchCapacity)
+                largestWeight = max(largestWeight, shape.patchSize * shape.output.channels)
             }
         }
         columnGradient = .allocate(capacity: largestColumns)
         columnGradient.initialize(repeating: 0)
+        weightScratch = .allocate(capacity: largestWeight)
+        weightScratch.initialize(repeating: 0)
     }
 
     deinit {
         for buffer in allocations { buffer.deallocate() }
         columnGradient.deallocate()
+        weightScratch.deallocate()
     }
 
     public var batchCapacity: Int { forward.batchCapacity }
 
     /// Runs the batch in `forward.input` (first `batch` rows) with parameters `theta` and
-    /// writes d(mean loss)/d(theta) into `gradient` (plan.parameterCount numbers; every
-    /// entry is overwritten).
+    /// writes d(loss sum / divisor)/d(theta) into `gradient` (plan.parameterCount numbers;
+    /// every entry is overwritten). The divisor defaults to `batch` (the mean loss).
     public func compute(
-        theta: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
+        theta: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, divisor: Int? = nil,
         gradient: UnsafeMutablePointer<Float>, threads: Int
     ) -> BatchResult {
         forward.run(theta: theta, batch: batch, threads: threads)
@@ -61,7 +67,7 @@ public final class NetworkGradient {
         }
         let loss = SoftmaxCrossEntropy.lossAndGradient(
             logits: forward.output(ofStep: lastIndex), labels: labels, batch: batch, classes: plan.classCount,
-            gradient: logitsGradient)
+            divisor: divisor ?? batch, gradient: logitsGradient)
         for index in stride(from: lastIndex, through: 0, by: -1) {
             let output = forward.output(ofStep: index)
             let input = forward.input(ofStep: index)
@@ -77,7 +83,8 @@ public final class NetworkGradient {
                 ConvolutionGradient.backward(
                     shape, outputGradient: outputGradient, columns: forward.columns(ofStep: index)!, batch: batch,
                     weight: theta + shape.weightOffset, weightGradient: gradient + shape.weightOffset,
-                    biasGradient: gradient + shape.biasOffset, columnGradient: columnGradient.baseAddress!,
+                    biasGradient: gradient + shape.biasOffset, weightScratch: weightScratch.baseAddress!,
+                    columnGradient: columnGradient.baseAddress!,
                     inputGradient: inputGradient, threads: threads)
             case .maxPool(let shape):
                 if let inputGradient {

@@ -1,3 +1,5 @@
+import IdzipCore
+
 /// Labelled examples: features of one shape per example, stored as bytes (scaled to
 /// [0, 1] by x / 255 when batched, as the paper's authors did) or as floats (used as is).
 public struct Dataset: Sendable {
@@ -50,7 +52,16 @@ public struct Dataset: Sendable {
                 for (row, index) in indices.enumerated() {
                     let source = values.baseAddress! + index * width
                     let target = output + row * width
-                    for j in 0..<width { target[j] = Float(source[j]) / 255 }
+                    var j = 0
+                    while j + 8 <= width {
+                        let bytes = UnsafeRawPointer(source + j).loadUnaligned(as: SIMD8<UInt8>.self)
+                        SIMDMemory.store(SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: bytes)) / 255, target + j)
+                        j += 8
+                    }
+                    while j < width {
+                        target[j] = Float(source[j]) / 255
+                        j += 1
+                    }
                 }
             }
         case .floats(let values):

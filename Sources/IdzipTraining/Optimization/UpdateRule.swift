@@ -93,13 +93,30 @@ public struct AdamRule: UpdateRule {
         // Bias corrections in float64, rounded once.
         let stepSize = Float(Double(learningRate) / (1 - Self.power(Double(beta1), step)))
         let secondScale = Float(1 / (1 - Self.power(Double(beta2), step)).squareRoot())
-        for i in range {
+        // Eight lanes at a time, then the tail; both compute exactly the same float32 steps.
+        var i = range.lowerBound
+        let vectorEnd = range.lowerBound + (range.count / 8) * 8
+        let b1 = SIMD8<Float>(repeating: beta1), b2 = SIMD8<Float>(repeating: beta2)
+        let c1 = SIMD8<Float>(repeating: oneMinusBeta1), c2 = SIMD8<Float>(repeating: oneMinusBeta2)
+        let size = SIMD8<Float>(repeating: stepSize), scale = SIMD8<Float>(repeating: secondScale)
+        let eps = SIMD8<Float>(repeating: epsilon)
+        while i < vectorEnd {
+            let g = SIMDMemory.load(gradient + i)
+            let m = b1 * SIMDMemory.load(first + i) + c1 * g
+            let v = b2 * SIMDMemory.load(second + i) + c2 * (g * g)
+            SIMDMemory.store(m, first + i)
+            SIMDMemory.store(v, second + i)
+            SIMDMemory.store(SIMDMemory.load(parameters + i) - size * m / (v.squareRoot() * scale + eps), parameters + i)
+            i += 8
+        }
+        while i < range.upperBound {
             let g = gradient[i]
             let m = beta1 * first[i] + oneMinusBeta1 * g
             let v = beta2 * second[i] + oneMinusBeta2 * (g * g)
             first[i] = m
             second[i] = v
             parameters[i] -= stepSize * m / (v.squareRoot() * secondScale + epsilon)
+            i += 1
         }
     }
 
