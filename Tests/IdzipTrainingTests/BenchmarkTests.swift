@@ -27,3 +27,36 @@ struct BenchmarkTests {
         print("BENCHMARK \(name) direct, batch 128, \(Self.threads) threads: \(reports.map { Int($0.examplesPerSecond) }) examples/s, best \(Int(best))")
     }
 }
+
+/// Full MNIST training runs for reporting, e.g.
+/// `IDZIP_MNIST_RUN=lenet IDZIP_EPOCHS=10 swift test -c release --filter MNISTRuns`
+/// (optional IDZIP_LR, IDZIP_DECAY_EVERY, IDZIP_DECAY, IDZIP_BATCH, IDZIP_L2, IDZIP_DATA_SET).
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["IDZIP_MNIST_RUN"] != nil))
+struct MNISTRuns {
+    @Test func train() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let name = environment["IDZIP_MNIST_RUN"] ?? "fc"
+        let data = try DatasetCatalog.load(environment["IDZIP_DATA_SET"] ?? "mnist")
+        let architecture = name == "lenet"
+            ? Architecture.leNet()
+            : Architecture.fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])
+        let epochs = Int(environment["IDZIP_EPOCHS"] ?? "") ?? 10
+        let every = Int(environment["IDZIP_DECAY_EVERY"] ?? "") ?? 0
+        let configuration = TrainingConfiguration(
+            epochs: epochs, batchSize: Int(environment["IDZIP_BATCH"] ?? "") ?? 128,
+            learningRate: Float(environment["IDZIP_LR"] ?? "") ?? 1e-3,
+            l2: Float(environment["IDZIP_L2"] ?? "") ?? 0,
+            schedule: every > 0 ? .step(every: every, factor: Float(environment["IDZIP_DECAY"] ?? "") ?? 0.5) : .constant,
+            seed: 1, threads: BenchmarkTests.threads)
+        let trainer = try Trainer(architecture: architecture, theta0Seed: 1, space: .direct, configuration: configuration)
+        let start = Date()
+        try trainer.train(on: data, onEpoch: { report in
+            print(String(
+                format: "RUN %@ epoch %2d lr %.2e train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1f s train (%.0f ex/s), %.2f s eval, %.1f s total",
+                name, report.epoch + 1, report.learningRate, report.trainLoss, report.trainAccuracy,
+                report.test?.meanLoss ?? 0, report.test?.accuracy ?? 0, report.trainingSeconds, report.examplesPerSecond,
+                report.evaluationSeconds, Date().timeIntervalSince(start)))
+            return .proceed
+        })
+    }
+}

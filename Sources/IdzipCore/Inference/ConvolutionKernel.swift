@@ -25,13 +25,14 @@ public enum ConvolutionKernel {
                     channel: channel, example: example, channels: channels, batch: batch, planeSize: planeSize)
                 for y in 0..<outHeight {
                     let sourceY = y + ki - pad
+                    // Rows are short, so plain loops beat memcpy calls.
                     if sourceY < 0 || sourceY >= height || firstX >= endX {
-                        target.update(repeating: 0, count: outWidth)
+                        for x in 0..<outWidth { target[x] = 0 }
                     } else {
                         let source = plane + sourceY * width + (kj - pad)
-                        if firstX > 0 { target.update(repeating: 0, count: firstX) }
-                        (target + firstX).update(from: source + firstX, count: endX - firstX)
-                        if endX < outWidth { (target + endX).update(repeating: 0, count: outWidth - endX) }
+                        for x in 0..<firstX { target[x] = 0 }
+                        for x in firstX..<endX { target[x] = source[x] }
+                        for x in endX..<outWidth { target[x] = 0 }
                     }
                     target += outWidth
                 }
