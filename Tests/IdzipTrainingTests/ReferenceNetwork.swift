@@ -98,23 +98,32 @@ struct MatrixProjection: Projection {
     init(rows: Int, columns: Int, seed: UInt64) {
         rowCount = rows
         columnCount = columns
-        let stream = RandomStream(seed: seed, purpose: .denseProjection)
-        matrix = (0..<(rows * columns)).map { Float(stream.normal(UInt64($0)) / Double(rows).squareRoot()) }
+        // Uniform entries of variance 1 / rows from a cheap xorshift generator (test only).
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        let limit = Float((3.0 / Double(rows)).squareRoot())
+        matrix = (0..<(rows * columns)).map { _ in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * limit
+        }
     }
 
     func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
-        for (slot, row) in rows.enumerated() {
-            var sum = 0.0
-            for j in 0..<columnCount { sum += Double(matrix[row * columnCount + j]) * Double(v[j]) }
-            output[slot] = Float(sum)
+        matrix.withUnsafeBufferPointer { matrix in
+            Gemm.multiply(
+                transposeA: false, transposeB: false, m: rows.count, n: 1, k: columnCount,
+                a: matrix.baseAddress! + rows.lowerBound * columnCount, lda: columnCount, b: v.baseAddress!, ldb: 1,
+                beta: 0, c: output.baseAddress!, ldc: 1)
         }
     }
 
     func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
-        for j in 0..<columnCount {
-            var sum = 0.0
-            for row in 0..<rowCount { sum += Double(matrix[row * columnCount + j]) * Double(g[row]) }
-            output[j] = Float(sum)
+        matrix.withUnsafeBufferPointer { matrix in
+            Gemm.multiply(
+                transposeA: true, transposeB: false, m: columnCount, n: 1, k: rowCount,
+                a: matrix.baseAddress!, lda: columnCount, b: g.baseAddress!, ldb: 1,
+                beta: 0, c: output.baseAddress!, ldc: 1)
         }
     }
 }
