@@ -151,7 +151,8 @@ public final class Trainer {
         let network: BatchGradient
         let evaluator: ParallelEvaluator
         do {
-            network = try BatchGradient(plan: plan, batchSize: batchSize, pieceSize: configuration.pieceSize)
+            network = try BatchGradient(
+                plan: plan, batchSize: batchSize, pieceSize: configuration.pieceSize ?? BatchGradient.automaticPieceSize(for: plan))
             evaluator = try ParallelEvaluator(
                 plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, data.test.count)), threads: threads)
         } catch {
@@ -217,6 +218,9 @@ public final class Trainer {
         }
         return reports
     }
+
+    /// Examples per parallel piece of a batch: the configured size or the automatic one.
+    public var pieceSize: Int { configuration.pieceSize ?? BatchGradient.automaticPieceSize(for: plan) }
 
     private var isSubspace: Bool {
         if case .subspace = space { return true }

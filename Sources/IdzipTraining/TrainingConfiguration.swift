@@ -16,8 +16,10 @@ public struct TrainingConfiguration: Sendable, Hashable {
     /// the same thread count on the same machine.
     public var threads: Int
     /// Each batch is computed in pieces of up to this many examples, in parallel on
-    /// `threads` threads. Results depend on it, not on the thread count.
-    public var pieceSize: Int
+    /// `threads` threads. Results depend on it, not on the thread count. nil picks it
+    /// from the network alone (pieces whose buffers fit in about 3 MB of cache: 64 for
+    /// the paper's FC network, 16 for LeNet).
+    public var pieceSize: Int?
     /// Examples per batch when evaluating.
     public var evaluationBatchSize: Int
     /// Evaluate on the test set after every epoch (otherwise after the last one only).
@@ -26,7 +28,7 @@ public struct TrainingConfiguration: Sendable, Hashable {
     public init(
         epochs: Int = 10, batchSize: Int = 128, optimizer: OptimizerKind = .paper, learningRate: Float = 1e-3,
         l2: Float = 0, schedule: LearningRateSchedule = .constant, seed: UInt64 = 0,
-        threads: Int = ParallelLoop.defaultThreads, pieceSize: Int = 64, evaluationBatchSize: Int = 500,
+        threads: Int = ParallelLoop.defaultThreads, pieceSize: Int? = nil, evaluationBatchSize: Int = 500,
         evaluateEveryEpoch: Bool = true
     ) {
         self.epochs = epochs
@@ -48,7 +50,9 @@ public struct TrainingConfiguration: Sendable, Hashable {
         guard learningRate > 0, learningRate.isFinite else { throw .configuration("learning rate must be positive, got \(learningRate)") }
         guard l2 >= 0, l2.isFinite else { throw .configuration("l2 must be zero or positive, got \(l2)") }
         guard threads >= 1, threads <= 256 else { throw .configuration("threads must be in 1...256, got \(threads)") }
-        guard pieceSize >= 1, pieceSize <= 1 << 20 else { throw .configuration("piece size must be in 1...1048576, got \(pieceSize)") }
+        if let pieceSize, pieceSize < 1 || pieceSize > 1 << 20 {
+            throw .configuration("piece size must be in 1...1048576, got \(pieceSize)")
+        }
         guard evaluationBatchSize >= 1, evaluationBatchSize <= 1 << 20 else {
             throw .configuration("evaluation batch size must be in 1...1048576, got \(evaluationBatchSize)")
         }

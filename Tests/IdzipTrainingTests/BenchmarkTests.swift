@@ -20,11 +20,21 @@ struct BenchmarkTests {
         let labels = TestData.labels(count, classes: 10, seed: 2)
         let train = try Dataset(features: .bytes(images), exampleShape: [1, 28, 28], labels: labels, classNames: (0..<10).map(String.init))
         let data = try DatasetPair(name: "random", train: train, test: train.subset(Array(0..<1000)))
-        let configuration = TrainingConfiguration(epochs: 3, batchSize: 128, threads: Self.threads, evaluateEveryEpoch: false)
+        let piece = Int(ProcessInfo.processInfo.environment["IDZIP_PIECE"] ?? "")
+        let configuration = TrainingConfiguration(epochs: 3, batchSize: 128, threads: Self.threads, pieceSize: piece, evaluateEveryEpoch: false)
         let trainer = try Trainer(architecture: architecture, theta0Seed: 1, space: .direct, configuration: configuration)
+        let cpuBefore = Self.cpuSeconds()
         let reports = try trainer.train(on: data)
+        let cpu = Self.cpuSeconds() - cpuBefore
         let best = reports.map(\.examplesPerSecond).max() ?? 0
-        print("BENCHMARK \(name) direct, batch 128, \(Self.threads) threads: \(reports.map { Int($0.examplesPerSecond) }) examples/s, best \(Int(best))")
+        print("BENCHMARK \(name) direct, batch 128, piece \(trainer.pieceSize), \(Self.threads) threads: \(reports.map { Int($0.examplesPerSecond) }) examples/s, best \(Int(best)); \(Int(Double(3 * count) / cpu)) examples per CPU-second")
+    }
+
+    /// User plus system CPU time of this process.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
 

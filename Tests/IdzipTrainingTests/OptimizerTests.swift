@@ -36,6 +36,30 @@ import Testing
         }
     }
 
+    /// Vector lanes and the scalar tail give the same bits.
+    @Test func adamVectorAndScalarAgree() {
+        let rule = AdamRule(beta1: 0.9, beta2: 0.99, epsilon: 1e-8)
+        let gradient = (0..<13).map { Float($0) * 0.37 - 2 }
+        func run(_ ranges: [Range<Int>]) -> [Float] {
+            var parameters = [Float](repeating: 0.5, count: 13)
+            var first = [Float](repeating: 0.01, count: 13), second = [Float](repeating: 0.02, count: 13)
+            parameters.withUnsafeMutableBufferPointer { p in
+                first.withUnsafeMutableBufferPointer { m in
+                    second.withUnsafeMutableBufferPointer { v in
+                        gradient.withUnsafeBufferPointer { g in
+                            for range in ranges {
+                                rule.apply(parameters: p.baseAddress!, gradient: g.baseAddress!, slots: [m.baseAddress!, v.baseAddress!],
+                                           range: range, step: 3, learningRate: 0.01)
+                            }
+                        }
+                    }
+                }
+            }
+            return parameters + first + second
+        }
+        #expect(run([0..<13]) == run((0..<13).map { $0..<($0 + 1) }))
+    }
+
     @Test func momentumMatchesItsDefinition() {
         let gradients: [[Float]] = [[1, -2, 0.5], [0.5, 1, -1]]
         let plain = Self.run(.sgd(momentum: 0.9, nesterov: false), gradients: gradients, start: [0, 0, 0], learningRate: 0.1)

@@ -25,13 +25,13 @@ public enum ConvolutionKernel {
                     channel: channel, example: example, channels: channels, batch: batch, planeSize: planeSize)
                 for y in 0..<outHeight {
                     let sourceY = y + ki - pad
-                    // Rows are short, so plain loops beat memcpy calls.
+                    // Rows are short, so inline vector copies beat memcpy calls.
                     if sourceY < 0 || sourceY >= height || firstX >= endX {
                         for x in 0..<outWidth { target[x] = 0 }
                     } else {
                         let source = plane + sourceY * width + (kj - pad)
                         for x in 0..<firstX { target[x] = 0 }
-                        for x in firstX..<endX { target[x] = source[x] }
+                        SIMDMemory.copy(source + firstX, target + firstX, count: endX - firstX)
                         for x in endX..<outWidth { target[x] = 0 }
                     }
                     target += outWidth

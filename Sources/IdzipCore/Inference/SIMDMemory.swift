@@ -15,3 +15,33 @@ public enum SIMDMemory {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 }
+
+extension SIMDMemory {
+    /// target[0..<count] = source[0..<count], eight at a time.
+    @inline(__always)
+    public static func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            store(load(source + i), target + i)
+            i += 8
+        }
+        while i < count {
+            target[i] = source[i]
+            i += 1
+        }
+    }
+
+    /// target[0..<count] += source[0..<count], eight at a time.
+    @inline(__always)
+    public static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            store(load(target + i) + load(source + i), target + i)
+            i += 8
+        }
+        while i < count {
+            target[i] += source[i]
+            i += 1
+        }
+    }
+}

@@ -13,6 +13,18 @@ final class BatchGradient {
     private let pieceLabels: [UnsafeMutablePointer<Int32>]
     private var results: [NetworkGradient.BatchResult]
 
+    /// Largest of 64, 32, 16, 8 examples whose forward and backward buffers fit in about
+    /// 3 MB, so a piece stays in cache.
+    static func automaticPieceSize(for plan: NetworkPlan) -> Int {
+        var perExample = plan.inputCount
+        for (index, step) in plan.steps.enumerated() {
+            perExample += 2 * plan.outputCounts[index]
+            if case .convolution(let shape, _) = step { perExample += 2 * shape.patchSize * shape.output.planeSize }
+        }
+        let budget = 3 << 20
+        return [64, 32, 16].first { $0 * perExample * 4 <= budget } ?? 8
+    }
+
     init(plan: NetworkPlan, batchSize: Int, pieceSize: Int) throws(InferenceError) {
         self.plan = plan
         self.pieceSize = max(1, min(pieceSize, batchSize))

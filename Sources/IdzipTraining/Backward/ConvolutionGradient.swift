@@ -76,7 +76,7 @@ enum ConvolutionGradient {
                             let targetY = y + ki - pad
                             if targetY >= 0 && targetY < height {
                                 let target = plane + targetY * width + (kj - pad)
-                                for x in firstX..<endX { target[x] += source[x] }
+                                SIMDMemory.add(source + firstX, into: target + firstX, count: endX - firstX)
                             }
                             source += outWidth
                         }

@@ -1,4 +1,7 @@
 import IdzipCore
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// One optimiser's update: from the gradient and its per-parameter slots to new parameters.
 /// Implementations work element by element, so any split into pieces gives the same bits.
@@ -93,22 +96,25 @@ public struct AdamRule: UpdateRule {
         // Bias corrections in float64, rounded once.
         let stepSize = Float(Double(learningRate) / (1 - Self.power(Double(beta1), step)))
         let secondScale = Float(1 / (1 - Self.power(Double(beta2), step)).squareRoot())
-        // Eight lanes at a time, then the tail; both compute exactly the same float32 steps.
         var i = range.lowerBound
-        let vectorEnd = range.lowerBound + (range.count / 8) * 8
-        let b1 = SIMD8<Float>(repeating: beta1), b2 = SIMD8<Float>(repeating: beta2)
-        let c1 = SIMD8<Float>(repeating: oneMinusBeta1), c2 = SIMD8<Float>(repeating: oneMinusBeta2)
-        let size = SIMD8<Float>(repeating: stepSize), scale = SIMD8<Float>(repeating: secondScale)
-        let eps = SIMD8<Float>(repeating: epsilon)
+        #if arch(x86_64)
+        // Four lanes at a time with SSE; sqrtps and divps round exactly like the scalar tail.
+        let vectorEnd = range.lowerBound + (range.count / 4) * 4
+        let b1 = _mm_set1_ps(beta1), b2 = _mm_set1_ps(beta2)
+        let c1 = _mm_set1_ps(oneMinusBeta1), c2 = _mm_set1_ps(oneMinusBeta2)
+        let size = _mm_set1_ps(stepSize), scale = _mm_set1_ps(secondScale), eps = _mm_set1_ps(epsilon)
         while i < vectorEnd {
-            let g = SIMDMemory.load(gradient + i)
-            let m = b1 * SIMDMemory.load(first + i) + c1 * g
-            let v = b2 * SIMDMemory.load(second + i) + c2 * (g * g)
-            SIMDMemory.store(m, first + i)
-            SIMDMemory.store(v, second + i)
-            SIMDMemory.store(SIMDMemory.load(parameters + i) - size * m / (v.squareRoot() * scale + eps), parameters + i)
-            i += 8
+            let g = _mm_loadu_ps(gradient + i)
+            let m = _mm_add_ps(_mm_mul_ps(b1, _mm_loadu_ps(first + i)), _mm_mul_ps(c1, g))
+            let v = _mm_add_ps(_mm_mul_ps(b2, _mm_loadu_ps(second + i)), _mm_mul_ps(c2, _mm_mul_ps(g, g)))
+            _mm_storeu_ps(first + i, m)
+            _mm_storeu_ps(second + i, v)
+            let denominator = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(v), scale), eps)
+            let change = _mm_div_ps(_mm_mul_ps(size, m), denominator)
+            _mm_storeu_ps(parameters + i, _mm_sub_ps(_mm_loadu_ps(parameters + i), change))
+            i += 4
         }
+        #endif
         while i < range.upperBound {
             let g = gradient[i]
             let m = beta1 * first[i] + oneMinusBeta1 * g
