@@ -1,16 +1,16 @@
 /// Unaligned loads and stores of eight floats, for explicitly vectorised loops.
 public enum SIMDMemory {
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
     }
@@ -18,7 +18,7 @@ public enum SIMDMemory {
 
 extension SIMDMemory {
     /// target[0..<count] = source[0..<count], eight at a time.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
@@ -32,7 +32,7 @@ extension SIMDMemory {
     }
 
     /// target[0..<count] += source[0..<count], eight at a time.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {

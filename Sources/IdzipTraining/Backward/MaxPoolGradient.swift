@@ -17,29 +17,22 @@ enum MaxPoolGradient {
                 let source = input + plane * inPlane
                 let target = inputGradient + plane * inPlane
                 var gradient = outputGradient + plane * outPlane
-                if size == 2 && width == 2 * outWidth && shape.input.height == 2 * outHeight {
-                    // Every input lies in exactly one window: write all four, no clearing pass.
+                target.update(repeating: 0, count: inPlane)
+                if size == 2 {
                     for y in 0..<outHeight {
                         let top = 2 * y * width, bottom = top + width
                         for x in 0..<outWidth {
-                            let a = source[top + 2 * x], b = source[top + 2 * x + 1]
-                            let c = source[bottom + 2 * x], d = source[bottom + 2 * x + 1]
-                            var winner = 0
-                            var best = a
-                            if b > best { winner = 1; best = b }
-                            if c > best { winner = 2; best = c }
-                            if d > best { winner = 3 }
-                            let value = gradient[x]
-                            target[top + 2 * x] = winner == 0 ? value : 0
-                            target[top + 2 * x + 1] = winner == 1 ? value : 0
-                            target[bottom + 2 * x] = winner == 2 ? value : 0
-                            target[bottom + 2 * x + 1] = winner == 3 ? value : 0
+                            var bestIndex = top + 2 * x
+                            var best = source[bestIndex]
+                            if source[top + 2 * x + 1] > best { bestIndex = top + 2 * x + 1; best = source[bestIndex] }
+                            if source[bottom + 2 * x] > best { bestIndex = bottom + 2 * x; best = source[bestIndex] }
+                            if source[bottom + 2 * x + 1] > best { bestIndex = bottom + 2 * x + 1 }
+                            target[bestIndex] = gradient[x]
                         }
                         gradient += outWidth
                     }
                     continue
                 }
-                target.update(repeating: 0, count: inPlane)
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
                         let cornerIndex = y * size * width + x * size
