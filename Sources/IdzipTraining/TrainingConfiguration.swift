@@ -44,6 +44,13 @@ public struct TrainingConfiguration: Sendable, Hashable {
         self.evaluateEveryEpoch = evaluateEveryEpoch
     }
 
+    /// Measured on MNIST for direct training (FC 784-200-200-10: 98.2% test accuracy,
+    /// LeNet: 99.0%): Adam (0.9, 0.99), rate 1e-3 halved every 3 epochs, batch 128,
+    /// 10 epochs.
+    public static func recommended(epochs: Int = 10, seed: UInt64 = 0) -> TrainingConfiguration {
+        TrainingConfiguration(epochs: epochs, schedule: .step(every: 3, factor: 0.5), seed: seed)
+    }
+
     public func validate() throws(TrainingError) {
         guard epochs >= 0, epochs <= 1_000_000 else { throw .configuration("epochs must be in 0...1000000, got \(epochs)") }
         guard batchSize >= 1, batchSize <= 1 << 20 else { throw .configuration("batch size must be in 1...1048576, got \(batchSize)") }

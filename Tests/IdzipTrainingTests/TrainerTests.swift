@@ -23,6 +23,9 @@ import Testing
         let accuracy = try #require(reports.last?.test?.accuracy)
         #expect(accuracy > 0.8)
         #expect(reports[2].trainLoss < reports[0].trainLoss)
+        // The deployment path gives the same evaluation as the trainer.
+        let predictor = try Predictor(architecture: Self.smallNetwork, theta: trainer.theta(), batchSize: 500, threads: 2)
+        #expect(try predictor.evaluate(data.test) == reports.last?.test)
     }
 
     @Test func learnsInASubspace() throws {
