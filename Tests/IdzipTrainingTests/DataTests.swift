@@ -75,6 +75,8 @@ enum FileBytes {
         #expect(try error(FileBytes.idx(rank: 3, dimensions: [2, 2, 2], body: [1, 2, 3])).contains("ends inside the images"))
         #expect(try error(FileBytes.idx(rank: 1, dimensions: [2], body: [1, 2, 3]), labels: true).contains("bytes after"))
         #expect(try error([]).contains("ends inside"))
+        // A 16-byte file declaring 4 GB of images fails at once, without allocating them.
+        #expect(try error(FileBytes.idx(rank: 3, dimensions: [1, 65_535, 65_535], body: [1])).contains("1 of 4294836225 bytes"))
         do {
             _ = try IDXReader.readImages(path: directory.path + "/missing")
             Issue.record("no error")

@@ -71,11 +71,34 @@ final class ByteReader {
         }
     }
 
+    /// Reads exactly `count` bytes. Memory grows only as data actually arrives, so a short
+    /// file that declares a huge array fails before allocating it.
     func readBytes(_ count: Int, what: String) throws(DataError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
+        if stream == nil {
+            let position = lseek(descriptor, 0, SEEK_CUR)
+            var status = stat()
+            if position >= 0, fstat(descriptor, &status) == 0, Int(status.st_size) - Int(position) < count {
+                throw .malformed(
+                    path: path, reason: "the file ends inside the \(what) (\(max(0, Int(status.st_size) - Int(position))) of \(count) bytes)")
+            }
+        }
+        let chunkSize = 1 << 24
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(count, chunkSize))
+        var chunk = [UInt8](repeating: 0, count: min(count, chunkSize))
         var failure: DataError?
-        bytes.withUnsafeMutableBytes { raw in
-            do throws(DataError) { try read(into: raw, what: what) } catch { failure = error }
+        while bytes.count < count && failure == nil {
+            let wanted = min(chunk.count, count - bytes.count)
+            var got = 0
+            chunk.withUnsafeMutableBytes { raw in
+                do throws(DataError) {
+                    got = try readUpTo(UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))
+                } catch { failure = error }
+            }
+            if failure == nil && got < wanted {
+                failure = .malformed(path: path, reason: "the file ends inside the \(what) (\(bytes.count + got) of \(count) bytes)")
+            }
+            bytes.append(contentsOf: chunk[0..<got])
         }
         if let failure { throw failure }
         return bytes
