@@ -40,7 +40,7 @@ struct BenchmarkTests {
 
 /// Full MNIST training runs for reporting, e.g.
 /// `IDZIP_MNIST_RUN=lenet IDZIP_EPOCHS=10 swift test -c release --filter MNISTRuns`
-/// (optional IDZIP_LR, IDZIP_DECAY_EVERY, IDZIP_DECAY, IDZIP_BATCH, IDZIP_L2, IDZIP_DATA_SET).
+/// (optional IDZIP_LR, IDZIP_DECAY_EVERY, IDZIP_DECAY, IDZIP_BATCH, IDZIP_L2, IDZIP_DATA_SET, IDZIP_SUBSPACE).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["IDZIP_MNIST_RUN"] != nil))
 struct MNISTRuns {
     @Test func train() throws {
@@ -58,7 +58,12 @@ struct MNISTRuns {
             l2: Float(environment["IDZIP_L2"] ?? "") ?? 0,
             schedule: every > 0 ? .step(every: every, factor: Float(environment["IDZIP_DECAY"] ?? "") ?? 0.5) : .constant,
             seed: 1, threads: BenchmarkTests.threads)
-        let trainer = try Trainer(architecture: architecture, theta0Seed: 1, space: .direct, configuration: configuration)
+        // IDZIP_SUBSPACE=d trains in a d-dimensional subspace with a dense test projection.
+        var space = ParameterSpace.direct
+        if let d = Int(environment["IDZIP_SUBSPACE"] ?? "") {
+            space = .subspace(MatrixProjection(rows: try architecture.parameterCount(), columns: d, seed: 1))
+        }
+        let trainer = try Trainer(architecture: architecture, theta0Seed: 1, space: space, configuration: configuration)
         let start = Date()
         try trainer.train(on: data, onEpoch: { report in
             print(String(
