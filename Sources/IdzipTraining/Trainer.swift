@@ -4,8 +4,10 @@ import IdzipCore
 /// Trains a network on a data set, directly (all of theta) or in a random subspace
 /// (theta = theta0 + P theta_d, only theta_d trained), with minibatch softmax cross-entropy.
 ///
-/// Deterministic: the same configuration, seeds and thread count give bit-identical
-/// parameters on the same machine, including across a checkpoint and resume.
+/// Deterministic: the same configuration and seeds give bit-identical parameters on the
+/// same machine whatever the thread count, including across a checkpoint and resume.
+/// Each batch is split into fixed pieces computed on `threads` threads; training sets
+/// OpenBLAS (a process-wide setting) to one thread, since the parallelism is its own.
 public final class Trainer {
     public let architecture: Architecture
     public let plan: NetworkPlan
