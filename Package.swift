@@ -39,7 +39,11 @@ let package = Package(
         // Training: data sets, layers with gradients, optimisers, the training loop.
         .target(
             name: "IdzipTraining",
-            dependencies: ["IdzipCore", "CZlib", "COpenBLAS"]
+            dependencies: [
+                "IdzipCore", "CZlib", "COpenBLAS",
+                // SHA-256 checks of the named data sets.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
 
         // The thin command-line tool.

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Evaluates a network on many examples with one forward pass per thread, each taking
+/// whole batches; batch results are added in batch order, so the result does not depend
+/// on the thread count.
+public final class ParallelEvaluator {
+    public let plan: NetworkPlan
+    public let batchSize: Int
+    public let threads: Int
+    private var passes: [ForwardPass]
+    private let lock = NSLock()
+
+    public init(plan: NetworkPlan, batchSize: Int, threads: Int) throws(InferenceError) {
+        self.plan = plan
+        self.batchSize = max(1, batchSize)
+        self.threads = max(1, threads)
+        passes = []
+        for _ in 0..<self.threads { passes.append(try ForwardPass(plan: plan, batchCapacity: self.batchSize)) }
+    }
+
+    /// `fill(range, buffer)` must write the inputs of examples `range` into `buffer`; it is
+    /// called from several threads at once. `body(range, logits)` sees each batch's logits
+    /// ([range.count, classCount]) and returns its evaluation.
+    public func run(
+        exampleCount: Int, theta: UnsafePointer<Float>,
+        fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void,
+        body: (Range<Int>, UnsafePointer<Float>) -> Evaluation
+    ) -> Evaluation {
+        let batches = (exampleCount + batchSize - 1) / batchSize
+        var results = [Evaluation?](repeating: nil, count: batches)
+        let inputCount = plan.inputCount
+        // Parallel over batches, so the matrix library itself runs on one thread.
+        Gemm.setThreadCount(1)
+        results.withUnsafeMutableBufferPointer { results in
+            ParallelLoop.forEach(pieces: batches, threads: threads) { batch in
+                let pass = takePass()
+                defer { returnPass(pass) }
+                let range = (batch * batchSize)..<min(exampleCount, (batch + 1) * batchSize)
+                fill(range, UnsafeMutableBufferPointer(rebasing: pass.input[0..<(range.count * inputCount)]))
+                pass.run(theta: theta, batch: range.count, threads: 1)
+                results[batch] = body(range, pass.logits.baseAddress!)
+            }
+        }
+        var total = Evaluation(classCount: plan.classCount)
+        for result in results { if let result { total.add(result) } }
+        return total
+    }
+
+    /// Accuracy, loss and confusion counts against `labels` (already checked to be in range).
+    public func evaluate(
+        labels: [Int32], theta: UnsafePointer<Float>, fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) throws(InferenceError) -> Evaluation {
+        let classes = plan.classCount
+        for (index, label) in labels.enumerated() where label < 0 || Int(label) >= classes {
+            throw .label(index: index, value: Int(label), classes: classes)
+        }
+        return labels.withUnsafeBufferPointer { labels in
+            run(exampleCount: labels.count, theta: theta, fill: fill) { range, logits in
+                var evaluation = Evaluation(classCount: classes)
+                for (row, index) in range.enumerated() {
+                    let line = logits + row * classes
+                    let label = Int(labels[index])
+                    evaluation.record(
+                        actual: label, predicted: SoftmaxCrossEntropy.argmax(line, count: classes),
+                        loss: SoftmaxCrossEntropy.loss(line, classes: classes, label: label))
+                }
+                return evaluation
+            }
+        }
+    }
+
+    private func takePass() -> ForwardPass {
+        lock.lock()
+        defer { lock.unlock() }
+        return passes.removeLast()
+    }
+
+    private func returnPass(_ pass: ForwardPass) {
+        lock.lock()
+        defer { lock.unlock() }
+        passes.append(pass)
+    }
+}

@@ -1,0 +1,159 @@
+import IdzipCore
+
+/// Labelled examples: features of one shape per example, stored as bytes (scaled to
+/// [0, 1] by x / 255 when batched, as the paper's authors did) or as floats (used as is).
+public struct Dataset: Sendable {
+    public enum Features: Sendable {
+        case bytes([UInt8])
+        case floats([Float])
+
+        var count: Int {
+            switch self {
+            case .bytes(let values): values.count
+            case .floats(let values): values.count
+            }
+        }
+    }
+
+    public private(set) var features: Features
+    /// Shape of one example, e.g. [1, 28, 28] or [784].
+    public let exampleShape: [Int]
+    public private(set) var labels: [Int32]
+    public let classNames: [String]
+
+    public var count: Int { labels.count }
+    public var featureCount: Int { exampleShape.reduce(1, *) }
+    public var classCount: Int { classNames.count }
+
+    public init(features: Features, exampleShape: [Int], labels: [Int32], classNames: [String]) throws(DataError) {
+        let perExample = exampleShape.reduce(1, *)
+        guard !exampleShape.isEmpty, exampleShape.allSatisfy({ $0 >= 1 }) else {
+            throw .invalid("an example shape needs positive dimensions, got \(exampleShape)")
+        }
+        guard features.count == perExample * labels.count else {
+            throw .invalid("\(labels.count) labels but \(features.count) feature values, not \(perExample) per example")
+        }
+        guard !classNames.isEmpty else { throw .invalid("a data set needs at least one class") }
+        if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classNames.count }) {
+            throw .invalid("label \(labels[bad]) of example \(bad) is outside 0..<\(classNames.count)")
+        }
+        self.features = features
+        self.exampleShape = exampleShape
+        self.labels = labels
+        self.classNames = classNames
+    }
+
+    /// Writes the scaled features of examples `indices` as consecutive rows into `output`.
+    public func fill(examples indices: UnsafeBufferPointer<Int>, into output: UnsafeMutablePointer<Float>) {
+        let width = featureCount
+        switch features {
+        case .bytes(let values):
+            values.withUnsafeBufferPointer { values in
+                for (row, index) in indices.enumerated() {
+                    let source = values.baseAddress! + index * width
+                    let target = output + row * width
+                    var j = 0
+                    while j + 8 <= width {
+                        let bytes = UnsafeRawPointer(source + j).loadUnaligned(as: SIMD8<UInt8>.self)
+                        SIMDMemory.store(SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: bytes)) / 255, target + j)
+                        j += 8
+                    }
+                    while j < width {
+                        target[j] = Float(source[j]) / 255
+                        j += 1
+                    }
+                }
+            }
+        case .floats(let values):
+            values.withUnsafeBufferPointer { values in
+                for (row, index) in indices.enumerated() {
+                    (output + row * width).update(from: values.baseAddress! + index * width, count: width)
+                }
+            }
+        }
+    }
+
+    /// Writes the scaled features of the consecutive examples `range` into `output`.
+    public func fill(range: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
+        let indices = Array(range)
+        indices.withUnsafeBufferPointer { fill(examples: $0, into: output.baseAddress!) }
+    }
+
+    /// All examples as scaled float rows.
+    public func floatFeatures() -> [Float] {
+        var result = [Float](repeating: 0, count: count * featureCount)
+        result.withUnsafeMutableBufferPointer { fill(range: 0..<count, into: $0) }
+        return result
+    }
+
+    /// The examples at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Dataset {
+        let width = featureCount
+        var copy = self
+        copy.labels = indices.map { labels[$0] }
+        switch features {
+        case .bytes(let values):
+            var selected = [UInt8](); selected.reserveCapacity(indices.count * width)
+            for index in indices { selected.append(contentsOf: values[(index * width)..<((index + 1) * width)]) }
+            copy.features = .bytes(selected)
+        case .floats(let values):
+            var selected = [Float](); selected.reserveCapacity(indices.count * width)
+            for index in indices { selected.append(contentsOf: values[(index * width)..<((index + 1) * width)]) }
+            copy.features = .floats(selected)
+        }
+        return copy
+    }
+
+    /// Features with positions moved: new[position] = old[permutation[position]] within each
+    /// channel plane (for [C, H, W]) or over all features (other shapes).
+    public func permutingPositions(_ permutation: [UInt32]) throws(DataError) -> Dataset {
+        let width = featureCount
+        let plane = permutation.count
+        guard plane > 0, width % plane == 0, Set(permutation).count == plane, permutation.allSatisfy({ Int($0) < plane }) else {
+            throw .invalid("a permutation of \(plane) positions does not fit examples of shape \(exampleShape)")
+        }
+        var copy = self
+        func permute<T>(_ values: [T]) -> [T] {
+            var result = values
+            values.withUnsafeBufferPointer { source in
+                result.withUnsafeMutableBufferPointer { target in
+                    var start = 0
+                    while start < source.count {
+                        for p in 0..<plane { target[start + p] = source[start + Int(permutation[p])] }
+                        start += plane
+                    }
+                }
+            }
+            return result
+        }
+        switch features {
+        case .bytes(let values): copy.features = .bytes(permute(values))
+        case .floats(let values): copy.features = .floats(permute(values))
+        }
+        return copy
+    }
+
+    /// The same examples with other labels.
+    public func relabelled(_ newLabels: [Int32]) throws(DataError) -> Dataset {
+        guard newLabels.count == labels.count else { throw .invalid("\(newLabels.count) labels for \(labels.count) examples") }
+        return try Dataset(features: features, exampleShape: exampleShape, labels: newLabels, classNames: classNames)
+    }
+}
+
+/// A training set and a test set of the same kind.
+public struct DatasetPair: Sendable {
+    /// What the data is, e.g. "mnist" or a directory path.
+    public var name: String
+    public var train: Dataset
+    public var test: Dataset
+
+    public init(name: String, train: Dataset, test: Dataset) throws(DataError) {
+        guard train.exampleShape == test.exampleShape else {
+            throw .invalid("training examples have shape \(train.exampleShape) but test examples \(test.exampleShape)")
+        }
+        guard train.classNames == test.classNames else { throw .invalid("training and test sets have different classes") }
+        self.name = name
+        self.train = train
+        self.test = test
+    }
+}

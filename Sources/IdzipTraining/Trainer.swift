@@ -1,0 +1,312 @@
+import Foundation
+import IdzipCore
+
+/// Trains a network on a data set, directly (all of theta) or in a random subspace
+/// (theta = theta0 + P theta_d, only theta_d trained), with minibatch softmax cross-entropy.
+///
+/// Deterministic: the same configuration and seeds give bit-identical parameters on the
+/// same machine whatever the thread count, including across a checkpoint and resume.
+/// Each batch is split into fixed pieces computed on `threads` threads; training sets
+/// OpenBLAS (a process-wide setting) to one thread, since the parallelism is its own.
+public final class Trainer {
+    public let architecture: Architecture
+    public let plan: NetworkPlan
+    public let configuration: TrainingConfiguration
+    public let space: ParameterSpace
+    /// The frozen initial parameters (D numbers).
+    public let theta0: [Float]
+    /// What is trained: theta (direct) or theta_d (subspace).
+    public private(set) var parameters: [Float]
+    public private(set) var optimizerState: OptimizerState
+    /// Epochs finished so far.
+    public private(set) var epochsCompleted = 0
+    private let rule: any UpdateRule
+
+    public init(
+        architecture: Architecture, theta0: [Float], space: ParameterSpace, configuration: TrainingConfiguration
+    ) throws(TrainingError) {
+        try configuration.validate()
+        do {
+            plan = try NetworkPlan(architecture)
+        } catch {
+            throw .network(error.description)
+        }
+        guard plan.parameterCount > 0 else { throw .network("the network has no parameters to train") }
+        guard theta0.count == plan.parameterCount else {
+            throw .network("theta0 has \(theta0.count) numbers but the network has \(plan.parameterCount) parameters")
+        }
+        if case .subspace(let projection) = space {
+            guard projection.rowCount == plan.parameterCount else {
+                throw .network("the projection has \(projection.rowCount) rows but the network has \(plan.parameterCount) parameters")
+            }
+            guard projection.columnCount >= 1 else { throw .network("the subspace dimension must be at least 1") }
+        }
+        self.architecture = architecture
+        self.configuration = configuration
+        self.space = space
+        self.theta0 = theta0
+        rule = configuration.optimizer.rule
+        switch space {
+        case .direct: parameters = theta0
+        case .subspace(let projection): parameters = [Float](repeating: 0, count: projection.columnCount)
+        }
+        optimizerState = OptimizerState(rule: rule, parameterCount: parameters.count)
+    }
+
+    /// A trainer whose theta0 is generated from `theta0Seed`, as a `.idz` file records it.
+    public convenience init(
+        architecture: Architecture, theta0Seed: UInt64, space: ParameterSpace, configuration: TrainingConfiguration
+    ) throws(TrainingError) {
+        let tensors: [TensorSpec]
+        do {
+            tensors = try architecture.parameterTensors()
+        } catch {
+            throw .network(error.description)
+        }
+        try self.init(
+            architecture: architecture, theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed),
+            space: space, configuration: configuration)
+    }
+
+    // MARK: Checkpoints
+
+    /// The state at the current epoch boundary.
+    public func checkpoint() -> TrainingCheckpoint {
+        TrainingCheckpoint(
+            epochsCompleted: epochsCompleted, spaceName: space.name, parameterCount: plan.parameterCount,
+            parameters: parameters, optimizerName: configuration.optimizer.name, optimizer: optimizerState)
+    }
+
+    /// Continues from `checkpoint`, made by a trainer with the same network, space and optimiser.
+    public func restore(_ checkpoint: TrainingCheckpoint) throws(TrainingError) {
+        guard checkpoint.spaceName == space.name, checkpoint.parameterCount == plan.parameterCount,
+              checkpoint.parameters.count == parameters.count
+        else {
+            throw .checkpoint(
+                "the checkpoint is for \(checkpoint.spaceName) training of \(checkpoint.parameterCount) parameters "
+                    + "(\(checkpoint.parameters.count) trained), not \(space.name) of \(plan.parameterCount) (\(parameters.count) trained)")
+        }
+        guard checkpoint.optimizerName == configuration.optimizer.name,
+              checkpoint.optimizer.slotCount == rule.slotCount,
+              checkpoint.optimizer.storage.count == rule.slotCount * parameters.count
+        else { throw .checkpoint("the checkpoint's optimiser state is for \(checkpoint.optimizerName), not \(configuration.optimizer.name)") }
+        guard checkpoint.epochsCompleted <= configuration.epochs else {
+            throw .checkpoint("the checkpoint has \(checkpoint.epochsCompleted) epochs done, more than the \(configuration.epochs) configured")
+        }
+        parameters = checkpoint.parameters
+        optimizerState = checkpoint.optimizer
+        epochsCompleted = checkpoint.epochsCompleted
+    }
+
+    // MARK: Parameters
+
+    /// The full parameter vector theta (D numbers) for the current state.
+    public func theta() -> [Float] {
+        switch space {
+        case .direct:
+            return parameters
+        case .subspace(let projection):
+            var theta = [Float](repeating: 0, count: plan.parameterCount)
+            theta.withUnsafeMutableBufferPointer { theta in
+                expand(projection, into: theta)
+            }
+            return theta
+        }
+    }
+
+    /// theta = theta0 + P theta_d into `theta`.
+    private func expand(_ projection: any Projection, into theta: UnsafeMutableBufferPointer<Float>) {
+        parameters.withUnsafeBufferPointer { thetaD in
+            projection.project(thetaD, rows: 0..<plan.parameterCount, into: theta)
+        }
+        theta0.withUnsafeBufferPointer { theta0 in
+            WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: configuration.threads) { range in
+                for i in range { theta[i] += theta0[i] }
+            }
+        }
+    }
+
+    /// l2 * sum(theta^2), summed in float64 in order.
+    private func penalty(_ theta: UnsafeBufferPointer<Float>) -> Double {
+        guard configuration.l2 > 0 else { return 0 }
+        var sum = 0.0
+        for value in theta { sum += Double(value) * Double(value) }
+        return Double(configuration.l2) * sum
+    }
+
+    // MARK: Training
+
+    /// Trains from the current epoch to `configuration.epochs`. `onBatch` is called after
+    /// every batch, `onEpoch` after every epoch (with a checkpoint available from
+    /// `checkpoint()`); returning `.stop` ends training at that epoch boundary.
+    @discardableResult
+    public func train(
+        on data: DatasetPair,
+        onBatch: ((BatchProgress) -> Void)? = nil,
+        onEpoch: ((EpochReport) -> TrainingDecision)? = nil
+    ) throws(TrainingError) -> [EpochReport] {
+        try check(data)
+        let threads = configuration.threads
+        // Parallel over pieces of each batch, so the matrix library runs on one thread.
+        Gemm.setThreadCount(1)
+        let batchSize = min(configuration.batchSize, max(1, data.train.count))
+        let network: BatchGradient
+        let evaluator: ParallelEvaluator
+        do {
+            network = try BatchGradient(
+                plan: plan, batchSize: batchSize, pieceSize: configuration.pieceSize ?? BatchGradient.automaticPieceSize(for: plan))
+            evaluator = try ParallelEvaluator(
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, data.test.count)), threads: threads)
+        } catch {
+            throw .network(error.description)
+        }
+        let parameterCount = plan.parameterCount
+        let trainedCount = parameters.count
+        let l2Gradient = 2 * configuration.l2
+        // theta for subspace training (direct training updates `parameters`, which is theta).
+        var thetaBuffer = [Float](repeating: 0, count: isSubspace ? parameterCount : 0)
+        var gradientTheta = [Float](repeating: 0, count: parameterCount)
+        var gradientTrained = [Float](repeating: 0, count: isSubspace ? trainedCount : 0)
+        let trainCount = data.train.count
+        let batchesPerEpoch = (trainCount + batchSize - 1) / batchSize
+        var reports: [EpochReport] = []
+
+        while epochsCompleted < configuration.epochs {
+            let epoch = epochsCompleted
+            let learningRate = configuration.schedule.rate(base: configuration.learningRate, epoch: epoch, totalEpochs: configuration.epochs)
+            let order = RandomStream(seed: configuration.seed, purpose: .exampleOrder, substream: UInt32(truncatingIfNeeded: epoch))
+                .permutation(count: trainCount).map(Int.init)
+            var lossSum = 0.0
+            var correct = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            for batch in 0..<batchesPerEpoch {
+                let first = batch * batchSize
+                let indices = order[first..<min(trainCount, first + batchSize)]
+                let result = gradientTheta.withUnsafeMutableBufferPointer { gradient in
+                    parameters.withUnsafeMutableBufferPointer { trained in
+                        thetaBuffer.withUnsafeMutableBufferPointer { thetaSpace in
+                            gradientTrained.withUnsafeMutableBufferPointer { gradientSpace in
+                                step(
+                                    network: network, dataset: data.train, indices: indices, trained: trained,
+                                    thetaSpace: thetaSpace, gradient: gradient, gradientSpace: gradientSpace,
+                                    learningRate: learningRate, l2Gradient: l2Gradient, threads: threads)
+                            }
+                        }
+                    }
+                }
+                guard result.lossSum.isFinite else { throw .diverged(epoch: epoch, batch: batch) }
+                lossSum += result.lossSum
+                correct += result.correct
+                onBatch?(BatchProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, loss: result.lossSum / Double(indices.count)))
+            }
+            let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            epochsCompleted += 1
+
+            let evaluationStart = DispatchTime.now().uptimeNanoseconds
+            let theta = self.theta()
+            var test: Evaluation?
+            if configuration.evaluateEveryEpoch || epochsCompleted == configuration.epochs {
+                test = try evaluate(data.test, theta: theta, evaluator: evaluator)
+            }
+            let penalty = theta.withUnsafeBufferPointer { self.penalty($0) }
+            let report = EpochReport(
+                epoch: epoch, learningRate: learningRate, trainLoss: lossSum / Double(trainCount),
+                trainAccuracy: Double(correct) / Double(trainCount), penalty: penalty, test: test,
+                trainingSeconds: trainingSeconds,
+                evaluationSeconds: Double(DispatchTime.now().uptimeNanoseconds - evaluationStart) / 1e9,
+                exampleCount: trainCount)
+            reports.append(report)
+            if onEpoch?(report) == .stop { break }
+        }
+        return reports
+    }
+
+    /// Examples per parallel piece of a batch: the configured size or the automatic one.
+    public var pieceSize: Int { configuration.pieceSize ?? BatchGradient.automaticPieceSize(for: plan) }
+
+    private var isSubspace: Bool {
+        if case .subspace = space { return true }
+        return false
+    }
+
+    /// One minibatch update.
+    private func step(
+        network: BatchGradient, dataset: Dataset, indices: ArraySlice<Int>, trained: UnsafeMutableBufferPointer<Float>,
+        thetaSpace: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+        gradientSpace: UnsafeMutableBufferPointer<Float>, learningRate: Float, l2Gradient: Float, threads: Int
+    ) -> NetworkGradient.BatchResult {
+        let theta: UnsafeMutableBufferPointer<Float>
+        switch space {
+        case .direct:
+            theta = trained
+        case .subspace(let projection):
+            theta = thetaSpace
+            projection.project(UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta)
+            theta0.withUnsafeBufferPointer { theta0 in
+                WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: threads) { range in
+                    for i in range { theta[i] += theta0[i] }
+                }
+            }
+        }
+        let result = network.compute(
+            theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads)
+        if l2Gradient > 0 {
+            WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: threads) { range in
+                for i in range { gradient[i] += l2Gradient * theta[i] }
+            }
+        }
+        switch space {
+        case .direct:
+            rule.update(
+                parameters: trained, gradient: UnsafeBufferPointer(gradient), state: &optimizerState,
+                learningRate: learningRate, threads: threads)
+        case .subspace(let projection):
+            projection.projectTranspose(UnsafeBufferPointer(gradient), into: gradientSpace)
+            rule.update(
+                parameters: trained, gradient: UnsafeBufferPointer(gradientSpace), state: &optimizerState,
+                learningRate: learningRate, threads: threads)
+        }
+        return result
+    }
+
+    /// Accuracy and loss of the current parameters on `dataset`.
+    public func evaluate(_ dataset: Dataset) throws(TrainingError) -> Evaluation {
+        try checkShape(dataset)
+        let evaluator: ParallelEvaluator
+        do {
+            evaluator = try ParallelEvaluator(
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, dataset.count)), threads: configuration.threads)
+        } catch {
+            throw .network(error.description)
+        }
+        return try evaluate(dataset, theta: theta(), evaluator: evaluator)
+    }
+
+    private func evaluate(_ dataset: Dataset, theta: [Float], evaluator: ParallelEvaluator) throws(TrainingError) -> Evaluation {
+        do throws(InferenceError) {
+            return try theta.withUnsafeBufferPointer { theta throws(InferenceError) in
+                try evaluator.evaluate(labels: dataset.labels, theta: theta.baseAddress!) { range, buffer in
+                    dataset.fill(range: range, into: buffer)
+                }
+            }
+        } catch {
+            throw .data(error.description)
+        }
+    }
+
+    private func check(_ data: DatasetPair) throws(TrainingError) {
+        try checkShape(data.train)
+        guard data.train.count >= 1 else { throw .data("the training set is empty") }
+    }
+
+    private func checkShape(_ dataset: Dataset) throws(TrainingError) {
+        let shape = architecture.inputShape
+        let fits = dataset.exampleShape == shape || (shape.count == 1 && dataset.featureCount == shape[0])
+        guard fits else {
+            throw .data("the network takes inputs of shape \(shape) but the data has examples of shape \(dataset.exampleShape)")
+        }
+        guard dataset.classCount <= plan.classCount else {
+            throw .data("the data has \(dataset.classCount) classes but the network has \(plan.classCount) outputs")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import IdzipCore
+
+/// Progress after one batch, for progress bars.
+public struct BatchProgress: Sendable, Hashable {
+    /// 0-based epoch.
+    public var epoch: Int
+    /// 0-based batch within the epoch.
+    public var batch: Int
+    public var batchesPerEpoch: Int
+    /// Mean cross-entropy of this batch.
+    public var loss: Double
+}
+
+/// What happened in one epoch.
+public struct EpochReport: Sendable, Hashable {
+    /// 0-based epoch just finished.
+    public var epoch: Int
+    public var learningRate: Float
+    /// Mean cross-entropy over the epoch's batches, as trained (weights changing).
+    public var trainLoss: Double
+    /// Accuracy over the epoch's batches, as trained.
+    public var trainAccuracy: Double
+    /// l2 * sum(theta^2) at the end of the epoch (0 without a penalty).
+    public var penalty: Double
+    /// Test-set evaluation at the end of the epoch, when one was run.
+    public var test: Evaluation?
+    /// Seconds spent training (without evaluation).
+    public var trainingSeconds: Double
+    public var evaluationSeconds: Double
+    public var examplesPerSecond: Double { trainingSeconds > 0 ? Double(exampleCount) / trainingSeconds : 0 }
+    public var exampleCount: Int
+}
+
+/// What the epoch callback wants next.
+public enum TrainingDecision: Sendable {
+    case proceed
+    case stop
+}
