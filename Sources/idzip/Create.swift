@@ -55,14 +55,12 @@ struct Create: ParsableCommand {
         }
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }
-        let classes = try architecture.outputCount()
         var model = IdzModel(
             architecture: architecture, theta0Seed: seed,
             projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d),
             theta: StoredTheta.encode(values, as: encoding),
             preprocessing: Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]),
-            labels: architecture.layers.last.map { if case .toyGroupSum = $0 { false } else { true } } == true
-                ? (0..<classes).map(String.init) : [],
+            labels: [],
             metadata: [MetadataEntry(key: "producer", value: .string("idzip \(IdzipVersion.current) create"))],
             weightsSHA256: [UInt8](repeating: 0, count: 32))
         do {

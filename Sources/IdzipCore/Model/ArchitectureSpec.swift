@@ -58,3 +58,22 @@ extension Architecture {
         }.joined(separator: ", ")
     }
 }
+
+extension Architecture {
+    /// The command-line name that builds exactly this architecture, if there is one
+    /// (`fc:784-200-200-10`, `lenet:1x28x28:10`, `toy`).
+    public var spec: String? {
+        var candidates: [String] = ["toy"]
+        let denseWidths = layers.compactMap { layer -> Int? in
+            if case .dense(let units) = layer { return units }
+            return nil
+        }
+        if inputShape.count == 1 {
+            candidates.append("fc:" + ([inputShape[0]] + denseWidths).map(String.init).joined(separator: "-"))
+        }
+        if inputShape.count == 3, let classes = denseWidths.last {
+            candidates.append("lenet:\(inputShape.map(String.init).joined(separator: "x")):\(classes)")
+        }
+        return candidates.first { (try? Architecture(spec: $0)) == self }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import IdzipCore
+import IdzipTraining
+
+/// Writes what training produced, after evaluating the weights exactly as they are stored
+/// (theta_d quantised, then expanded), so the recorded accuracy is what `idzip eval` reports.
+struct TrainedModelWriter {
+    var architecture: Architecture
+    var theta0Seed: UInt64
+    var data: DatasetPair
+    var dataSummary: String
+    var configuration: TrainingConfiguration
+    var epochsCompleted: Int
+
+    struct Result {
+        var fileBytes: Int
+        var test: Evaluation
+        var train: Evaluation
+    }
+
+    /// - Parameters:
+    ///   - trained: theta_d (subspace) or theta (direct).
+    ///   - theta: the full weights of direct training, nil for subspace training.
+    ///   - projection: the subspace, nil for direct training.
+    func write(
+        trained: [Float], theta: [Float]?, theta0: [Float], projection: ProjectionSpec?, encoding: ThetaEncoding, to output: String
+    ) throws -> Result {
+        let url = URL(fileURLWithPath: output)
+        if let theta, url.pathExtension.lowercased() == "safetensors" {
+            let (test, train) = try evaluate(theta)
+            try writeSafetensors(theta, test: test, train: train, to: url)
+            return Result(fileBytes: ModelFile.size(output), test: test, train: train)
+        }
+        let spec: ProjectionSpec
+        let thetaD: [Float]
+        if let projection {
+            spec = projection
+            thetaD = trained
+        } else {
+            // Direct training stored as theta0 + I (theta - theta0).
+            spec = ProjectionSpec(kind: .identity, seed: 0, dimension: theta0.count)
+            thetaD = zip(theta ?? trained, theta0).map { $0 - $1 }
+        }
+        var model = IdzModel(
+            architecture: architecture, theta0Seed: theta0Seed, projection: spec,
+            theta: StoredTheta.encode(thetaD, as: encoding),
+            preprocessing: Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]),
+            labels: labels(), metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+        let weights: [Float]
+        do {
+            weights = try ModelExpansion.expander(for: model).expandAll()
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        model.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
+        let (test, train) = try evaluate(weights)
+        model.metadata = metadata(test: test, train: train).map { MetadataEntry(key: $0.key, value: $0.value) }
+        do {
+            try IdzFile.write(model, to: url)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        return Result(fileBytes: ModelFile.size(output), test: test, train: train)
+    }
+
+    /// The data set's class names, unless they are just 0, 1, 2, ... (then the file stores none).
+    func labels() -> [String] {
+        let classes = (try? architecture.outputCount()) ?? 0
+        let names = data.train.classNames
+        return names.count == classes && names != (0..<classes).map(String.init) ? names : []
+    }
+
+    func evaluate(_ weights: [Float]) throws -> (test: Evaluation, train: Evaluation) {
+        do {
+            let predictor = try Predictor(architecture: architecture, theta: weights, threads: configuration.threads)
+            return (try predictor.evaluate(data.test), try predictor.evaluate(data.train))
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+
+    func metadata(test: Evaluation, train: Evaluation) -> [(key: String, value: MetadataValue)] {
+        [
+            ("dataset", .string(dataSummary)),
+            ("dataset.sha256", .bytes(data.digest)),
+            ("test.accuracy", .double(test.accuracy)),
+            ("train.accuracy", .double(train.accuracy)),
+            ("epochs", .int(Int64(epochsCompleted))),
+            ("training", .string(configuration.summary)),
+            ("producer", .string("idzip \(IdzipVersion.current)")),
+        ]
+    }
+
+    func writeSafetensors(_ theta: [Float], test: Evaluation, train: Evaluation, to url: URL) throws {
+        let tensors = try architecture.parameterTensors()
+        var entries: [(key: String, value: String)] = [("format", "pt")]
+        if let spec = architecture.spec { entries.append(("idzip.architecture", spec)) }
+        for (key, value) in metadata(test: test, train: train) {
+            let text = switch value {
+            case .string(let string): string
+            case .double(let number): String(number)
+            case .int(let number): String(number)
+            case .bool(let flag): String(flag)
+            case .bytes(let bytes): hexString(bytes)
+            }
+            entries.append(("idzip.\(key)", text))
+        }
+        do {
+            let writer = try AtomicFileWriter(destination: url)
+            try writer.write(SafetensorsHeader.encode(tensors: tensors, metadata: entries))
+            let bytes = theta.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+            try writer.write(bytes)
+            try writer.commit()
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import IdzipCore
+import IdzipTraining
+
+/// Shows training progress: a live bar on a terminal, one line per epoch otherwise. With
+/// `--json` the lines go to standard error so that standard output holds only the JSON.
+final class TrainingProgress {
+    private let totalEpochs: Int
+    private let liveBar: Bool
+    private let linesToStandardError: Bool
+    private var epochStarted = Date()
+    private var lossSum = 0.0
+    private var lossCount = 0
+    private var lastDrawn = Date.distantPast
+
+    init(totalEpochs: Int, json: Bool) {
+        self.totalEpochs = totalEpochs
+        liveBar = isatty(STDERR_FILENO) == 1
+        linesToStandardError = json
+    }
+
+    func batch(_ progress: BatchProgress) {
+        if progress.batch == 0 {
+            epochStarted = Date()
+            lossSum = 0
+            lossCount = 0
+        }
+        lossSum += progress.loss
+        lossCount += 1
+        guard liveBar else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastDrawn) > 0.1 || progress.batch + 1 == progress.batchesPerEpoch else { return }
+        lastDrawn = now
+        let done = Double(progress.batch + 1) / Double(progress.batchesPerEpoch)
+        let elapsed = now.timeIntervalSince(epochStarted)
+        let width = 24
+        let filled = Int(done * Double(width))
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+        let remaining = elapsed / max(done, 1e-9) * (1 - done)
+            + elapsed / max(done, 1e-9) * Double(totalEpochs - progress.epoch - 1)
+        let line = String(
+            format: "\repoch %d/%d [%@] %d/%d loss %.4f ETA %@ ",
+            progress.epoch + 1, totalEpochs, bar, progress.batch + 1, progress.batchesPerEpoch,
+            lossSum / Double(lossCount), Self.clock(remaining))
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func epoch(_ report: EpochReport) {
+        if liveBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var line = String(
+            format: "epoch %d/%d  loss %.4f  train %.2f%%", report.epoch + 1, totalEpochs, report.trainLoss, report.trainAccuracy * 100)
+        if let test = report.test {
+            line += String(format: "  test %.2f%% (loss %.4f)", test.accuracy * 100, test.meanLoss)
+        }
+        line += "  \(grouped(Int(report.examplesPerSecond))) ex/s  " + String(format: "%.1f s", report.trainingSeconds + report.evaluationSeconds)
+        say(line)
+    }
+
+    func say(_ line: String) {
+        if linesToStandardError {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+        let total = Int(seconds.rounded())
+        return total >= 3600
+            ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+            : String(format: "%02d:%02d", total / 60, total % 60)
+    }
+}
