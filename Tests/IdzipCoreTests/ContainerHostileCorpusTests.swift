@@ -162,11 +162,16 @@ enum HostileCorpus {
         }
         theta("unknown-theta-encoding.idz", .unknownValue) { $0.u8(7); $0.u64(d) }
         theta("theta-count-2e60.idz", .limitExceeded) { $0.u8(1); $0.u64(1 << 60) }
-        theta("theta-count-not-d.idz", .invalidValue) { $0.u8(1); $0.u64(d - 1); for _ in 1..<d { $0.f32(0) } }
+        theta("theta-count-not-d.idz", .invalidValue) { $0.u8(1); $0.u64(d - 1); $0.planes([Float](repeating: 0.25, count: Int(d) - 1)) }
         theta("theta-values-past-end.idz", .malformedSection) { $0.u8(1); $0.u64(d); $0.f32(0) }
+        theta("theta-float32-planes-one-byte-short.idz", .malformedSection) { $0.u8(1); $0.u64(d); $0.raw(Array(repeating: 0, count: 4 * Int(d) - 1)) }
+        theta("theta-float16-planes-one-byte-short.idz", .malformedSection) { $0.u8(2); $0.u64(d); $0.raw(Array(repeating: 0, count: 2 * Int(d) - 1)) }
+        theta("theta-float32-planes-one-byte-over.idz", .malformedSection) { $0.u8(1); $0.u64(d); $0.raw(Array(repeating: 0, count: 4 * Int(d) + 1)) }
         theta("theta-int8-values-past-end.idz", .malformedSection) { $0.u8(3); $0.u64(d); $0.f32(1); $0.u8(0) }
-        theta("theta-float32-nan.idz", .invalidValue) { $0.u8(1); $0.u64(d); for i in 0..<d { $0.f32(i == 5 ? .nan : 0) } }
-        theta("theta-float16-infinity.idz", .invalidValue) { $0.u8(2); $0.u64(d); for i in 0..<d { $0.u16(i == 5 ? 0x7C00 : 0) } }
+        // Value 5 is non-finite only when the bytes are read as planes (section 4.5).
+        theta("theta-float32-nan.idz", .invalidValue) { $0.u8(1); $0.u64(d); $0.planes((0..<d).map { $0 == 5 ? Float.nan : 0 }) }
+        theta("theta-float32-infinity-in-exponent-planes.idz", .invalidValue) { $0.u8(1); $0.u64(d); $0.planes((0..<d).map { $0 == 9 ? -Float.infinity : 0.5 }) }
+        theta("theta-float16-infinity.idz", .invalidValue) { $0.u8(2); $0.u64(d); $0.planes((0..<d).map { $0 == 5 ? UInt16(0x7C00) : 0 }) }
         theta("theta-int8-scale-nan.idz", .invalidValue) { $0.u8(3); $0.u64(d); $0.f32(.nan); for _ in 0..<d { $0.u8(1) } }
         theta("theta-int8-scale-negative.idz", .invalidValue) { $0.u8(3); $0.u64(d); $0.f32(-1); for _ in 0..<d { $0.u8(1) } }
 
@@ -260,6 +265,10 @@ struct ContainerHostileCorpusTests {
         "d-above-D.idz": "exceeds the 56 parameters (D)",
         "identity-d-below-D.idz": "the identity projection needs d = D = 56",
         "theta-count-not-d.idz": "theta_d has 55 values, but d is 56",
+        "theta-float32-nan.idz": "theta_d value 5 is not finite",
+        "theta-float32-infinity-in-exponent-planes.idz": "theta_d value 9 is not finite",
+        "theta-float16-infinity.idz": "theta_d value 5 is not finite",
+        "theta-float32-planes-one-byte-short.idz": "more float32 values than bytes: 56 float32 values need at least 224 bytes, 223 remain",
         "metadata-duplicate-keys.idz": "duplicate metadata key \"seed\"",
     ]
 

@@ -24,6 +24,23 @@ struct ContainerSpecVectorsTests {
         #expect(sinCos.cos.bitPattern == 0xBFD3_C6EF_372F_E94E)
     }
 
+    /// Section 4.5's byte-plane examples are the bytes the test writer produces
+    /// (ContainerBytePlaneTests.workedExamplesOfTheSpec checks the same bytes).
+    @Test func bytePlaneExamplesOfSection4_5() throws {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Formats/idz-v1.md").standardized
+        let text = try String(contentsOf: spec, encoding: .utf8)
+        func hex(_ bytes: [UInt8], planes: Int) -> String {
+            let n = bytes.count / planes
+            return (0..<planes).map { k in bytes[(k * n)..<((k + 1) * n)].map { String(format: "%02x", $0) }.joined(separator: " ") }
+                .joined(separator: " | ")
+        }
+        let float32 = TestBytes.build { $0.planes([Float(0.1), -1.5, 3.0]) }
+        #expect(text.contains("values field:                 \(hex(float32, planes: 4))\n"))
+        let float16 = TestBytes.build { $0.planes([HalfFloat.bits(from: 0.1), HalfFloat.bits(from: -2)]) }
+        #expect(text.contains("`\(hex(float16, planes: 2))`"))
+    }
+
     /// Section 17's file, byte for byte, decodes to the model it describes.
     @Test func completeFileOfSection17() throws {
         let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -20,6 +20,14 @@ struct TestBytes {
     /// u32 length + bytes.
     mutating func blob(_ data: [UInt8]) { u32(UInt32(data.count)); raw(data) }
     mutating func string(_ text: String) { blob(Array(text.utf8)) }
+    /// theta_d values as byte planes (section 4.5): byte 0 of every value, then byte 1 of
+    /// every value, ..., each value's bytes numbered in little-endian order.
+    mutating func planes<T: FixedWidthInteger>(_ values: [T]) {
+        for plane in 0..<MemoryLayout<T>.size {
+            for value in values { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * plane))) }
+        }
+    }
+    mutating func planes(_ values: [Float]) { planes(values.map(\.bitPattern)) }
 
     private mutating func append<T: FixedWidthInteger>(_ value: T) {
         for index in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
@@ -99,8 +107,8 @@ struct TestPayload {
                 writer.u8(model.theta.encoding.rawValue)
                 writer.u64(UInt64(model.theta.count))
                 switch model.theta {
-                case .float32(let values): values.forEach { writer.f32($0) }
-                case .float16(let values): values.forEach { writer.u16($0) }
+                case .float32(let values): writer.planes(values)
+                case .float16(let values): writer.planes(values)
                 case .int8(let values, let scale):
                     writer.f32(scale)
                     values.forEach { writer.u8(UInt8(bitPattern: $0)) }

@@ -77,10 +77,12 @@ def read_idz(data):
     model["projection"] = (p.u8(), p.u64(), p.u64())
     th = Reader(sections[0x0005])
     encoding, count = th.u8(), th.u64()
-    if encoding == 1:
-        theta = np.frombuffer(th.take(4 * count), dtype="<f4").astype(np.float32)
-    elif encoding == 2:
-        theta = np.frombuffer(th.take(2 * count), dtype="<f2").astype(np.float32)
+    if encoding in (1, 2):
+        # Byte planes (spec 4.5): plane k holds byte k (little-endian) of every value.
+        width, dtype = (4, "<f4") if encoding == 1 else (2, "<f2")
+        planes = np.frombuffer(th.take(width * count), dtype=np.uint8).reshape(width, count)
+        theta = np.ascontiguousarray(planes.T).view(dtype).reshape(count).astype(np.float32)
+        assert np.all(np.isfinite(theta)), "non-finite theta_d value"
     else:
         scale = np.float32(th.f32())
         theta = np.frombuffer(th.take(count), dtype=np.int8).astype(np.float32) * scale

@@ -44,3 +44,19 @@ def test_python_reference_matches_idzip(idzip, tmp_path, spec, projection, dim, 
         assert named[name].tobytes() == theta[offset:offset + count].tobytes()
         offset += count
     assert offset == len(theta)
+
+
+def test_python_reference_reads_the_spec_test_vector():
+    """Section 17 of the spec: the complete file in hex, float32 theta_d in byte planes."""
+    import pathlib
+    text = (pathlib.Path(__file__).parents[2] / "Formats" / "idz-v1.md").read_text()
+    block = text.split("<!-- test-vector:begin -->")[1].split("<!-- test-vector:end -->")[0]
+    data = bytes(int(field, 16) for line in block.splitlines() if line and not line.startswith("```")
+                 for field in line.split()[1:])
+    assert len(data) == 455
+    model = read_idz(data)
+    expected = np.arange(23, dtype=np.float32) * np.float32(0.01) - np.float32(0.1)
+    assert model["theta_d"].tobytes() == expected.tobytes()
+    theta, digest = expand(model)
+    assert digest == model["weights_sha256"]
+    assert digest.hex() == "62b7c70cf1e333cf7552c69a2d6c7819613cbfcab201e8476fe99871e72d4c2c"

@@ -187,17 +187,14 @@ enum PayloadDecoder {
         let count = try reader.count("theta_d count", limit: Limits.maxSubspaceDimension)
         switch encoding {
         case .float32:
+            // Four byte planes of n bytes (section 4.5); n <= 2^26, so 4·n cannot overflow.
             try reader.checkRoom(for: count, of: 4, "float32 values")
-            var values: [Float] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try reader.f32("theta_d")) }
-            return .float32(values)
+            let planes = try reader.raw(4 * count, "float32 byte planes")
+            return .float32(BytePlanes.joinFloat32(planes, count: count))
         case .float16:
             try reader.checkRoom(for: count, of: 2, "float16 values")
-            var values: [UInt16] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try reader.u16("theta_d")) }
-            return .float16(values)
+            let planes = try reader.raw(2 * count, "float16 byte planes")
+            return .float16(BytePlanes.joinFloat16(planes, count: count))
         case .int8:
             let scale = try reader.f32("int8 scale")
             let bytes = try reader.raw(count, "int8 values")

@@ -67,14 +67,15 @@ enum PayloadEncoder {
         }
     }
 
+    /// float32 and float16 values go out as byte planes (Formats/idz-v1.md 4.5); int8 as is.
     private static func theta(_ writer: inout ByteWriter, _ theta: StoredTheta) {
         writer.u8(theta.encoding.rawValue)
         writer.count(theta.count)
         switch theta {
         case .float32(let values):
-            for value in values { writer.f32(value) }
+            writer.raw(BytePlanes.split(values))
         case .float16(let values):
-            for value in values { writer.u16(value) }
+            writer.raw(BytePlanes.split(values))
         case .int8(let values, let scale):
             writer.f32(scale)
             for value in values { writer.u8(UInt8(bitPattern: value)) }

@@ -1,4 +1,5 @@
-/// theta_d exactly as a `.idz` file stores it.
+/// theta_d in the precision a `.idz` file stores it (the file lays float32 and float16
+/// values out as byte planes: `BytePlanes`).
 public enum StoredTheta: Sendable, Equatable {
     case float32([Float])
     /// IEEE-754 binary16 bit patterns.
