@@ -51,6 +51,27 @@ public struct TrainingConfiguration: Sendable, Hashable {
         TrainingConfiguration(epochs: epochs, schedule: .step(every: 3, factor: 0.5), seed: seed)
     }
 
+    /// Measured on MNIST for training in a random subspace (theta = theta0 + P theta_d,
+    /// Fastfood P): Adam (0.9, 0.99) at rate 0.1 (100 times the direct rate: theta_d's
+    /// coordinates move theta along unit-norm directions and want much larger steps),
+    /// cosine decay to 0.05 of that over the run (one rate per epoch), batch 128,
+    /// l2 1e-5 on the full theta, 5 epochs. Release build, 2 threads, seeds 1/2/3 for
+    /// theta0, P and the example order, test accuracy after 5 epochs:
+    /// FC 784-200-200-10 at d = 1000: 92.3 / 92.1 / 92.2% (d = 750: 90.8 / 91.1 / 90.6%);
+    /// LeNet at d = 400: 93.9 / 94.2 / 93.5% (d = 300: 92.9 / 92.3 / 92.1%), against the
+    /// paper's 90% threshold. About 1.2 s (FC) and 2.9 s (LeNet) per epoch on a shared
+    /// 2-core machine. The authors' own settings (Adam rate 1e-3, constant) needed about
+    /// 100 epochs to get there. Rate 1e-2 constant needs 3 (FC) or 2 (LeNet) epochs to
+    /// pass 90% and ends near 91.5% (FC) and 93% (LeNet) after 8; 0.2 and 0.3 are as good
+    /// at the end but noisier in the first epochs. `l2` is a parameter because the authors
+    /// used 1e-4 for LeNet (within noise of 1e-5 here) and 1e-5 for FC (1e-4 costs FC about
+    /// one point). More epochs add a little (10 epochs: FC d = 750 91.2%, LeNet d = 300 93.5%).
+    public static func recommendedSubspace(epochs: Int = 5, l2: Float = 1e-5, seed: UInt64 = 0) -> TrainingConfiguration {
+        TrainingConfiguration(
+            epochs: epochs, batchSize: 128, optimizer: .adam(beta1: 0.9, beta2: 0.99, epsilon: 1e-8), learningRate: 0.1,
+            l2: l2, schedule: .cosine(floor: 0.05), seed: seed)
+    }
+
     public func validate() throws(TrainingError) {
         guard epochs >= 0, epochs <= 1_000_000 else { throw .configuration("epochs must be in 0...1000000, got \(epochs)") }
         guard batchSize >= 1, batchSize <= 1 << 20 else { throw .configuration("batch size must be in 1...1048576, got \(batchSize)") }

@@ -42,7 +42,8 @@ struct BenchmarkTests {
 /// `IDZIP_MNIST_RUN=lenet IDZIP_EPOCHS=10 swift test -c release --filter MNISTRuns`
 /// (optional IDZIP_LR, IDZIP_DECAY_EVERY, IDZIP_DECAY, IDZIP_SCHEDULE=constant|step|cosine,
 /// IDZIP_COSINE_FLOOR, IDZIP_OPTIMIZER=adam|sgd, IDZIP_BETA2, IDZIP_MOMENTUM, IDZIP_BATCH,
-/// IDZIP_L2, IDZIP_SEED (theta0, projection and example order), IDZIP_DATA_SET).
+/// IDZIP_L2, IDZIP_SEED (theta0, projection and example order), IDZIP_DATA_SET,
+/// IDZIP_RECOMMENDED=subspace|direct for the recommended settings).
 /// IDZIP_SUBSPACE=d trains in a d-dimensional subspace with the projection IDZIP_PROJECTION
 /// (fastfood, the default, sparse or dense; cached tables); IDZIP_PROFILE=1 also times the
 /// projection alone.
@@ -67,11 +68,24 @@ struct MNISTRuns {
         let optimizer: OptimizerKind = environment["IDZIP_OPTIMIZER"] == "sgd"
             ? .sgd(momentum: Float(environment["IDZIP_MOMENTUM"] ?? "") ?? 0.9, nesterov: false)
             : .adam(beta1: 0.9, beta2: Float(environment["IDZIP_BETA2"] ?? "") ?? 0.99, epsilon: 1e-8)
-        let configuration = TrainingConfiguration(
+        var configuration = TrainingConfiguration(
             epochs: epochs, batchSize: Int(environment["IDZIP_BATCH"] ?? "") ?? 128, optimizer: optimizer,
             learningRate: Float(environment["IDZIP_LR"] ?? "") ?? 1e-3,
             l2: Float(environment["IDZIP_L2"] ?? "") ?? 0,
             schedule: schedule, seed: seed, threads: BenchmarkTests.threads)
+        // IDZIP_RECOMMENDED=subspace (or direct) uses the recommended settings, with
+        // IDZIP_EPOCHS and IDZIP_L2 when given.
+        switch environment["IDZIP_RECOMMENDED"] {
+        case "subspace":
+            configuration = .recommendedSubspace(
+                epochs: Int(environment["IDZIP_EPOCHS"] ?? "") ?? 5, l2: Float(environment["IDZIP_L2"] ?? "") ?? 1e-5, seed: seed)
+            configuration.threads = BenchmarkTests.threads
+        case "direct":
+            configuration = .recommended(epochs: Int(environment["IDZIP_EPOCHS"] ?? "") ?? 10, seed: seed)
+            configuration.threads = BenchmarkTests.threads
+        default:
+            break
+        }
         var space = ParameterSpace.direct
         var label = "\(name) direct"
         if let d = Int(environment["IDZIP_SUBSPACE"] ?? "") {
