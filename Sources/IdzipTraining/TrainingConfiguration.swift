@@ -51,6 +51,34 @@ public struct TrainingConfiguration: Sendable, Hashable {
         TrainingConfiguration(epochs: epochs, schedule: .step(every: 3, factor: 0.5), seed: seed)
     }
 
+    /// Measured on MNIST for training in a random subspace (theta = theta0 + P theta_d,
+    /// Fastfood P): Adam (0.9, 0.99) at rate 0.1 (100 times the direct rate: each
+    /// coordinate of theta_d moves theta along a whole unit-norm column of P), cosine decay
+    /// to 0.05 of that over the run (one rate per epoch), batch 128, l2 1e-5 on the full
+    /// theta, 5 epochs.
+    ///
+    /// Release build, 2 threads, seeds 1 / 2 / 3 (theta0, P and example order), test accuracy
+    /// after 5 epochs, against the paper's 90% threshold:
+    /// - FC 784-200-200-10, d = 1000: 92.3 / 92.1 / 92.2% (past 90% from epoch 2);
+    ///   d = 750: 90.8 / 91.1 / 90.6%.
+    /// - LeNet, d = 400: 93.9 / 94.2 / 93.3% (past 90% from epoch 1 or 2);
+    ///   d = 300: 93.0 / 92.8 / 92.5%.
+    ///
+    /// About 1 s (FC) and 1.5 s (LeNet) per epoch on a lightly shared 2-core machine
+    /// (45,000-77,000 and 33,000-43,000 examples/s). For comparison, the authors' settings
+    /// (rate 1e-3, constant, l2 1e-5 / 1e-4) reach only 84.8% (FC, d = 750) and 85.5%
+    /// (LeNet, d = 300) after 10 epochs here (a PyTorch port needed 100 epochs for about
+    /// 90%). A constant 1e-2 passes 90% after 3 (FC) or 2 (LeNet) epochs and ends near
+    /// 91.6% / 93.1% after 8; rates 0.2 and 0.3 end about as well but are noisier early;
+    /// batch 64 or 256 and beta2 0.999 were no better. The authors used l2 1e-4 for LeNet
+    /// (within noise of 1e-5 here) and 1e-5 for FC (1e-4 costs FC about one point at
+    /// d = 1000). Ten epochs add about half a point (FC d = 750: 91.2 / 91.9 / 91.3%).
+    public static func recommendedSubspace(epochs: Int = 5, l2: Float = 1e-5, seed: UInt64 = 0) -> TrainingConfiguration {
+        TrainingConfiguration(
+            epochs: epochs, batchSize: 128, optimizer: .adam(beta1: 0.9, beta2: 0.99, epsilon: 1e-8), learningRate: 0.1,
+            l2: l2, schedule: .cosine(floor: 0.05), seed: seed)
+    }
+
     public func validate() throws(TrainingError) {
         guard epochs >= 0, epochs <= 1_000_000 else { throw .configuration("epochs must be in 0...1000000, got \(epochs)") }
         guard batchSize >= 1, batchSize <= 1 << 20 else { throw .configuration("batch size must be in 1...1048576, got \(batchSize)") }
