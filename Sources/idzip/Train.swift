@@ -67,7 +67,7 @@ struct Train: ParsableCommand {
         if let dimension, dimension > parameterCount {
             throw ValidationError("d = \(dimension) exceeds the number of parameters D = \(parameterCount) of \(model)")
         }
-        let base: TrainingConfiguration = dimension == nil ? .recommended() : .recommended()
+        let base: TrainingConfiguration = dimension == nil ? .recommended() : .recommendedSubspace()
         let configuration = try training.configuration(base: base)
         let data = try dataOptions.load()
         let projectionSeed = self.projectionSeed ?? Self.derivedProjectionSeed(training.seed)

@@ -81,7 +81,8 @@ struct TrainedModelWriter {
 
     /// Provenance, kept short so that a model with d = 1000 stays under 4 KB: the data set
     /// and its digest, the accuracy of the stored weights (training accuracy too when the
-    /// labels are shuffled, where it is the measure of performance), epochs and settings.
+    /// labels are shuffled, where it is the measure of performance) and the epochs. The full
+    /// settings are in `idzip train --json`'s summary.
     func metadata(test: Evaluation, train: Evaluation) -> [(key: String, value: MetadataValue)] {
         var entries: [(key: String, value: MetadataValue)] = [
             ("dataset", .string(dataSummary)),
@@ -90,13 +91,14 @@ struct TrainedModelWriter {
         ]
         if dataSummary.contains("shuffled labels") { entries.append(("train.accuracy", .double(train.accuracy))) }
         entries.append(("epochs", .int(Int64(epochsCompleted))))
-        entries.append(("training", .string(configuration.summary)))
         return entries
     }
 
     func writeSafetensors(_ theta: [Float], test: Evaluation, train: Evaluation, to url: URL) throws {
         let tensors = try architecture.parameterTensors()
-        var entries: [(key: String, value: String)] = [("format", "pt"), ("producer", "idzip \(IdzipVersion.current)")]
+        var entries: [(key: String, value: String)] = [
+            ("format", "pt"), ("producer", "idzip \(IdzipVersion.current)"), ("idzip.training", configuration.summary),
+        ]
         if let spec = architecture.spec { entries.append(("idzip.architecture", spec)) }
         for (key, value) in metadata(test: test, train: train) {
             let text = switch value {
