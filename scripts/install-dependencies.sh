@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, pkg-config, Python) and, in a virtual environment at
+# Debian packages (zlib, OpenBLAS, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
 # .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
+# Fashion-MNIST, a named data set (`--data fashion-mnist`) that the tests load for real.
+[ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing Debian packages: ${need_apt[*]}"
     sudo_cmd=()
