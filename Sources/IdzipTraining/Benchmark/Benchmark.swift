@@ -1,0 +1,332 @@
+import Foundation
+import IdzipCore
+
+/// One measured (or skipped) figure of `idzip bench`.
+public struct BenchmarkRecord: Sendable, Encodable {
+    public enum Group: String, Sendable, CaseIterable, Codable {
+        case projection, training, expand
+    }
+
+    public var name: String
+    public var group: Group
+    /// Projection kind, nil for direct training.
+    public var projection: String?
+    /// Parameters (rows of P).
+    public var D: Int
+    /// Subspace dimension (columns of P); D for direct training.
+    public var d: Int
+    public var threads: Int
+    /// Processors the machine reports.
+    public var machineThreads: Int
+    /// Timed runs after the warm-up; figures are their median.
+    public var repetitions: Int
+    /// Median seconds of one run (projection: P v then P^T g; expand: one whole expansion).
+    public var seconds: Double?
+    /// Median seconds to build the projection (Fastfood tables, sparse nonzeros).
+    public var buildSeconds: Double?
+    /// Training: median examples per second over `steps` steps of batch 128.
+    public var examplesPerSecond: Double?
+    public var steps: Int?
+    public var batchSize: Int?
+    /// Expand: float32 output bytes per second / 1e9.
+    public var outputGBPerSecond: Double?
+    public var outputBytes: Int?
+    /// Expand: peak resident set size of the process (getrusage ru_maxrss) after this figure.
+    public var peakRSSBytes: Int?
+    /// Expand: resident set size just before this figure.
+    public var rssBeforeBytes: Int?
+    /// Why the figure was not measured.
+    public var skipped: String?
+    public var note: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, group, projection, D, d, threads, machine_threads, repetitions, seconds, build_seconds
+        case examples_per_second, steps, batch_size, output_gb_per_second, output_bytes, peak_rss_bytes
+        case rss_before_bytes, skipped, note
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(group, forKey: .group)
+        try c.encode(projection, forKey: .projection)  // null for direct training
+        try c.encode(D, forKey: .D)
+        try c.encode(d, forKey: .d)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(machineThreads, forKey: .machine_threads)
+        try c.encode(repetitions, forKey: .repetitions)
+        try c.encodeIfPresent(seconds, forKey: .seconds)
+        try c.encodeIfPresent(buildSeconds, forKey: .build_seconds)
+        try c.encodeIfPresent(examplesPerSecond, forKey: .examples_per_second)
+        try c.encodeIfPresent(steps, forKey: .steps)
+        try c.encodeIfPresent(batchSize, forKey: .batch_size)
+        try c.encodeIfPresent(outputGBPerSecond, forKey: .output_gb_per_second)
+        try c.encodeIfPresent(outputBytes, forKey: .output_bytes)
+        try c.encodeIfPresent(peakRSSBytes, forKey: .peak_rss_bytes)
+        try c.encodeIfPresent(rssBeforeBytes, forKey: .rss_before_bytes)
+        try c.encodeIfPresent(skipped, forKey: .skipped)
+        try c.encodeIfPresent(note, forKey: .note)
+    }
+}
+
+/// What `idzip bench` measures and how often.
+public struct BenchmarkOptions: Sendable {
+    public var threads: Int
+    public var repetitions: Int
+    /// Small sizes, for tests.
+    public var quick: Bool
+    public var groups: [BenchmarkRecord.Group]
+
+    public init(
+        threads: Int = ParallelLoop.defaultThreads, repetitions: Int = 3, quick: Bool = false,
+        groups: [BenchmarkRecord.Group] = [.expand, .projection, .training]
+    ) {
+        self.threads = threads
+        self.repetitions = repetitions
+        self.quick = quick
+        self.groups = groups
+    }
+}
+
+/// The measurements of `idzip bench`: the paper's Table S4 (projection alone), training
+/// throughput on MNIST-shaped random data, and model expansion. Every figure is the median
+/// of `repetitions` timed runs after one untimed warm-up run.
+///
+/// Expansion runs first, so that the process's peak RSS (which only grows) belongs to it.
+public enum Benchmark {
+    /// Dense products regenerate all D x d Gaussian entries per product; above this many
+    /// entries a figure would take minutes and is skipped.
+    public static let denseEntryLimit = 100_000_000
+    /// Sparse projections above this many nonzeros (about sqrt(D) d) are skipped.
+    public static let sparseNonzeroLimit = 1_000_000_000
+
+    public static func run(
+        _ options: BenchmarkOptions, onRecord: (BenchmarkRecord) -> Void = { _ in }
+    ) throws -> [BenchmarkRecord] {
+        var records: [BenchmarkRecord] = []
+        let emit = { (record: BenchmarkRecord) in
+            records.append(record)
+            onRecord(record)
+        }
+        for group in [BenchmarkRecord.Group.expand, .projection, .training] where options.groups.contains(group) {
+            switch group {
+            case .expand: try expansion(options, emit)
+            case .projection: projection(options, emit)
+            case .training: try training(options, emit)
+            }
+        }
+        return records
+    }
+
+    // MARK: Timing
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = now()
+        try body()
+        return now() - start
+    }
+
+    /// One untimed warm-up, then the median of `repetitions` timed runs.
+    static func median(repetitions: Int, warmUp: Bool = true, _ body: () throws -> Void) rethrows -> Double {
+        if warmUp { try body() }
+        var times: [Double] = []
+        for _ in 0..<max(1, repetitions) { times.append(try time(body)) }
+        return medianOf(times)
+    }
+
+    static func medianOf(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    static func record(
+        _ name: String, _ group: BenchmarkRecord.Group, projection: String?, D: Int, d: Int, _ options: BenchmarkOptions
+    ) -> BenchmarkRecord {
+        BenchmarkRecord(
+            name: name, group: group, projection: projection, D: D, d: d, threads: options.threads,
+            machineThreads: ProcessInfo.processInfo.activeProcessorCount, repetitions: max(1, options.repetitions))
+    }
+
+    // MARK: Projection (Table S4)
+
+    static func projection(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) {
+        let sizes = options.quick ? [10_000, 50_000] : [100_000, 1_000_000, 60_000_000]
+        for D in sizes {
+            let d = D / 100
+            for kind in [ProjectionKind.dense, .sparse, .fastfood] {
+                var result = record("\(kind.name) fwd+bwd", .projection, projection: kind.name, D: D, d: d, options)
+                if let reason = skipReason(kind: kind, D: D, d: d) {
+                    result.skipped = reason
+                    emit(result)
+                    continue
+                }
+                // The last projection built is the one timed; each build is freed before the next.
+                var built: (any Projection)?
+                result.buildSeconds = median(repetitions: options.repetitions, warmUp: false) {
+                    built = nil
+                    built = makeProjection(kind: kind, rowCount: D, columnCount: d, seed: 1, threads: options.threads)
+                }
+                guard let projection = built else { continue }
+                let v = randomVector(d, seed: 3)
+                let g = randomVector(D, seed: 4)
+                var output = [Float](repeating: 0, count: D)
+                var transposed = [Float](repeating: 0, count: d)
+                result.seconds = median(repetitions: options.repetitions) {
+                    v.withUnsafeBufferPointer { v in
+                        output.withUnsafeMutableBufferPointer { projection.project(v, rows: 0..<D, into: $0) }
+                    }
+                    g.withUnsafeBufferPointer { g in
+                        transposed.withUnsafeMutableBufferPointer { projection.projectTranspose(g, into: $0) }
+                    }
+                }
+                switch kind {
+                case .fastfood: result.note = "tables cached (about 8 D bytes); build = making them"
+                case .sparse:
+                    result.note = (projection as? SparseProjection)?.cachesNonzeros == true
+                        ? "nonzeros cached; build = drawing them" : "nonzeros regenerated per product (over the 256 MiB cache)"
+                case .dense: result.note = "entries regenerated from Philox per product (no D x d matrix held)"
+                case .identity: break
+                }
+                emit(result)
+            }
+        }
+    }
+
+    static func skipReason(kind: ProjectionKind, D: Int, d: Int) -> String? {
+        switch kind {
+        case .dense where D * d > denseEntryLimit:
+            return "dense regenerates all D x d = \(String(format: "%.1e", Double(D) * Double(d))) Gaussian entries per product "
+                + "(\(Int(Double(D) * Double(d) / Double(denseEntryLimit)))x the D = 100k figure, minutes per product); "
+                + "a materialised float32 matrix would need \(String(format: "%.0f", Double(D) * Double(d) * 4 / 1e9)) GB"
+        case .sparse where Double(d) * Double(D).squareRoot() > Double(sparseNonzeroLimit):
+            let nonzeros = Double(d) * Double(D).squareRoot()
+            return "sparse has about sqrt(D) d = \(String(format: "%.1e", nonzeros)) nonzeros "
+                + "(\(String(format: "%.0f", nonzeros * 8 / 1e9)) GB as index/value pairs), over the \(String(format: "%.0e", Double(sparseNonzeroLimit))) limit"
+        default:
+            return nil
+        }
+    }
+
+    static func randomVector(_ count: Int, seed: UInt64) -> [Float] {
+        let stream = RandomStream(seed: seed, purpose: .sampleTheta)
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { stream.fillNormals($0, start: 0) }
+        return values
+    }
+
+    // MARK: Training
+
+    static func training(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) throws {
+        let fc = Architecture.fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])
+        let lenet = Architecture.leNet()
+        let steps = options.quick ? 4 : 200
+        let denseSteps = options.quick ? 1 : 20
+        let cases: [(name: String, architecture: Architecture, kind: ProjectionKind?, d: Int, steps: Int)] = [
+            ("FC 784-200-200-10 direct", fc, nil, 0, steps),
+            ("FC 784-200-200-10 fastfood", fc, .fastfood, 750, steps),
+            ("FC 784-200-200-10 sparse", fc, .sparse, 750, steps),
+            ("FC 784-200-200-10 dense", fc, .dense, 750, denseSteps),
+            ("LeNet direct", lenet, nil, 0, steps),
+            ("LeNet fastfood", lenet, .fastfood, 300, steps),
+        ]
+        let batch = 128
+        let data = try randomMNIST(count: steps * batch)
+        let denseData = try randomMNIST(count: denseSteps * batch)
+        for item in cases {
+            let D = try item.architecture.parameterCount()
+            var result = record(
+                "train \(item.name)", .training, projection: item.kind?.name, D: D, d: item.kind == nil ? D : item.d, options)
+            let space: ParameterSpace
+            if let kind = item.kind {
+                var projection: (any Projection)?
+                result.buildSeconds = time {
+                    projection = makeProjection(kind: kind, rowCount: D, columnCount: item.d, seed: 1, threads: options.threads)
+                }
+                space = .subspace(projection!)
+            } else {
+                space = .direct
+            }
+            let configuration = TrainingConfiguration(
+                epochs: 1, batchSize: batch, seed: 1, threads: options.threads, evaluationBatchSize: 500, evaluateEveryEpoch: false)
+            let pair = item.steps == steps ? data : denseData
+            var rates: [Double] = []
+            for repetition in 0...max(1, options.repetitions) {
+                let trainer = try Trainer(architecture: item.architecture, theta0Seed: 1, space: space, configuration: configuration)
+                let reports = try trainer.train(on: pair)
+                if repetition > 0, let report = reports.last { rates.append(report.examplesPerSecond) }  // 0 is the warm-up
+            }
+            result.examplesPerSecond = medianOf(rates)
+            result.seconds = Double(item.steps * batch) / max(result.examplesPerSecond ?? 1, 1e-9)
+            result.steps = item.steps
+            result.batchSize = batch
+            result.note = "MNIST-shaped random data, Adam; seconds = one epoch of \(item.steps) steps"
+                + (item.kind == nil ? "" : "; projection tables cached (build timed once)")
+            emit(result)
+        }
+    }
+
+    /// `count` random 28 x 28 byte images with random labels; the test split is the first 128.
+    static func randomMNIST(count: Int) throws -> DatasetPair {
+        let stream = RandomStream(seed: 5, purpose: .sampleTheta)
+        let images = (0..<(count * 784)).map { UInt8(truncatingIfNeeded: stream.word(UInt64($0))) }
+        let labels = (0..<count).map { Int32(stream.word(UInt64(1 << 40 + $0)) % 10) }
+        let train = try Dataset(features: .bytes(images), exampleShape: [1, 28, 28], labels: labels, classNames: (0..<10).map(String.init))
+        return try DatasetPair(name: "random", train: train, test: train.subset(Array(0..<min(count, 128))))
+    }
+
+    // MARK: Expansion
+
+    static func expansion(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) throws {
+        let models: [(name: String, architecture: Architecture)] = [
+            ("FC 784-200-200-10", .fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])),
+            options.quick
+                ? ("FC 784-1000-1000-10", .fullyConnected(inputShape: [784], widths: [1000, 1000, 10]))
+                : ("FC 784-18420-18420-10", .fullyConnected(inputShape: [784], widths: [18420, 18420, 10])),
+        ]
+        let d = 1000
+        for (name, architecture) in models {
+            let D = try architecture.parameterCount()
+            var result = record("expand \(name)", .expand, projection: "fastfood", D: D, d: d, options)
+            let model = IdzModel(
+                architecture: architecture, theta0Seed: 1,
+                projection: ProjectionSpec(kind: .fastfood, seed: 2, dimension: d),
+                theta: StoredTheta.encode(randomVector(d, seed: 6).map { $0 * 0.1 }, as: .float32),
+                preprocessing: Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]),
+                labels: [], metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+            result.rssBeforeBytes = currentRSSBytes()
+            var digest: [UInt8] = []
+            result.seconds = try median(repetitions: options.repetitions) {
+                digest = try ModelExpansion.digest(of: model)
+            }
+            result.peakRSSBytes = peakRSSBytes()
+            result.outputBytes = D * 4
+            result.outputGBPerSecond = Double(D * 4) / max(result.seconds ?? 1, 1e-12) / 1e9
+            result.note = "streamed chunk by chunk into SHA-256 (as idzip expand verifies; nothing written to disk), "
+                + "tables regenerated (not cached); sha256 \(hexString(digest).prefix(16))..."
+            emit(result)
+        }
+    }
+
+    /// Peak resident set size of this process so far (getrusage; Linux reports kilobytes).
+    public static func peakRSSBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #if os(Linux)
+        return usage.ru_maxrss * 1024
+        #else
+        return usage.ru_maxrss
+        #endif
+    }
+
+    /// Resident set size now (Linux /proc/self/statm), or nil elsewhere.
+    public static func currentRSSBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

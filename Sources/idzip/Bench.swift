@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import IdzipCore
+import IdzipTraining
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure projection, training and expansion speed on this machine.",
+        discussion: """
+            Like `zstd -b` or `openssl speed`: the paper's Table S4 (one P v plus P^T g, d = D/100, \
+            for D = 100k, 1M and 60M), training throughput on MNIST-shaped random data (batch 128), \
+            and expansion of a 199,210- and a 354M-parameter Fastfood model (d = 1000, streamed into \
+            SHA-256). Each figure is the median of --repetitions runs after one warm-up. Figures \
+            that would take minutes or too much memory are printed as "skipped" with the reason.
+            """
+    )
+
+    @Option(help: "Threads (default: IDZIP_THREADS or the machine's processors).")
+    var threads: Int?
+
+    @Option(help: "Timed runs per figure, after one warm-up; the median is reported.")
+    var repetitions = 3
+
+    @Flag(help: "Small sizes (seconds, for tests).")
+    var quick = false
+
+    @Option(help: "Measure only this group: projection, training or expand.")
+    var only: BenchmarkRecord.Group?
+
+    @Flag(help: "Print a JSON list of records instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+        guard repetitions >= 1, repetitions <= 1000 else { throw ValidationError("--repetitions must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        // Expansion and theta0 generation use the process-wide default thread count.
+        if let threads { setenv("IDZIP_THREADS", String(threads), 1) }
+        let options = BenchmarkOptions(
+            threads: threads ?? ParallelLoop.defaultThreads, repetitions: repetitions, quick: quick,
+            groups: only.map { [$0] } ?? BenchmarkRecord.Group.allCases)
+        if !json {
+            let date = ISO8601DateFormatter().string(from: Date())
+            print("idzip \(IdzipVersion.current) bench\(quick ? " --quick" : ""): \(options.threads) threads of \(ProcessInfo.processInfo.activeProcessorCount) on this machine, median of \(repetitions) after a warm-up, \(date)")
+            print(Self.header)
+        }
+        let records: [BenchmarkRecord]
+        do {
+            records = try Benchmark.run(options) { record in
+                if !json {
+                    print(Self.row(record))
+                    fflush(nil)
+                }
+            }
+        } catch let error as CustomStringConvertible {
+            throw CommandFailure("bench: \(error.description)")
+        }
+        if json { try printJSON(records) }
+    }
+
+    static let header = pad("figure", 36) + pad("D", 13, right: true) + pad("d", 10, right: true) + "  " + pad("result", 22) + "details"
+
+    static func row(_ r: BenchmarkRecord) -> String {
+        let name = r.projection.map { r.group == .training && !r.name.contains($0) ? "\(r.name) \($0)" : r.name } ?? r.name
+        let start = pad(name, 36) + pad(grouped(r.D), 13, right: true) + pad(grouped(r.d), 10, right: true) + "  "
+        if let skipped = r.skipped { return start + "skipped: \(skipped)" }
+        var details: [String] = []
+        let result: String
+        switch r.group {
+        case .projection:
+            result = seconds(r.seconds ?? 0)
+            if let build = r.buildSeconds { details.append("build \(seconds(build))") }
+        case .training:
+            result = "\(grouped(Int((r.examplesPerSecond ?? 0).rounded()))) ex/s"
+            details.append("\(r.steps ?? 0) steps of \(r.batchSize ?? 0)")
+            if let build = r.buildSeconds { details.append("projection built in \(seconds(build))") }
+        case .expand:
+            result = seconds(r.seconds ?? 0)
+            if let rate = r.outputGBPerSecond { details.append(String(format: "%.2f GB/s of float32", rate)) }
+            if let peak = r.peakRSSBytes {
+                details.append(String(format: "peak RSS %.0f MB", Double(peak) / 1e6)
+                    + (r.rssBeforeBytes.map { String(format: " (%.0f MB before)", Double($0) / 1e6) } ?? ""))
+            }
+            details.append("hashed, not written")
+        }
+        return start + pad(result, 22) + details.joined(separator: ", ")
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 0.01 ? String(format: "%.5f s", value) : value < 10 ? String(format: "%.4f s", value) : String(format: "%.2f s", value)
+    }
+
+    static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let space = String(repeating: " ", count: max(0, width - text.count))
+        return right ? space + text : text + space
+    }
+}
+
+extension BenchmarkRecord.Group: ExpressibleByArgument {}
