@@ -155,11 +155,12 @@ public enum Benchmark {
 
     static func projection(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) {
         let sizes = options.quick ? [10_000, 50_000] : [100_000, 1_000_000, 60_000_000]
+        var denseSecondsPerEntry: Double?
         for D in sizes {
             let d = D / 100
             for kind in [ProjectionKind.dense, .sparse, .fastfood] {
                 var result = record("\(kind.name) fwd+bwd", .projection, projection: kind.name, D: D, d: d, options)
-                if let reason = skipReason(kind: kind, D: D, d: d) {
+                if let reason = skipReason(kind: kind, D: D, d: d, denseSecondsPerEntry: denseSecondsPerEntry) {
                     result.skipped = reason
                     emit(result)
                     continue
@@ -188,7 +189,9 @@ public enum Benchmark {
                 case .sparse:
                     result.note = (projection as? SparseProjection)?.cachesNonzeros == true
                         ? "nonzeros cached; build = drawing them" : "nonzeros regenerated per product (over the 256 MiB cache)"
-                case .dense: result.note = "entries regenerated from Philox per product (no D x d matrix held)"
+                case .dense:
+                    result.note = "entries regenerated from Philox per product (no D x d matrix held)"
+                    denseSecondsPerEntry = (result.seconds ?? 0) / (Double(D) * Double(d))
                 case .identity: break
                 }
                 emit(result)
@@ -196,12 +199,18 @@ public enum Benchmark {
         }
     }
 
-    static func skipReason(kind: ProjectionKind, D: Int, d: Int) -> String? {
+    static func skipReason(kind: ProjectionKind, D: Int, d: Int, denseSecondsPerEntry: Double? = nil) -> String? {
         switch kind {
         case .dense where D * d > denseEntryLimit:
-            return "dense regenerates all D x d = \(String(format: "%.1e", Double(D) * Double(d))) Gaussian entries per product "
-                + "(\(Int(Double(D) * Double(d) / Double(denseEntryLimit)))x the D = 100k figure, minutes per product); "
-                + "a materialised float32 matrix would need \(String(format: "%.0f", Double(D) * Double(d) * 4 / 1e9)) GB"
+            let entries = Double(D) * Double(d)
+            let estimate = denseSecondsPerEntry.map { seconds in
+                let total = seconds * entries
+                return total < 3600 ? String(format: ", about %.0f s per P v plus P^T g at the measured rate", total)
+                    : String(format: ", about %.1f hours per P v plus P^T g at the measured rate", total / 3600)
+            } ?? ""
+            return "dense regenerates all D x d = \(String(format: "%.1e", entries)) Gaussian entries per product "
+                + "(over the \(String(format: "%.0e", Double(denseEntryLimit))) limit\(estimate)); "
+                + "a materialised float32 matrix would need \(String(format: "%.0f", entries * 4 / 1e9)) GB"
         case .sparse where Double(d) * Double(D).squareRoot() > Double(sparseNonzeroLimit):
             let nonzeros = Double(d) * Double(D).squareRoot()
             return "sparse has about sqrt(D) d = \(String(format: "%.1e", nonzeros)) nonzeros "
