@@ -1,0 +1,91 @@
+import Foundation
+import IdzipCore
+import IdzipTraining
+import Testing
+
+/// The paper's toy problem (Sec. 2): d = 10 solves it, d < 10 cannot.
+struct ToyTrainerTests {
+    static func train(d: Int?, seed: UInt64, projection: ProjectionKind = .fastfood) throws -> ToyTrainer {
+        let space: ParameterSpace = d.map {
+            .subspace(makeProjection(kind: projection, rowCount: 1000, columnCount: $0, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1))
+        } ?? .direct
+        var configuration = ToyTrainer.recommended(seed: seed)
+        let environment = ProcessInfo.processInfo.environment
+        if let steps = environment["TOY_STEPS"].flatMap(Int.init) { configuration.epochs = steps }
+        if let rate = environment["TOY_LR"].flatMap(Float.init) { configuration.learningRate = rate }
+        if let floor = environment["TOY_FLOOR"].flatMap(Float.init) { configuration.schedule = .cosine(floor: floor) }
+        if let momentum = environment["TOY_SGD"].flatMap(Float.init) { configuration.optimizer = .sgd(momentum: momentum, nesterov: false) }
+        let trainer = try ToyTrainer(architecture: .toy(), theta0Seed: seed, space: space, configuration: configuration)
+        try trainer.train()
+        return trainer
+    }
+
+    @Test func objectiveLossAndGradient() {
+        let objective = ToyObjective()
+        var theta = [Float](repeating: 0, count: 1000)
+        #expect(objective.loss(theta) == (1...10).reduce(0) { $0 + Double($1 * $1) })
+        for group in 0..<10 { theta[group * 100] = Float(group + 1) }
+        #expect(objective.loss(theta) == 0)
+        theta[0] += 0.5
+        var gradient = [Float](repeating: 9, count: 1000)
+        let loss = theta.withUnsafeBufferPointer { theta in gradient.withUnsafeMutableBufferPointer { objective.gradient(theta, into: $0) } }
+        #expect(loss == 0.25)
+        #expect(gradient[0..<100].allSatisfy { $0 == 1 } && gradient[100...].allSatisfy { $0 == 0 })
+        #expect(ToyObjective(Architecture.toy()) == objective)
+        #expect(ToyObjective(try! Architecture(spec: "fc:4-2")) == nil)
+    }
+
+    @Test(arguments: [ProjectionKind.fastfood, .dense, .sparse])
+    func tenDimensionsSolveIt(projection: ProjectionKind) throws {
+        for seed: UInt64 in 1...3 {
+            let trainer = try Self.train(d: 10, seed: seed, projection: projection)
+            #expect(trainer.performance > 0.99, "seed \(seed): loss \(trainer.loss)")
+        }
+    }
+
+    @Test func fiveDimensionsCannot() throws {
+        for seed: UInt64 in 1...3 {
+            let trainer = try Self.train(d: 5, seed: seed)
+            #expect(trainer.performance < 0.5, "seed \(seed): loss \(trainer.loss)")
+        }
+    }
+
+    @Test func directTrainingSolvesIt() throws {
+        let trainer = try Self.train(d: nil, seed: 1)
+        #expect(trainer.performance > 0.99, "loss \(trainer.loss)")
+    }
+
+    @Test func intrinsicDimensionRule() {
+        func record(_ d: Int, _ seed: UInt64, _ performance: Double) -> SweepRecord {
+            SweepRecord(d: d, seed: seed, projection: "fastfood", performance: performance, epochs: 1, seconds: 0, model: "m")
+        }
+        let records = [
+            record(4, 1, 0.2), record(4, 2, 0.3), record(2, 1, 0.1), record(8, 1, 0.95), record(8, 2, 0.85),
+            record(16, 1, 1.0), record(16, 2, 1.0),
+            SweepRecord(d: 1000, seed: 1, projection: "direct", performance: 1, epochs: 1, seconds: 0, model: "m"),
+        ]
+        let estimate = IntrinsicDimensionEstimate(records: records, baseline: 1, threshold: 0.9)
+        #expect(estimate.means.map(\.d) == [2, 4, 8, 16])
+        #expect(estimate.dInt90 == 16, "mean 0.9 at d = 8 is not strictly above 0.9")
+        #expect(estimate.dInt100 == 16)
+        let lower = IntrinsicDimensionEstimate(records: records, baseline: 0.95, threshold: 0.9)
+        #expect(lower.dInt90 == 8 && lower.dInt100 == 16)
+        #expect(IntrinsicDimensionEstimate(records: records, baseline: 2, threshold: 0.9).dInt90 == nil)
+        #expect(SweepPlan.parseDimensions("1-3,10,2,5...6") == [1, 2, 3, 5, 6, 10])
+        #expect(SweepPlan.parseDimensions("0,1") == nil && SweepPlan.parseDimensions("a") == nil)
+        #expect(SweepBaseline("local") == .local && SweepBaseline("1.0") == .global(1) && SweepBaseline("-1") == nil)
+    }
+
+    /// Probe: losses of d = 9, 10, 11 over seeds (prints; for tuning).
+    @Test func probe() throws {
+        guard ProcessInfo.processInfo.environment["IDZIP_TOY_PROBE"] != nil else { return }
+        for d in [9, 10, 11] {
+            for seed: UInt64 in 1...40 {
+                let start = Date()
+                let kind = ProcessInfo.processInfo.environment["TOY_PROJECTION"].flatMap { ProjectionKind(name: $0) } ?? .fastfood
+                let trainer = try Self.train(d: d, seed: seed, projection: kind)
+                print("d \(d) seed \(seed) loss \(trainer.loss) \(Date().timeIntervalSince(start)) s")
+            }
+        }
+    }
+}
