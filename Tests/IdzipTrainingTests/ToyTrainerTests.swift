@@ -10,7 +10,7 @@ struct ToyTrainerTests {
             .subspace(makeProjection(kind: projection, rowCount: 1000, columnCount: $0, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1))
         } ?? .direct
         var configuration = ToyTrainer.recommended(seed: seed)
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessInfo.processInfo.environment["IDZIP_TOY_PROBE"] == nil ? [:] : ProcessInfo.processInfo.environment
         if let steps = environment["TOY_STEPS"].flatMap(Int.init) { configuration.epochs = steps }
         if let rate = environment["TOY_LR"].flatMap(Float.init) { configuration.learningRate = rate }
         if let floor = environment["TOY_FLOOR"].flatMap(Float.init) { configuration.schedule = .cosine(floor: floor) }
@@ -76,7 +76,10 @@ struct ToyTrainerTests {
         #expect(SweepBaseline("local") == .local && SweepBaseline("1.0") == .global(1) && SweepBaseline("-1") == nil)
     }
 
-    /// Probe: losses of d = 9, 10, 11 over seeds (prints; for tuning).
+    /// Probe for tuning, run only with IDZIP_TOY_PROBE=1 (TOY_STEPS, TOY_LR, TOY_FLOOR, TOY_SGD,
+    /// TOY_PROJECTION override the settings): prints the final loss of d = 9, 10, 11 over 40 seeds.
+    /// With the recommended settings, fastfood d = 10 fails to converge for 3 of 40 seeds
+    /// (18, 23, 33: badly conditioned subspaces), dense for 1 (18), sparse for none.
     @Test func probe() throws {
         guard ProcessInfo.processInfo.environment["IDZIP_TOY_PROBE"] != nil else { return }
         for d in [9, 10, 11] {
