@@ -82,6 +82,7 @@ struct Sweep: ParsableCommand {
         } catch {
             throw CommandFailure("cannot create \(models.path): \(error.localizedDescription)")
         }
+        try checkSettings(in: root, isToy: isToy)
         let resultsURL = root.appendingPathComponent("results.json")
         var records: [SweepRecord]
         do {
@@ -155,6 +156,17 @@ struct Sweep: ParsableCommand {
         let projectionSeed = Train.derivedProjectionSeed(key.seed)
         var options = training
         options.seed = key.seed
+        if direct {
+            // The baseline trains all parameters with the direct defaults; the optimiser
+            // options given are for the subspace runs.
+            options.optimizer = nil
+            options.learningRate = nil
+            options.beta1 = nil
+            options.beta2 = nil
+            options.momentum = nil
+            options.lrDecayEvery = nil
+            options.lrDecay = nil
+        }
         let started = Date()
         guard let data else {
             let configuration = try options.configuration(base: ToyTrainer.recommended())
@@ -187,6 +199,30 @@ struct Sweep: ParsableCommand {
         return SweepRecord(
             d: key.d, seed: key.seed, projection: key.projection, performance: performance,
             epochs: trainer.epochsCompleted, seconds: Date().timeIntervalSince(started), model: relative)
+    }
+
+    /// The settings every run of the sweep shares (not d, seeds, baseline or threshold, which
+    /// may change between invocations to extend a sweep). Kept in DIR/settings.txt; resuming
+    /// with different settings is refused, since the finished runs would not match.
+    func settingsText(isToy: Bool) throws -> String {
+        var configuration = try training.configuration(base: isToy ? ToyTrainer.recommended() : .recommendedSubspace())
+        configuration.seed = 0
+        configuration.threads = 1
+        return "model \(model)\ndata \(isToy ? "none" : dataOptions.summary)\nprojection \(projection.name)\n"
+            + "training \(configuration.summary) epochs=\(configuration.epochs)\nencoding \(encoding.name)\n"
+    }
+
+    func checkSettings(in root: URL, isToy: Bool) throws {
+        let url = root.appendingPathComponent("settings.txt")
+        let settings = try settingsText(isToy: isToy)
+        if let existing = try? String(contentsOf: url, encoding: .utf8) {
+            guard existing == settings else {
+                let old = existing.split(separator: "\n").joined(separator: "; ")
+                throw CommandFailure("\(root.path) holds a sweep with other settings (\(old)); use another --out or the same settings")
+            }
+        } else {
+            try writeAtomically(Data(settings.utf8), to: url)
+        }
     }
 
     func save(_ records: [SweepRecord], in root: URL) throws {

@@ -42,7 +42,7 @@ struct SweepCommandTests {
 
         let sweep = directory.url.appendingPathComponent("sweep")
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()
-        #expect(files == ["models", "results.csv", "results.json", "summary.json"])
+        #expect(files == ["models", "results.csv", "results.json", "settings.txt", "summary.json"])
         let models = try FileManager.default.contentsOfDirectory(atPath: sweep.appendingPathComponent("models").path)
         #expect(models.count == 40 && models.contains("d10-seed2.idz"))
         let rows = try #require(
@@ -59,6 +59,10 @@ struct SweepCommandTests {
         #expect(second.standardError.contains("39 done, 1 to run"), "\(second.standardError)")
         #expect(try Self.json(second.standardOutput)["d_int90"] as? Int == 10)
         #expect(FileManager.default.fileExists(atPath: sweep.appendingPathComponent("models/d3-seed1.idz").path))
+
+        // Other training settings in the same directory would mix incomparable runs.
+        let other = try CommandRunner.run(arguments + ["--epochs", "10"], in: directory.url)
+        #expect(other.status == 1 && other.standardError.contains("other settings"), "\(other.standardError)")
     }
 
     @Test func localBaselineTrainsDirectlyOnce() throws {
