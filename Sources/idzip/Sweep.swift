@@ -177,7 +177,8 @@ struct Sweep: ParsableCommand {
                 d: key.d, seed: key.seed, projection: key.projection, performance: result.performance,
                 epochs: trainer.stepsCompleted, seconds: Date().timeIntervalSince(started), model: relative)
         }
-        let configuration = try options.configuration(base: direct ? .recommended() : .recommendedSubspace())
+        var configuration = try options.configuration(base: direct ? .recommended() : .recommendedSubspace())
+        configuration.evaluateEveryEpoch = false  // the writer evaluates the stored weights
         let parameterCount = try architecture.parameterCount()
         let space: ParameterSpace = direct ? .direct : .subspace(makeProjection(
             kind: projection, rowCount: parameterCount, columnCount: key.d, seed: projectionSeed, threads: configuration.threads))

@@ -77,7 +77,9 @@ public final class ToyTrainer {
             configuration: configuration)
     }
 
-    /// Settings that solve the toy problem reliably in any subspace of d <= 1000: Adam
+    /// Settings that solve the toy problem in most subspaces of d >= 10 (d = 10 fastfood:
+    /// 37 of 40 seeds to loss < 0.005; the others are nearly singular subspaces whose exact
+    /// solution needs |theta_d| near 4e4, out of reach from 0 at any rate tried): Adam
     /// (0.9, 0.999) at rate 1 with cosine decay to 1e-3 of it, 100,000 full steps (about 30 ms in a subspace).
     public static func recommended(seed: UInt64 = 0) -> TrainingConfiguration {
         TrainingConfiguration(
