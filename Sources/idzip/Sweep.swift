@@ -125,11 +125,14 @@ struct Sweep: ParsableCommand {
         let inPlan = Set(plan.runs)
         let estimate = IntrinsicDimensionEstimate(
             records: records.filter { inPlan.contains($0.key) }, baseline: baselineValue, threshold: threshold)
+        let bootstrap = runs >= 2 ? IntrinsicDimensionBootstrap(
+            records: records.filter { inPlan.contains($0.key) }, baseline: baselineValue, threshold: threshold) : nil
         let summary = SweepSummary(
             model: model, data: isToy ? nil : dataOptions.summary, parameters: parameterCount, projection: projection.name,
             baseline_kind: baselineKind == .local ? "local" : "global", baseline: baselineValue, threshold: threshold,
             d_int90: estimate.dInt90, d_int100: estimate.dInt100, runs: runs, dims: dimensions,
             means: estimate.means.map { SweepSummary.Mean(d: $0.d, mean_performance: $0.mean, runs: $0.runs) },
+            d_int90_bootstrap: bootstrap.map(SweepSummary.Bootstrap.init),
             wall_seconds: Date().timeIntervalSince(started))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -144,6 +147,11 @@ struct Sweep: ParsableCommand {
             print("d_int90 = " + (estimate.dInt90.map { grouped($0) } ?? "not reached")
                 + String(format: " (first mean above %.4g = %.4g x baseline %.4g)", level, threshold, baselineValue)
                 + "; d_int100 = " + (estimate.dInt100.map { grouped($0) } ?? "not reached"))
+            if let bootstrap, let mean = bootstrap.mean, let deviation = bootstrap.standardDeviation,
+               let lower = bootstrap.lower, let upper = bootstrap.upper {
+                print(String(format: "bootstrap over seeds (%d replicates): d_int90 %.1f +- %.1f, 95%% interval %d...%d, reached in %.1f%%",
+                    bootstrap.replicates, mean, deviation, lower, upper, bootstrap.reachedFraction * 100))
+            }
             print("wrote \(root.appendingPathComponent("summary.json").path), results.csv, results.json and \(records.count) models")
         }
     }
@@ -262,10 +270,30 @@ struct SweepSummary: Encodable {
     var runs: Int
     var dims: [Int]
     var means: [Mean]
+    var d_int90_bootstrap: Bootstrap?
     var wall_seconds: Double
 
+    struct Bootstrap: Encodable {
+        var replicates: Int
+        var reached_fraction: Double
+        var mean: Double?
+        var standard_deviation: Double?
+        var lower_2_5: Int?
+        var upper_97_5: Int?
+
+        init(_ estimate: IntrinsicDimensionBootstrap) {
+            replicates = estimate.replicates
+            reached_fraction = estimate.reachedFraction
+            mean = estimate.mean
+            standard_deviation = estimate.standardDeviation
+            lower_2_5 = estimate.lower
+            upper_97_5 = estimate.upper
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case model, data, parameters, projection, baseline_kind, baseline, threshold, d_int90, d_int100, runs, dims, means, wall_seconds
+        case model, data, parameters, projection, baseline_kind, baseline, threshold, d_int90, d_int100, runs, dims, means
+        case d_int90_bootstrap, wall_seconds
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -283,6 +311,7 @@ struct SweepSummary: Encodable {
         try container.encode(runs, forKey: .runs)
         try container.encode(dims, forKey: .dims)
         try container.encode(means, forKey: .means)
+        try container.encodeIfPresent(d_int90_bootstrap, forKey: .d_int90_bootstrap)
         try container.encode(wall_seconds, forKey: .wall_seconds)
     }
 }

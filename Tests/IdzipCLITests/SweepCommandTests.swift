@@ -39,6 +39,8 @@ struct SweepCommandTests {
         #expect(summary["d_int100"] as? Int == 10)
         #expect(summary["baseline"] as? Double == 1 && summary["threshold"] as? Double == 0.9 && summary["runs"] as? Int == 2)
         #expect(summary["wall_seconds"] is Double)
+        let bootstrap = try #require(summary["d_int90_bootstrap"] as? [String: Any])
+        #expect(bootstrap["mean"] as? Double == 10 && bootstrap["standard_deviation"] as? Double == 0)
 
         let sweep = directory.url.appendingPathComponent("sweep")
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()

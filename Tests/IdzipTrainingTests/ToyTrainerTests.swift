@@ -76,6 +76,24 @@ struct ToyTrainerTests {
         #expect(SweepBaseline("local") == .local && SweepBaseline("1.0") == .global(1) && SweepBaseline("-1") == nil)
     }
 
+    @Test func bootstrapOverSeeds() {
+        func record(_ d: Int, _ seed: UInt64, _ performance: Double) -> SweepRecord {
+            SweepRecord(d: d, seed: seed, projection: "fastfood", performance: performance, epochs: 1, seconds: 0, model: "m")
+        }
+        // d = 10 passes with both seeds; d = 5 with one of two, so about 1/4 of the
+        // replicates pick 5 (the resampled mean is above 0.9 only if both draws are the good seed).
+        let records = [record(5, 1, 1), record(5, 2, 0), record(10, 1, 1), record(10, 2, 1)]
+        let bootstrap = IntrinsicDimensionBootstrap(records: records, baseline: 1, threshold: 0.9, replicates: 4000, seed: 7)
+        #expect(bootstrap.reachedFraction == 1)
+        #expect(bootstrap.lower == 5 && bootstrap.upper == 10)
+        let mean = bootstrap.mean ?? 0
+        #expect(abs(mean - (0.25 * 5 + 0.75 * 10)) < 0.2, "\(mean)")
+        #expect(bootstrap == IntrinsicDimensionBootstrap(records: records, baseline: 1, threshold: 0.9, replicates: 4000, seed: 7))
+        let solid = IntrinsicDimensionBootstrap(records: [record(10, 1, 1), record(10, 2, 1)], baseline: 1, threshold: 0.9)
+        #expect(solid.mean == 10 && solid.standardDeviation == 0)
+        #expect(IntrinsicDimensionBootstrap(records: [record(10, 1, 0.1)], baseline: 1, threshold: 0.9).mean == nil)
+    }
+
     /// For d = 10: solves A theta_d = b exactly (A = group sums of P's columns) in float64 and
     /// describes max |theta_d| and the ratio of the largest to the smallest pivot.
     static func exactSolution(seed: UInt64, projection kind: ProjectionKind) -> String {
