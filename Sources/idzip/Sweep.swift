@@ -23,7 +23,13 @@ struct Sweep: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400 or 1-20.")
-    var dims: String
+    var dims: String?
+
+    @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect.")
+    var search: String?
+
+    @Option(help: "With --search: stop bisecting when the interval is this narrow.")
+    var resolution: Int = 1
 
     @Option(help: "Seeds per d.")
     var runs: Int = 1
@@ -49,8 +55,19 @@ struct Sweep: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard let dimensions = SweepPlan.parseDimensions(dims) else {
-            throw ValidationError("--dims must be a comma-separated list of positive integers and ranges such as 1-20")
+        guard (dims == nil) != (search == nil) else { throw ValidationError("give either --dims or --search") }
+        guard resolution >= 1 else { throw ValidationError("--resolution must be at least 1") }
+        let dimensions: [Int]
+        if let search {
+            guard let range = IntrinsicDimensionSearch.parseRange(search) else {
+                throw ValidationError("--search must be a range LOW-HIGH of positive integers, such as 1-1000")
+            }
+            dimensions = [range.low, range.high]
+        } else {
+            guard let list = dims.flatMap(SweepPlan.parseDimensions) else {
+                throw ValidationError("--dims must be a comma-separated list of positive integers and ranges such as 1-20")
+            }
+            dimensions = list
         }
         guard dimensions.allSatisfy({ $0 <= Limits.maxSubspaceDimension }) else {
             throw ValidationError("--dims must be at most \(Limits.maxSubspaceDimension)")
@@ -66,13 +83,14 @@ struct Sweep: ParsableCommand {
         let architecture: Architecture
         do { architecture = try Architecture(spec: model) } catch { throw ValidationError(error.description) }
         let parameterCount = try architecture.parameterCount()
-        let dimensions = SweepPlan.parseDimensions(dims)!
+        let searchRange = search.flatMap(IntrinsicDimensionSearch.parseRange)
+        var dimensions = searchRange.map { [$0.low, $0.high] } ?? SweepPlan.parseDimensions(dims ?? "")!
         if let largest = dimensions.last, largest > parameterCount {
             throw ValidationError("d = \(largest) exceeds the number of parameters D = \(parameterCount) of \(model)")
         }
         let isToy = ToyObjective(architecture) != nil
         let seeds = (0..<UInt64(runs)).map { training.seed &+ $0 }
-        let plan = SweepPlan(dimensions: dimensions, seeds: seeds, projection: projection.name)
+        var plan = SweepPlan(dimensions: searchRange == nil ? dimensions : [], seeds: seeds, projection: projection.name)
         let baselineKind = SweepBaseline(baseline)!
 
         let root = URL(fileURLWithPath: directory)
@@ -103,24 +121,52 @@ struct Sweep: ParsableCommand {
         let say = { (line: String) in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
+        let scope = searchRange.map { "search of d in \(grouped($0.low))...\(grouped($0.high)) (resolution \(resolution))" }
+            ?? "\(dimensions.count) dimensions"
         say("sweep \(model) (D = \(grouped(parameterCount))) " + (isToy ? "with no data" : "on \(dataOptions.summary)") + ": \(projection.name), "
-            + "\(dimensions.count) dimensions x \(runs) runs, baseline \(baselineKind.name); "
+            + "\(scope) x \(runs) runs, baseline \(baselineKind.name); "
             + "\(plan.runs.count + (baselineKind == .local ? 1 : 0) - pending.count) done, \(pending.count) to run")
 
         let data: DatasetPair? = isToy ? nil : try dataOptions.load()
-        for (index, key) in pending.enumerated() {
-            let record = try train(key, architecture: architecture, data: data, models: models)
-            records.removeAll { $0.key == key }
-            records.append(record)
-            try save(records, in: root)
-            say(String(format: "[%d/%d] %@ performance %.6f (%d %@, %.2f s)", index + 1, pending.count, key.fileStem,
-                record.performance, record.epochs, isToy ? "steps" : "epochs", record.seconds))
+        var trained = 0
+        func runAll(_ keys: [SweepRunKey]) throws {
+            for key in keys {
+                let record = try train(key, architecture: architecture, data: data, models: models)
+                records.removeAll { $0.key == key }
+                records.append(record)
+                try save(records, in: root)
+                trained += 1
+                say(String(format: "[%@] %@ performance %.6f (%d %@, %.2f s)",
+                    searchRange == nil ? "\(trained)/\(pending.count)" : "\(trained)", key.fileStem,
+                    record.performance, record.epochs, isToy ? "steps" : "epochs", record.seconds))
+            }
         }
+        try runAll(pending)
         try save(records, in: root)
 
         let baselineValue: Double = switch baselineKind {
         case .global(let value): value
         case .local: records.first { $0.isDirect && $0.seed == training.seed }?.performance ?? 1
+        }
+        if let searchRange {
+            // Each step trains all seeds of one d, then picks the next d from the means.
+            let searcher = IntrinsicDimensionSearch(low: searchRange.low, high: searchRange.high, resolution: resolution)
+            var tried: [Int] = []
+            while true {
+                let current = SweepPlan(dimensions: tried, seeds: seeds, projection: projection.name)
+                let means = IntrinsicDimensionEstimate(
+                    records: records.filter { Set(current.runs).contains($0.key) }, baseline: baselineValue, threshold: threshold
+                ).means
+                guard let next = searcher.next(
+                    means: Dictionary(uniqueKeysWithValues: means.map { ($0.d, $0.mean) }), level: threshold * baselineValue)
+                else { break }
+                guard !tried.contains(next) else { break }
+                tried.append(next)
+                let keys = SweepPlan(dimensions: [next], seeds: seeds, projection: projection.name).runs
+                try runAll(keys.filter { key in !records.contains { $0.key == key } })
+            }
+            dimensions = tried.sorted()
+            plan = SweepPlan(dimensions: dimensions, seeds: seeds, projection: projection.name)
         }
         let inPlan = Set(plan.runs)
         let estimate = IntrinsicDimensionEstimate(

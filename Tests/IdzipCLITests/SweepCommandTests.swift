@@ -67,6 +67,17 @@ struct SweepCommandTests {
         #expect(other.status == 1 && other.standardError.contains("other settings"), "\(other.standardError)")
     }
 
+    @Test func toySearchFindsTen() throws {
+        let directory = try TemporaryDirectory()
+        let result = try CommandRunner.run(["sweep", "--model", "toy", "--search", "1-1000", "--out", "s", "--json"], in: directory.url)
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try Self.json(result.standardOutput)
+        #expect(summary["d_int90"] as? Int == 10)
+        #expect(summary["dims"] as? [Int] == [1, 2, 4, 8, 9, 10, 12, 16])
+        let again = try CommandRunner.run(["sweep", "--model", "toy", "--search", "1-1000", "--out", "s", "--json"], in: directory.url)
+        #expect(again.status == 0 && !again.standardError.contains("performance"), "resumes without training: \(again.standardError)")
+    }
+
     @Test func localBaselineTrainsDirectlyOnce() throws {
         let directory = try TemporaryDirectory()
         let result = try CommandRunner.run(
@@ -95,7 +106,7 @@ struct SweepCommandTests {
 
     @Test func badSweepArguments() throws {
         let directory = try TemporaryDirectory()
-        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"]] {
+        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"], [], ["--dims", "5", "--search", "1-9"], ["--search", "9-1"]] {
             let result = try CommandRunner.run(["sweep", "--model", "toy", "--out", "s"] + bad, in: directory.url)
             #expect(result.status == 64, "\(bad): \(result.standardError)")
         }

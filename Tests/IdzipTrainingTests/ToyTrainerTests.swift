@@ -76,6 +76,22 @@ struct ToyTrainerTests {
         #expect(SweepBaseline("local") == .local && SweepBaseline("1.0") == .global(1) && SweepBaseline("-1") == nil)
     }
 
+    /// Doubling then bisection on a step at 10 tries 1, 2, 4, 8, 16, 12, 10, 9.
+    @Test func searchDoublesThenBisects() {
+        let search = IntrinsicDimensionSearch(low: 1, high: 1000)
+        var means: [Int: Double] = [:]
+        var tried: [Int] = []
+        while let d = search.next(means: means, level: 0.9), tried.count < 50 {
+            tried.append(d)
+            means[d] = d >= 10 ? 1 : 0
+        }
+        #expect(tried == [1, 2, 4, 8, 16, 12, 10, 9])
+        #expect(IntrinsicDimensionSearch(low: 1, high: 5).next(means: [1: 0, 2: 0, 4: 0, 5: 0], level: 0.9) == nil, "never passes")
+        #expect(IntrinsicDimensionSearch(low: 3, high: 5).next(means: [3: 1], level: 0.9) == nil, "passes at once")
+        #expect(IntrinsicDimensionSearch(low: 100, high: 1000, resolution: 50).next(means: [100: 0, 200: 0, 400: 1, 300: 0, 350: 1], level: 0.9) == nil)
+        #expect(IntrinsicDimensionSearch.parseRange("1-1000")! == (1, 1000) && IntrinsicDimensionSearch.parseRange("5-1") == nil)
+    }
+
     @Test func bootstrapOverSeeds() {
         func record(_ d: Int, _ seed: UInt64, _ performance: Double) -> SweepRecord {
             SweepRecord(d: d, seed: seed, projection: "fastfood", performance: performance, epochs: 1, seconds: 0, model: "m")
