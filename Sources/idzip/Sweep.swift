@@ -12,7 +12,7 @@ struct Sweep: ParsableCommand {
             threshold x baseline (the authors' rule), and d_int100, the first d whose mean reaches \
             the baseline (within 0.1%). Performance is test accuracy (training accuracy with --shuffle-labels; \
             exp(-loss) for the toy model). --out DIR receives results.csv, results.json, \
-            summary.json and every run's model in models/. Running the same sweep again resumes: \
+            summary.json, plot.svg and every run's model in models/. Running the same sweep again resumes: \
             finished runs are kept.
             """
     )
@@ -183,6 +183,10 @@ struct Sweep: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try writeAtomically(encoder.encode(summary), to: root.appendingPathComponent("summary.json"))
+        let title = "\(model) (D = \(grouped(parameterCount))), \(projection.name): d_int90 = " + (estimate.dInt90.map(String.init) ?? "not reached")
+        try writeAtomically(
+            Data(SweepPlot.svg(records: records.filter { inPlan.contains($0.key) }, estimate: estimate, title: title).utf8),
+            to: root.appendingPathComponent("plot.svg"))
         if json {
             try printJSON(summary)
         } else {
@@ -198,7 +202,7 @@ struct Sweep: ParsableCommand {
                 print(String(format: "bootstrap over seeds (%d replicates): d_int90 %.1f +- %.1f, 95%% interval %d...%d, reached in %.1f%%",
                     bootstrap.replicates, mean, deviation, lower, upper, bootstrap.reachedFraction * 100))
             }
-            print("wrote \(root.appendingPathComponent("summary.json").path), results.csv, results.json and \(records.count) models")
+            print("wrote \(root.appendingPathComponent("summary.json").path), results.csv, results.json, plot.svg and \(records.count) models")
         }
     }
 
