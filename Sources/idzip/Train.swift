@@ -67,6 +67,9 @@ struct Train: ParsableCommand {
         if let dimension, dimension > parameterCount {
             throw ValidationError("d = \(dimension) exceeds the number of parameters D = \(parameterCount) of \(model)")
         }
+        if ToyObjective(architecture) != nil {
+            return try runToy(architecture: architecture, parameterCount: parameterCount)
+        }
         let base: TrainingConfiguration = dimension == nil ? .recommended() : .recommendedSubspace()
         let configuration = try training.configuration(base: base)
         let data = try dataOptions.load()
@@ -128,6 +131,41 @@ struct Train: ParsableCommand {
             print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d epochs in %.1f s, %@ ex/s",
                 result.test.accuracy * 100, result.train.accuracy * 100, trainer.epochsCompleted, seconds,
                 grouped(Int(summary.examples_per_second))))
+        }
+    }
+
+    /// The toy problem: no data set; each "epoch" is one full gradient step; performance is
+    /// exp(-loss). No checkpoint (the whole run takes well under a second).
+    func runToy(architecture: Architecture, parameterCount: Int) throws {
+        let configuration = try training.configuration(base: ToyTrainer.recommended())
+        let settings = configuration.summary.replacingOccurrences(of: " batch=\(configuration.batchSize)", with: "")
+        let projectionSeed = self.projectionSeed ?? Self.derivedProjectionSeed(training.seed)
+        let progress = TrainingProgress(totalEpochs: configuration.epochs, json: json)
+        progress.say(
+            "training toy (D = \(grouped(parameterCount))), no data: "
+                + (dimension.map { "\(projection.name) subspace d = \(grouped($0))" } ?? "direct")
+                + "; \(settings) steps=\(configuration.epochs)")
+        let started = Date()
+        let reportEvery = max(1, configuration.epochs / 10)
+        let (trainer, result) = try ToyModelWriter.trainAndWrite(
+            architecture: architecture, seed: training.seed, dimension: dimension, projection: projection,
+            projectionSeed: projectionSeed, configuration: configuration, encoding: encoding, output: output
+        ) { step, loss in
+            if step % reportEvery == 0 { progress.say(String(format: "step %d/%d  loss %.6g", step + 1, configuration.epochs, loss)) }
+            return .proceed
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let summary = ToyTrainSummary(
+            output: output, file_bytes: result.fileBytes, parameters: parameterCount, d: dimension,
+            projection: dimension == nil ? nil : projection.name, loss: result.loss, performance: result.performance,
+            steps: trainer.stepsCompleted, wall_seconds: seconds, settings: settings, seed: training.seed,
+            projection_seed: dimension == nil ? nil : projectionSeed)
+        if json {
+            try printJSON(summary)
+        } else {
+            print("wrote \(output): \(grouped(result.fileBytes)) bytes for \(grouped(parameterCount)) parameters")
+            print(String(format: "performance exp(-loss) %.6f, loss %.6g (of the weights as stored); %d steps in %.2f s",
+                result.performance, result.loss, trainer.stepsCompleted, seconds))
         }
     }
 
@@ -221,4 +259,19 @@ struct TrainSummary: Encodable {
     var seed: UInt64
     var projection_seed: UInt64?
     var history: [EpochSummary]
+}
+
+struct ToyTrainSummary: Encodable {
+    var output: String
+    var file_bytes: Int
+    var parameters: Int
+    var d: Int?
+    var projection: String?
+    var loss: Double
+    var performance: Double
+    var steps: Int
+    var wall_seconds: Double
+    var settings: String
+    var seed: UInt64
+    var projection_seed: UInt64?
 }
