@@ -197,7 +197,9 @@ public final class Trainer {
                 guard result.lossSum.isFinite else { throw .diverged(epoch: epoch, batch: batch) }
                 lossSum += result.lossSum
                 correct += result.correct
-                onBatch?(BatchProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, loss: result.lossSum / Double(indices.count)))
+                onBatch?(BatchProgress(
+                    epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, loss: result.lossSum / Double(indices.count),
+                    examples: indices.count, correct: result.correct))
             }
             let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             epochsCompleted += 1

@@ -9,6 +9,10 @@ public struct BatchProgress: Sendable, Hashable {
     public var batchesPerEpoch: Int
     /// Mean cross-entropy of this batch.
     public var loss: Double
+    /// Examples in this batch.
+    public var examples: Int = 0
+    /// Of them, predicted correctly (before this batch's update).
+    public var correct: Int = 0
 }
 
 /// What happened in one epoch.

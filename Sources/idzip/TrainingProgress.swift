@@ -11,6 +11,9 @@ final class TrainingProgress {
     private var epochStarted = Date()
     private var lossSum = 0.0
     private var lossCount = 0
+    private var examples = 0
+    private var correct = 0
+    private var firstBatchExamples = 0
     private var lastDrawn = Date.distantPast
 
     init(totalEpochs: Int, json: Bool) {
@@ -24,9 +27,14 @@ final class TrainingProgress {
             epochStarted = Date()
             lossSum = 0
             lossCount = 0
+            examples = 0
+            correct = 0
+            firstBatchExamples = progress.examples
         }
         lossSum += progress.loss
         lossCount += 1
+        examples += progress.examples
+        correct += progress.correct
         guard liveBar else { return }
         let now = Date()
         guard now.timeIntervalSince(lastDrawn) > 0.1 || progress.batch + 1 == progress.batchesPerEpoch else { return }
@@ -38,10 +46,14 @@ final class TrainingProgress {
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
         let remaining = elapsed / max(done, 1e-9) * (1 - done)
             + elapsed / max(done, 1e-9) * Double(totalEpochs - progress.epoch - 1)
+        let accuracy = examples > 0 ? Double(correct) / Double(examples) * 100 : 0
+        // The clock starts after batch 0, so batch 0's examples are not counted.
+        let rate = progress.batch > 0 && elapsed > 0
+            ? grouped(Int(Double(examples - firstBatchExamples) / elapsed)) : "--"
         let line = String(
-            format: "\repoch %d/%d [%@] %d/%d loss %.4f ETA %@ ",
+            format: "\repoch %d/%d [%@] %d/%d loss %.4f acc %.1f%% %@ ex/s ETA %@ ",
             progress.epoch + 1, totalEpochs, bar, progress.batch + 1, progress.batchesPerEpoch,
-            lossSum / Double(lossCount), Self.clock(remaining))
+            lossSum / Double(lossCount), accuracy, rate, Self.clock(remaining))
         FileHandle.standardError.write(Data(line.utf8))
     }
 
