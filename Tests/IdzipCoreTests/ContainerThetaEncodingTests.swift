@@ -59,10 +59,10 @@ struct ContainerThetaEncodingTests {
             let ours = HalfFloat.float(fromBits: bits)
             #expect(reference.isNaN ? ours.isNaN : reference.bitPattern == ours.bitPattern, "\(bits)")
         }
-        var generator = SplitMix(state: 12345)
+        let stream = RandomStream(seed: 12345, purpose: .sampleTheta)
         var checked = 0
-        for _ in 0..<200_000 {
-            let value = Float(bitPattern: UInt32(truncatingIfNeeded: generator.next()))
+        for n in 0..<UInt64(200_000) {
+            let value = Float(bitPattern: stream.word(n))
             guard !value.isNaN else { continue }
             if HalfFloat.bits(from: value) != Float16(value).bitPattern { Issue.record("\(value)") }
             checked += 1
@@ -76,17 +76,6 @@ struct ContainerThetaEncodingTests {
             }
         }
         #expect(checked > 100_000)
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
     #endif
 

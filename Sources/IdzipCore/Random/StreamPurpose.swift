@@ -26,6 +26,8 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case labelShuffle = 18
     /// Which examples a fractional training set keeps.
     case subsetSelection = 19
+    /// Resampling of a sweep's runs for the bootstrap interval of d_int90.
+    case bootstrap = 20
     /// Random theta_d of sample models written by `idzip create`.
     case sampleTheta = 32
 }

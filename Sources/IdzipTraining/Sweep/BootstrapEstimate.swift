@@ -1,4 +1,5 @@
 import Foundation
+import IdzipCore
 
 /// The spread of d_int90 over seeds, as the authors estimated it (FC on MNIST: 786 +- 66 from
 /// 3 seeds): each replicate resamples, for every d, its runs with replacement, and applies
@@ -20,12 +21,16 @@ public struct IntrinsicDimensionBootstrap: Sendable, Hashable {
         for record in records where !record.isDirect { byDimension[record.d, default: []].append(record.performance) }
         let dimensions = byDimension.keys.sorted()
         let samples = dimensions.map { byDimension[$0]! }
-        var generator = SplitMix64(seed: seed)
+        let stream = RandomStream(seed: seed, purpose: .bootstrap)
+        var draw: UInt64 = 0
         var found: [Int] = []
         for _ in 0..<max(0, replicates) {
             for (index, values) in samples.enumerated() {
                 var sum = 0.0
-                for _ in values.indices { sum += values[Int(generator.next() % UInt64(values.count))] }
+                for _ in values.indices {
+                    sum += values[Int(stream.integer(draw, below: UInt64(values.count)))]
+                    draw += 1
+                }
                 if sum / Double(values.count) > threshold * baseline {
                     found.append(dimensions[index])
                     break
@@ -41,20 +46,5 @@ public struct IntrinsicDimensionBootstrap: Sendable, Hashable {
         let rank = { (q: Double) in sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))] }
         lower = rank(0.025)
         upper = rank(0.975)
-    }
-}
-
-/// Vigna's SplitMix64: a small, fast, portable generator for resampling.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
