@@ -44,7 +44,7 @@ struct SweepCommandTests {
 
         let sweep = directory.url.appendingPathComponent("sweep")
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()
-        #expect(files == ["models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
+        #expect(files == ["index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
         let svg = try String(contentsOf: sweep.appendingPathComponent("plot.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<circle").count == 41 && svg.contains("d_int90 = 10"))
         let models = try FileManager.default.contentsOfDirectory(atPath: sweep.appendingPathComponent("models").path)
@@ -54,7 +54,7 @@ struct SweepCommandTests {
         #expect(rows.count == 40)
         #expect(Set(rows.compactMap { $0["seed"] as? Int }) == [1, 2])
         let csv = try String(contentsOf: sweep.appendingPathComponent("results.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(csv.count == 41 && csv[0] == "d,seed,projection,performance,epochs,seconds,model")
+        #expect(csv.count == 41 && csv[0] == "d,seed,projection,performance,epochs,seconds,model,stopped")
 
         // Re-running resumes: nothing is trained again, except a run whose model is gone.
         try FileManager.default.removeItem(at: sweep.appendingPathComponent("models/d3-seed1.idz"))
@@ -108,9 +108,79 @@ struct SweepCommandTests {
 
     @Test func badSweepArguments() throws {
         let directory = try TemporaryDirectory()
-        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"], [], ["--dims", "5", "--search", "1-9"], ["--search", "9-1"]] {
+        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"], [], ["--dims", "5", "--search", "1-9"], ["--search", "9-1"],
+                    ["--dims", "5", "--shard", "0/2"], ["--dims", "5", "--shard", "3/2"], ["--search", "1-9", "--shard", "1/2"]] {
             let result = try CommandRunner.run(["sweep", "--model", "toy", "--out", "s"] + bad, in: directory.url)
             #expect(result.status == 64, "\(bad): \(result.standardError)")
         }
+    }
+
+    /// Shards run apart and merged give the sweep run in one go.
+    @Test func shardsMergeIntoTheWholeSweep() throws {
+        let directory = try TemporaryDirectory()
+        let sweep = ["sweep", "--model", "toy", "--dims", "8-11", "--runs", "2", "--baseline", "local"]
+        let whole = try CommandRunner.run(sweep + ["--out", "whole", "--json"], in: directory.url)
+        #expect(whole.status == 0, "\(whole.standardError)")
+        var assigned = 0
+        for index in 1...3 {
+            let shard = try CommandRunner.run(sweep + ["--out", "s\(index)", "--shard", "\(index)/3"], in: directory.url)
+            #expect(shard.status == 0, "\(shard.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: directory.file("s\(index)/summary.json").path), "a shard has no summary")
+            assigned += try FileManager.default.contentsOfDirectory(atPath: directory.file("s\(index)/models").path).count
+        }
+        #expect(assigned == 9, "8 subspace runs and the baseline, each in one shard")
+
+        let partial = try CommandRunner.run(["sweep", "merge", "--out", "m", "s1", "s3"], in: directory.url)
+        #expect(partial.status == 1 && partial.standardError.contains("shard 2/3 missing"), "\(partial.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("m/summary.json").path))
+
+        let merged = try CommandRunner.run(["sweep", "merge", "--out", "m", "s1", "s2", "s3", "--json"], in: directory.url)
+        #expect(merged.status == 0, "\(merged.standardError)")
+        let a = try Self.json(whole.standardOutput), b = try Self.json(merged.standardOutput)
+        for key in ["d_int90", "d_int100", "baseline", "baseline_kind", "threshold", "runs", "dims", "training_runs"] {
+            #expect("\(a[key] ?? "none")" == "\(b[key] ?? "none")", "\(key)")
+        }
+        #expect(b["d_int90"] as? Int == 10 && b["baseline_kind"] as? String == "local")
+        for name in ["index.html", "plot.svg", "results.csv", "results.json", "settings.txt", "models/d10-seed2.idz", "models/direct-seed1.idz"] {
+            #expect(FileManager.default.fileExists(atPath: directory.file("m/\(name)").path), "\(name)")
+        }
+        let model = try IdzFile.read(contentsOf: directory.file("m/models/d9-seed1.idz"))
+        #expect(model == (try IdzFile.read(contentsOf: directory.file("whole/models/d9-seed1.idz"))), "same run, same bits")
+
+        // A shard resumes like a sweep; a directory cannot change shards; merging other settings is refused.
+        let again = try CommandRunner.run(sweep + ["--out", "s2", "--shard", "2/3"], in: directory.url)
+        #expect(again.status == 0 && again.standardError.contains("3 done, 0 to run"), "\(again.standardError)")
+        let moved = try CommandRunner.run(sweep + ["--out", "s2", "--shard", "1/3"], in: directory.url)
+        #expect(moved.status == 1 && moved.standardError.contains("holds shard 2/3"), "\(moved.standardError)")
+        let other = try CommandRunner.run(["sweep", "--model", "toy", "--dims", "3", "--epochs", "50", "--out", "o"], in: directory.url)
+        #expect(other.status == 0, "\(other.standardError)")
+        let mixed = try CommandRunner.run(["sweep", "merge", "--out", "m2", "s1", "o"], in: directory.url)
+        #expect(mixed.status == 1 && mixed.standardError.contains("other settings"), "\(mixed.standardError)")
+        let notSweep = try CommandRunner.run(["sweep", "merge", "--out", "m3", "models"], in: directory.url)
+        #expect(notSweep.status == 1 && notSweep.standardError.contains("not a sweep directory"), "\(notSweep.standardError)")
+        let into = try CommandRunner.run(["sweep", "merge", "--out", "s1", "s1"], in: directory.url)
+        #expect(into.status == 64, "\(into.standardError)")
+    }
+
+    /// Runs far below or clearly above the level stop before their last epoch.
+    @Test func runsStopEarly() throws {
+        let directory = try TemporaryDirectory()
+        let arguments = ["sweep", "--model", "fc:784-32-10", "--data", "mnist", "--train-fraction", "0.1", "--epochs", "4",
+                         "--dims", "2,400", "--threshold", "0.5", "--out", "s", "--json"]
+        let result = try CommandRunner.run(arguments, in: directory.url)
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.file("s/results.json"))) as? [[String: Any]])
+        let byDimension = Dictionary(uniqueKeysWithValues: rows.map { ($0["d"] as? Int ?? 0, $0) })
+        #expect(byDimension[2]?["stopped"] as? String == "cannot_reach" && byDimension[2]?["epochs"] as? Int == 2, "\(rows)")
+        #expect(byDimension[400]?["stopped"] as? String == "passed" && byDimension[400]?["epochs"] as? Int == 1, "\(rows)")
+        let summary = try Self.json(result.standardOutput)
+        #expect(summary["d_int90"] as? Int == 400 && summary["stopped_early"] as? Int == 2 && summary["epochs_trained"] as? Int == 3)
+        #expect(summary["d_int100_measured"] as? Bool == false && summary["d_int100"] is NSNull)
+
+        let full = try CommandRunner.run(arguments.map { $0 == "s" ? "f" : $0 } + ["--no-early-stop"], in: directory.url)
+        #expect(full.status == 0, "\(full.standardError)")
+        let fullSummary = try Self.json(full.standardOutput)
+        #expect(fullSummary["stopped_early"] as? Int == 0 && fullSummary["epochs_trained"] as? Int == 8)
     }
 }

@@ -39,8 +39,13 @@ public struct SweepRecord: Codable, Sendable, Hashable {
     public var seconds: Double
     /// The model file, relative to the sweep's directory.
     public var model: String
+    /// Why the run ended before its last epoch, if it did.
+    public var stopped: EarlyStopping.Outcome?
 
-    public init(d: Int, seed: UInt64, projection: String, performance: Double, epochs: Int, seconds: Double, model: String) {
+    public init(
+        d: Int, seed: UInt64, projection: String, performance: Double, epochs: Int, seconds: Double, model: String,
+        stopped: EarlyStopping.Outcome? = nil
+    ) {
         self.d = d
         self.seed = seed
         self.projection = projection
@@ -48,6 +53,7 @@ public struct SweepRecord: Codable, Sendable, Hashable {
         self.epochs = epochs
         self.seconds = seconds
         self.model = model
+        self.stopped = stopped
     }
 
     public static let directName = "direct"
@@ -158,11 +164,11 @@ public enum SweepResultsFile {
     }
 
     public static func csv(_ records: [SweepRecord]) -> String {
-        var lines = ["d,seed,projection,performance,epochs,seconds,model"]
+        var lines = ["d,seed,projection,performance,epochs,seconds,model,stopped"]
         for record in records {
             lines.append(
                 "\(record.d),\(record.seed),\(record.projection),\(record.performance),\(record.epochs),"
-                    + String(format: "%.3f", record.seconds) + ",\(record.model)")
+                    + String(format: "%.3f", record.seconds) + ",\(record.model),\(record.stopped?.rawValue ?? "")")
         }
         return lines.joined(separator: "\n") + "\n"
     }

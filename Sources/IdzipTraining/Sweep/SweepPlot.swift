@@ -16,9 +16,7 @@ public enum SweepPlot {
         func x(_ d: Int) -> Double { left + (dimensions.count < 2 || high == low ? 0.5 : (log10(Double(d)) - low) / span) * plotWidth }
         func y(_ performance: Double) -> Double { top + (1 - min(max(performance, 0), top95) / top95) * plotHeight }
         func f(_ value: Double) -> String { String(format: "%.1f", value) }
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
+        let escape = MarkupText.escaped
 
         var parts: [String] = [
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",

@@ -1,0 +1,139 @@
+import Foundation
+import IdzipTraining
+
+/// summary.json of a sweep.
+struct SweepSummary: Encodable {
+    struct Mean: Encodable {
+        var d: Int
+        var mean_performance: Double
+        var runs: Int
+    }
+
+    struct Bootstrap: Encodable {
+        var replicates: Int
+        var reached_fraction: Double
+        var mean: Double?
+        var standard_deviation: Double?
+        var lower_2_5: Int?
+        var upper_97_5: Int?
+
+        init(_ estimate: IntrinsicDimensionBootstrap) {
+            replicates = estimate.replicates
+            reached_fraction = estimate.reachedFraction
+            mean = estimate.mean
+            standard_deviation = estimate.standardDeviation
+            lower_2_5 = estimate.lower
+            upper_97_5 = estimate.upper
+        }
+    }
+
+    var model: String
+    var data: String?
+    var parameters: Int
+    var projection: String
+    var baseline_kind: String
+    var baseline: Double
+    var threshold: Double
+    var d_int90: Int?
+    var d_int100: Int?
+    /// False when runs stopped early on passing the level: their performance is then a
+    /// lower bound, and d_int100 (reaching the baseline) is not measured.
+    var d_int100_measured: Bool
+    /// Seeds per d.
+    var runs: Int
+    var dims: [Int]
+    var means: [Mean]
+    var d_int90_bootstrap: Bootstrap?
+    /// Training runs behind the result (the baseline's included), how many ended early,
+    /// their epochs (steps for the toy problem) and their summed seconds (over every invocation, shards included).
+    var training_runs: Int
+    var stopped_early: Int
+    var epochs_trained: Int
+    var run_seconds: Double
+    /// This invocation's wall time.
+    var wall_seconds: Double
+
+    init(
+        description: SweepDescription, baselineKind: SweepBaseline, baseline: Double, threshold: Double,
+        runs: Int, records: [SweepRecord], wallSeconds: Double
+    ) {
+        let estimate = IntrinsicDimensionEstimate(records: records, baseline: baseline, threshold: threshold)
+        model = description.model
+        data = description.data
+        parameters = description.parameters
+        projection = description.projection
+        baseline_kind = baselineKind == .local ? "local" : "global"
+        self.baseline = baseline
+        self.threshold = threshold
+        d_int90 = estimate.dInt90
+        d_int100_measured = !records.contains { $0.stopped == .passed }
+        d_int100 = d_int100_measured ? estimate.dInt100 : nil
+        self.runs = runs
+        dims = estimate.means.map(\.d)
+        means = estimate.means.map { Mean(d: $0.d, mean_performance: $0.mean, runs: $0.runs) }
+        d_int90_bootstrap = runs >= 2
+            ? Bootstrap(IntrinsicDimensionBootstrap(records: records, baseline: baseline, threshold: threshold)) : nil
+        training_runs = records.count
+        stopped_early = records.filter { $0.stopped != nil }.count
+        epochs_trained = records.reduce(0) { $0 + $1.epochs }
+        run_seconds = records.reduce(0) { $0 + $1.seconds }
+        wall_seconds = wallSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, data, parameters, projection, baseline_kind, baseline, threshold, d_int90, d_int100, d_int100_measured, runs, dims, means
+        case d_int90_bootstrap, training_runs, stopped_early, epochs_trained, run_seconds, wall_seconds
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(model, forKey: .model)
+        try container.encodeIfPresent(data, forKey: .data)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(projection, forKey: .projection)
+        try container.encode(baseline_kind, forKey: .baseline_kind)
+        try container.encode(baseline, forKey: .baseline)
+        try container.encode(threshold, forKey: .threshold)
+        // null when not reached, so readers always find the keys.
+        try container.encode(d_int90, forKey: .d_int90)
+        try container.encode(d_int100, forKey: .d_int100)
+        try container.encode(d_int100_measured, forKey: .d_int100_measured)
+        try container.encode(runs, forKey: .runs)
+        try container.encode(dims, forKey: .dims)
+        try container.encode(means, forKey: .means)
+        try container.encodeIfPresent(d_int90_bootstrap, forKey: .d_int90_bootstrap)
+        try container.encode(training_runs, forKey: .training_runs)
+        try container.encode(stopped_early, forKey: .stopped_early)
+        try container.encode(epochs_trained, forKey: .epochs_trained)
+        try container.encode(run_seconds, forKey: .run_seconds)
+        try container.encode(wall_seconds, forKey: .wall_seconds)
+    }
+
+    /// The lines printed for people.
+    var text: [String] {
+        var lines = means.map { String(format: "d %8d  mean performance %.6f  (%d runs)", $0.d, $0.mean_performance, $0.runs) }
+        lines.append(
+            "d_int90 = " + (d_int90.map { grouped($0) } ?? "not reached")
+                + String(format: " (first mean above %.4g = %.4g x baseline %.4g)", threshold * baseline, threshold, baseline)
+                + "; d_int100 = " + (d_int100.map { grouped($0) }
+                    ?? (d_int100_measured ? "not reached" : "not measured (runs stopped early above the level; --no-early-stop measures it)")))
+        if let bootstrap = d_int90_bootstrap, let mean = bootstrap.mean, let deviation = bootstrap.standard_deviation,
+           let lower = bootstrap.lower_2_5, let upper = bootstrap.upper_97_5 {
+            lines.append(String(
+                format: "bootstrap over seeds (%d replicates): d_int90 %.1f +- %.1f, 95%% interval %d...%d, reached in %.1f%%",
+                bootstrap.replicates, mean, deviation, lower, upper, bootstrap.reached_fraction * 100))
+        }
+        lines.append(String(
+            format: "%d training runs (%d stopped early), %d %@, %.1f s of training", training_runs, stopped_early,
+            epochs_trained, data == nil ? "steps" : "epochs", run_seconds))
+        return lines
+    }
+}
+
+/// What a sweep trains: the facts its report shows.
+struct SweepDescription {
+    var model: String
+    var data: String?
+    var parameters: Int
+    var projection: String
+}
