@@ -25,7 +25,7 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400 or 1-20.")
+    @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).")
     var dims: String?
 
     @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect.")

@@ -73,6 +73,9 @@ struct ToyTrainerTests {
         #expect(IntrinsicDimensionEstimate(records: records, baseline: 2, threshold: 0.9).dInt90 == nil)
         #expect(SweepPlan.parseDimensions("1-3,10,2,5...6") == [1, 2, 3, 5, 6, 10])
         #expect(SweepPlan.parseDimensions("0,1") == nil && SweepPlan.parseDimensions("a") == nil)
+        #expect(SweepPlan.parseDimensions("100-500:200,50") == [50, 100, 300, 500])
+        #expect(SweepPlan.parseDimensions("100-550:200") == [100, 300, 500])
+        for bad in ["100-500:0", "100:10", "100-500:x", "1-2:3:4"] { #expect(SweepPlan.parseDimensions(bad) == nil, "\(bad)") }
         #expect(SweepBaseline("local") == .local && SweepBaseline("1.0") == .global(1) && SweepBaseline("-1") == nil)
     }
 

@@ -132,16 +132,24 @@ public struct SweepPlan: Sendable, Hashable {
         dimensions.flatMap { d in seeds.map { SweepRunKey(d: d, seed: $0, projection: projection) } }
     }
 
-    /// Parses "100,200,400" and ranges "1-20" (or "1...20"), mixed: "1-5,10,20".
+    /// Parses "100,200,400", ranges "1-20" (or "1...20") and stepped ranges "100-1500:100",
+    /// mixed: "1-5,10,20-100:20".
     public static func parseDimensions(_ text: String) -> [Int]? {
         var result: [Int] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let part = item.trimmingCharacters(in: .whitespaces)
+            var part = item.trimmingCharacters(in: .whitespaces)
+            var step = 1
+            if let colon = part.firstIndex(of: ":") {
+                guard let value = Int(part[part.index(after: colon)...]), value >= 1 else { return nil }
+                step = value
+                part = String(part[..<colon])
+            }
             let bounds = part.contains("...") ? part.components(separatedBy: "...") : part.components(separatedBy: "-")
             if bounds.count == 2 {
-                guard let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 1, low <= high, high - low < 1_000_000 else { return nil }
-                result.append(contentsOf: low...high)
+                guard let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 1, low <= high, (high - low) / step < 1_000_000 else { return nil }
+                result.append(contentsOf: stride(from: low, through: high, by: step))
             } else {
+                guard step == 1 else { return nil }
                 guard let value = Int(part), value >= 1 else { return nil }
                 result.append(value)
             }
