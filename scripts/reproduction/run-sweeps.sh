@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the sweeps behind docs/reproduction.md, one directory each under $OUT
+# (default out/reproduction), each with command.txt (the exact command, start, end and
+# wall seconds) and sweep.log. A finished sweep is resumed (nothing retrained).
+#   scripts/reproduction/run-sweeps.sh            # every sweep but shuffled labels
+#   scripts/reproduction/run-sweeps.sh toy fc-global lenet-global
+# IDZIP names the binary (default .build/release/idzip, built if missing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-out/reproduction}
+IDZIP=${IDZIP:-.build/release/idzip}
+[ -x "$IDZIP" ] || swift build -c release
+mkdir -p "$OUT"
+
+FC=fc:784-200-200-10
+declare -A SWEEPS=(
+  [toy]="--model toy --dims 1-20 --runs 3"
+  [toy-search]="--model toy --search 1-1000 --runs 3"
+  [fc-global]="--model $FC --search 50-3200 --resolution 25 --runs 3"
+  [fc-grid]="--model $FC --dims 100-1500:100 --runs 3 --no-early-stop"
+  [fc-local]="--model $FC --search 50-3200 --resolution 25 --runs 3 --baseline local"
+  [lenet-global]="--model lenet --search 25-1600 --resolution 10 --runs 3"
+  [lenet-local]="--model lenet --search 25-1600 --resolution 10 --runs 3 --baseline local"
+  [fc-pixels]="--model $FC --search 50-3200 --resolution 25 --runs 3 --shuffle-pixels"
+  [lenet-pixels]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
+  [fc5-labels]="--model fc5 --shuffle-labels --train-fraction 0.1 --epochs 30 --dims 12500-100000:12500,150000,200000 --baseline local"
+)
+# The FC width/depth grid: L hidden layers of width W.
+for depth in 1 3 5; do
+  for width in 50 200 400; do
+    layers=$(printf -- "-$width%.0s" $(seq "$depth"))
+    SWEEPS[fc-L$depth-W$width]="--model fc:784$layers-10 --search 50-3200 --resolution 50 --runs 2"
+  done
+done
+DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels
+  fc-L1-W50 fc-L1-W200 fc-L1-W400 fc-L3-W50 fc-L3-W200 fc-L3-W400 fc-L5-W50 fc-L5-W200 fc-L5-W400"
+
+for name in ${@:-$DEFAULT}; do
+  arguments=${SWEEPS[$name]:?unknown sweep $name}
+  directory="$OUT/$name"
+  mkdir -p "$directory"
+  command="idzip sweep $arguments --out $directory"
+  echo "== $name: $command"
+  start=$(date -u +%Y-%m-%dT%H:%M:%SZ); begin=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  "$IDZIP" sweep $arguments --out "$directory" 2> >(tee -a "$directory/sweep.log" >&2) | tee "$directory/summary.txt"
+  end=$(date +%s.%N)
+  printf 'command %s\nstarted %s\nended %s\nwall_seconds %.1f\nmachine %s, %s cores, load average at end %s\n' \
+    "$command" "$start" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(awk "BEGIN { print $end - $begin }")" \
+    "$(uname -sm)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" > "$directory/command.txt"
+done
