@@ -29,6 +29,7 @@ EXPERIMENTS = [
     ("lenet-local", "MNIST, LeNet, local baseline", 275, "275"),
     ("fc-pixels", "MNIST shuffled pixels, FC, global baseline", 750, "750"),
     ("lenet-pixels", "MNIST shuffled pixels, LeNet, global baseline", 1400, "1,400 (650 in S5)"),
+    ("lenet-pixels-lr0.1", "MNIST shuffled pixels, LeNet, global baseline, default learning rate 0.1", 1400, "1,400 (650 in S5)"),
     ("fc5-labels", "MNIST shuffled labels, FC-5 on 10% of the training set, local baseline", 90000, "90k"),
 ]
 GRID = [(depth, width) for depth in (1, 2, 3, 4, 5) for width in (50, 100, 200, 400)]

@@ -2,7 +2,7 @@
 # Runs the sweeps behind docs/reproduction.md, one directory each under $OUT
 # (default out/reproduction), each with command.txt (the exact command, start, end and
 # wall seconds) and sweep.log. A finished sweep is resumed (nothing retrained).
-#   scripts/reproduction/run-sweeps.sh            # every sweep but shuffled labels
+#   scripts/reproduction/run-sweeps.sh            # every sweep (about 2 hours on 2 cores)
 #   scripts/reproduction/run-sweeps.sh toy fc-global lenet-global
 # IDZIP names the binary (default .build/release/idzip, built if missing).
 set -euo pipefail
@@ -22,8 +22,9 @@ declare -A SWEEPS=(
   [lenet-global]="--model lenet --search 25-1600 --resolution 10 --runs 3"
   [lenet-local]="--model lenet --search 25-1600 --resolution 10 --runs 3 --baseline local"
   [fc-pixels]="--model $FC --search 50-3200 --resolution 25 --runs 3 --shuffle-pixels"
-  [lenet-pixels]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
-  [fc5-labels]="--model fc5 --shuffle-labels --train-fraction 0.1 --epochs 30 --dims 12500-100000:12500,150000,200000 --baseline local"
+  [lenet-pixels]="--model lenet --search 200-6400 --resolution 50 --runs 3 --shuffle-pixels --learning-rate 0.03"
+  [lenet-pixels-lr0.1]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
+  [fc5-labels]="--model fc5 --shuffle-labels --train-fraction 0.1 --epochs 30 --search 10000-320000 --resolution 10000 --baseline local"
 )
 # The FC width/depth grid: L hidden layers of width W.
 for depth in 1 3 5; do
@@ -32,7 +33,7 @@ for depth in 1 3 5; do
     SWEEPS[fc-L$depth-W$width]="--model fc:784$layers-10 --search 50-3200 --resolution 50 --runs 2"
   done
 done
-DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels
+DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels fc5-labels
   fc-L1-W50 fc-L1-W200 fc-L1-W400 fc-L3-W50 fc-L3-W200 fc-L3-W400 fc-L5-W50 fc-L5-W200 fc-L5-W400"
 
 for name in ${@:-$DEFAULT}; do
