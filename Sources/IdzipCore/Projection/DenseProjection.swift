@@ -105,7 +105,7 @@ public struct DenseProjection: Projection {
     }
 
     /// z_ij for j in `columns` (normals i d + j, two per Philox block) into `output`;
-    /// whole batches of blocks go through `NormalBatch` (the same bits).
+    /// whole Box-Muller pairs go through `RandomKernels` (the same bits).
     static func fillEntries(
         _ stream: RandomStream, row: Int, columnCount: Int, columns: Range<Int>,
         into output: UnsafeMutableBufferPointer<Double>
@@ -118,25 +118,11 @@ public struct DenseProjection: Projection {
             k += 1
             n += 1
         }
-        let width = PhiloxBatch.width
-        if end - n >= UInt64(2 * width) {
-            let coefficients = NormalBatch.Coefficients()
-            while end - n >= UInt64(2 * width) {
-                let pairs = NormalBatch.normalPairs(PhiloxBatch.blocks(stream, first: n >> 1), coefficients)
-                for lane in 0..<width {
-                    output[k + 2 * lane] = pairs.even[lane]
-                    output[k + 2 * lane + 1] = pairs.odd[lane]
-                }
-                k += 2 * width
-                n += UInt64(2 * width)
-            }
-        }
-        while n + 1 < end {
-            let pair = RandomStream.normalPair(stream.block(n >> 1))
-            output[k] = pair.0
-            output[k + 1] = pair.1
-            k += 2
-            n += 2
+        let pairedCount = Int(end - n) & ~1
+        if pairedCount > 0 {
+            RandomKernels.fillDoubleNormalPairs(stream, firstBlock: n >> 1, into: output.baseAddress! + k, count: pairedCount)
+            k += pairedCount
+            n += UInt64(pairedCount)
         }
         if n < end {
             output[k] = stream.normal(n)
