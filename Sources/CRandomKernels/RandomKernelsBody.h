@@ -175,39 +175,71 @@ TARGET static void NAME(fillDoubleNormalPairs)(uint64_t seed, uint32_t substream
     }
 }
 
+/// The high 64 bits of draw * bound for bound < 2^32, exactly: with draw = h 2^32 + l,
+/// draw * bound = h bound 2^32 + l bound, and h bound + (l bound >> 32) < 2^64.
+TARGET static inline __attribute__((always_inline)) U64V NAME(scaledDraw)(U64V draw, U64V bound) {
+    const U64V low = (U64V){0} + 0xFFFFFFFFull;
+    return ((draw >> 32) * bound + (((draw & low) * bound) >> 32)) >> 32;
+}
+
 TARGET static void NAME(permutation)(uint64_t seed, uint32_t substream, uint32_t purpose,
                                      uint64_t count, uint32_t *out) {
     for (uint64_t i = 0; i < count; i++) out[i] = (uint32_t)i;
     if (count < 2) return;
-    // Draws 2q (words 1:0 of block q) and 2q+1 (words 3:2), a few batches at a time,
-    // stored as whole vectors: draw 2q is low[q], draw 2q+1 is high[q].
+    // Step s (k = count-1-s) swaps entries k and j = high64(draw s * (k+1)); draw 2q is
+    // words 1:0 of block q, draw 2q+1 words 3:2. The targets j of a few batches of blocks
+    // are computed in vectors, then the swaps run in order.
     enum { BLOCKS = LANES * 8 };
-    uint64_t low[BLOCKS], high[BLOCKS];
+    uint64_t lowTargets[BLOCKS], highTargets[BLOCKS];
     uint64_t k = count - 1;
     uint64_t nextBlock = 0;
+    U64V laneSteps = {0};
+    for (int lane = 0; lane < LANES; lane++) laneSteps[lane] = 2 * (uint64_t)lane;
     while (k >= 1) {
-        for (int batch = 0; batch < BLOCKS; batch += LANES) {
+        // Bounds k+1 below 2^32 (always, but for the first step of count = 2^32).
+        int vectorised = k + 1 < (1ull << 32);
+        for (int batch = 0; batch < BLOCKS && vectorised; batch += LANES) {
             U64V w0, w1, w2, w3;
             NAME(philox)(seed, substream, purpose, nextBlock + (uint64_t)batch, &w0, &w1, &w2, &w3);
-            U64V lowDraw = (w1 << 32) | w0;
-            U64V highDraw = (w3 << 32) | w2;
-            __builtin_memcpy(low + batch, &lowDraw, sizeof lowDraw);
-            __builtin_memcpy(high + batch, &highDraw, sizeof highDraw);
+            // Bound of draw 2(batch + lane) of this refill: k + 1 - 2 (batch + lane); steps
+            // past the end get meaningless targets that are never used.
+            U64V bound = ((U64V){0} + (k + 1 - 2 * (uint64_t)batch)) - laneSteps;
+            U64V lowTarget = NAME(scaledDraw)((w1 << 32) | w0, bound);
+            U64V highTarget = NAME(scaledDraw)((w3 << 32) | w2, bound - 1);
+            __builtin_memcpy(lowTargets + batch, &lowTarget, sizeof lowTarget);
+            __builtin_memcpy(highTargets + batch, &highTarget, sizeof highTarget);
         }
-        nextBlock += BLOCKS;
-        // The swap targets first (independent multiplications), then the swaps.
-        uint32_t targets[2 * BLOCKS];
-        uint64_t steps = k < 2 * BLOCKS ? k : 2 * BLOCKS;
-        for (uint64_t step = 0; step < steps; step++) {
-            uint64_t draw = (step & 1) ? high[step >> 1] : low[step >> 1];
-            targets[step] = (uint32_t)(((unsigned __int128)draw * (k - step + 1)) >> 64);
-        }
-        for (uint64_t step = 0; step < steps; step++) {
-            uint64_t j = targets[step];
+        if (!vectorised) {
+            // Only the first step of count = 2^32 (bound 2^32) needs the 128-bit product.
+            uint32_t words[4];
+            philoxBlocks_portable(seed, substream, purpose, nextBlock, 1, words);
+            uint64_t draw = ((uint64_t)words[1] << 32) | words[0];
+            uint64_t j = (uint64_t)(((unsigned __int128)draw * (k + 1)) >> 64);
             uint32_t swapped = out[k];
             out[k] = out[j];
             out[j] = swapped;
             k--;
+            draw = ((uint64_t)words[3] << 32) | words[2];
+            j = (uint64_t)(((unsigned __int128)draw * (k + 1)) >> 64);
+            swapped = out[k];
+            out[k] = out[j];
+            out[j] = swapped;
+            k--;
+            nextBlock += 1;
+            continue;
+        }
+        nextBlock += BLOCKS;
+        for (int q = 0; q < BLOCKS; q++) {
+            uint64_t j = lowTargets[q];
+            uint32_t swapped = out[k];
+            out[k] = out[j];
+            out[j] = swapped;
+            if (--k < 1) break;
+            j = highTargets[q];
+            swapped = out[k];
+            out[k] = out[j];
+            out[j] = swapped;
+            if (--k < 1) break;
         }
     }
 }

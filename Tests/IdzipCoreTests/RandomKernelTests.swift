@@ -67,7 +67,7 @@ struct RandomKernelTests {
 
     @Test func permutationsMatchScalar() {
         Self.forEachLevel { level in
-            for count in [0, 1, 2, 3, 5, 64, 100, 1023, 1024, 1025, 4097] {
+            for count in [0, 1, 2, 3, 5, 64, 65, 100, 129, 255, 256, 257, 258, 513, 1023, 1024, 1025, 4097] {
                 let stream = RandomStream(seed: 99, purpose: .fastfoodPermutation, substream: UInt32(count))
                 var output = [UInt32](repeating: 0, count: count)
                 output.withUnsafeMutableBufferPointer { RandomKernels.permutation(stream, into: $0) }
