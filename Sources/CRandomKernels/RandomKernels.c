@@ -119,5 +119,11 @@ void idz_fill_double_normal_pairs(uint64_t seed, uint32_t substream, uint32_t pu
 
 void idz_permutation(uint64_t seed, uint32_t substream, uint32_t purpose,
                      uint64_t count, uint32_t *out) {
-    DISPATCH(permutation, seed, substream, purpose, count, out)
+    DISPATCH(permutation, seed, substream, purpose, count, out, NULL, 0, NULL)
+}
+
+void idz_permutation_summing_squares(uint64_t seed, uint32_t substream, uint32_t purpose,
+                                     uint64_t count, uint32_t *out,
+                                     const float *values, size_t valueCount, double *squaredNorm) {
+    DISPATCH(permutation, seed, substream, purpose, count, out, values, valueCount, squaredNorm)
 }

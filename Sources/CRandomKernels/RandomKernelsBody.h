@@ -182,16 +182,26 @@ TARGET static inline __attribute__((always_inline)) U64V NAME(scaledDraw)(U64V d
     return ((draw >> 32) * bound + (((draw & low) * bound) >> 32)) >> 32;
 }
 
+/// The permutation; when `values` is not NULL, also adds (double)values[i]^2 to
+/// *squaredNorm in ascending i, one per swap: the two dependent chains (the swaps and the
+/// sum) then overlap instead of running one after the other.
 TARGET static void NAME(permutation)(uint64_t seed, uint32_t substream, uint32_t purpose,
-                                     uint64_t count, uint32_t *out) {
+                                     uint64_t count, uint32_t *out,
+                                     const float *values, size_t valueCount, double *squaredNorm) {
+    double sum = values ? *squaredNorm : 0.0;
+    size_t nextValue = 0;
+#define ADD_NEXT_SQUARE()                                   \
+    if (values && nextValue < valueCount) {                 \
+        double wide = (double)values[nextValue++];          \
+        sum += wide * wide;                                 \
+    }
     for (uint64_t i = 0; i < count; i++) out[i] = (uint32_t)i;
-    if (count < 2) return;
     // Step s (k = count-1-s) swaps entries k and j = high64(draw s * (k+1)); draw 2q is
     // words 1:0 of block q, draw 2q+1 words 3:2. The targets j of a few batches of blocks
     // are computed in vectors, then the swaps run in order.
     enum { BLOCKS = LANES * 8 };
     uint64_t lowTargets[BLOCKS], highTargets[BLOCKS];
-    uint64_t k = count - 1;
+    uint64_t k = count > 0 ? count - 1 : 0;
     uint64_t nextBlock = 0;
     U64V laneSteps = {0};
     for (int lane = 0; lane < LANES; lane++) laneSteps[lane] = 2 * (uint64_t)lane;
@@ -234,14 +244,21 @@ TARGET static void NAME(permutation)(uint64_t seed, uint32_t substream, uint32_t
             uint32_t swapped = out[k];
             out[k] = out[j];
             out[j] = swapped;
+            ADD_NEXT_SQUARE()
             if (--k < 1) break;
             j = highTargets[q];
             swapped = out[k];
             out[k] = out[j];
             out[j] = swapped;
+            ADD_NEXT_SQUARE()
             if (--k < 1) break;
         }
     }
+    while (values && nextValue < valueCount) {
+        ADD_NEXT_SQUARE()
+    }
+    if (values) *squaredNorm = sum;
+#undef ADD_NEXT_SQUARE
 }
 
 #undef U64V

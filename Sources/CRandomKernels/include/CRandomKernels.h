@@ -51,6 +51,12 @@ void idz_fill_double_normal_pairs(uint64_t seed, uint32_t substream, uint32_t pu
 void idz_permutation(uint64_t seed, uint32_t substream, uint32_t purpose,
                      uint64_t count, uint32_t *out);
 
+/// idz_permutation, and meanwhile adds (double)values[i] * (double)values[i] to
+/// *squaredNorm for i = 0 ..< valueCount in ascending i (the same sum as summing after).
+void idz_permutation_summing_squares(uint64_t seed, uint32_t substream, uint32_t purpose,
+                                     uint64_t count, uint32_t *out,
+                                     const float *values, size_t valueCount, double *squaredNorm);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,12 +67,15 @@ struct FastfoodTables: Sendable {
     ) -> Float {
         let substream = UInt32(truncatingIfNeeded: block)
         generateSignWords(RandomStream(seed: seed, purpose: .fastfoodSigns, substream: substream), into: signWords)
-        generatePermutation(
+        let gaussians = UnsafeMutableBufferPointer(rebasing: gaussian[0..<blockLength])
+        NormalBatch.fillFloatNormals(
+            RandomStream(seed: seed, purpose: .fastfoodGaussian, substream: substream), first: 0, into: gaussians,
+            summingSquares: false)
+        // gg_b is summed alongside the permutation's swaps (the same order, ascending k).
+        let squaredNorm = RandomKernels.permutation(
             RandomStream(seed: seed, purpose: .fastfoodPermutation, substream: substream),
-            into: UnsafeMutableBufferPointer(rebasing: permutation[0..<blockLength]))
-        let squaredNorm = generateGaussians(
-            RandomStream(seed: seed, purpose: .fastfoodGaussian, substream: substream),
-            into: UnsafeMutableBufferPointer(rebasing: gaussian[0..<blockLength]))
+            into: UnsafeMutableBufferPointer(rebasing: permutation[0..<blockLength]),
+            summingSquaresOf: UnsafeBufferPointer(gaussians))
         return Float(1 / (squaredNorm * Double(rowCount)).squareRoot())
     }
 
@@ -83,18 +86,5 @@ struct FastfoodTables: Sendable {
             RandomKernels.blocks(stream, first: 0, into: UnsafeMutableBufferPointer(rebasing: output[0..<wholeWords]))
         }
         for word in wholeWords..<output.count { output[word] = stream.word(UInt64(word)) }
-    }
-
-    /// `stream.permutation(count: output.count)` written in place (Fisher-Yates, for
-    /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1)), with the draws
-    /// vectorised by `RandomKernels`.
-    static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
-        RandomKernels.permutation(stream, into: output)
-    }
-
-    /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
-    /// (as doubles, ascending k).
-    static func generateGaussians(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<Float>) -> Double {
-        NormalBatch.fillFloatNormals(stream, first: 0, into: output)
     }
 }

@@ -59,6 +59,24 @@ public enum RandomKernels {
         idz_fill_double_normal_pairs(stream.seed, stream.substream, stream.purpose.rawValue, firstBlock, count / 2, output)
     }
 
+    /// `stream.permutation(count: output.count)` written into `output`, returning the sum
+    /// of Double(values[i])^2 in ascending i, computed alongside (the two dependent chains
+    /// overlap).
+    static func permutation(
+        _ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>,
+        summingSquaresOf values: UnsafeBufferPointer<Float>
+    ) -> Double {
+        precondition(UInt64(output.count) <= UInt64(UInt32.max) + 1)
+        guard let base = output.baseAddress, let valuesBase = values.baseAddress else {
+            return values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        }
+        var squaredNorm = 0.0
+        idz_permutation_summing_squares(
+            stream.seed, stream.substream, stream.purpose.rawValue, UInt64(output.count), base,
+            valuesBase, values.count, &squaredNorm)
+        return squaredNorm
+    }
+
     /// `stream.permutation(count: output.count)` written into `output`.
     public static func permutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
         precondition(UInt64(output.count) <= UInt64(UInt32.max) + 1)
