@@ -14,7 +14,10 @@ enum ChunkPipeline {
         consume: (_ item: Int, _ slot: UnsafeMutableBufferPointer<Float>) throws(Failure) -> Void
     ) throws(Failure) {
         let slots = Slots(count: 2, capacity: slotCapacity)
-        let free = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 1)]
+        // Both slots start free. (Created at 0 and signalled: libdispatch traps when a
+        // semaphore is freed below its initial value, as `free` can be after a failure.)
+        let free = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        free.forEach { $0.signal() }
         let ready = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
         let finished = DispatchSemaphore(value: 0)
         let stop = StopFlag()
