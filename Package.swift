@@ -25,6 +25,10 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        // Bulk Philox and Box-Muller with AVX-512 / AVX2 / portable paths chosen at run
+        // time (function attributes, no compiler flags); all give the same bits.
+        .target(name: "CRandomKernels"),
+
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
@@ -32,6 +36,7 @@ let package = Package(
             dependencies: [
                 "CZlib",
                 "COpenBLAS",
+                "CRandomKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -84,6 +84,31 @@ import Testing
         #expect(firstReports[0].penalty > 0)
     }
 
+    /// Subspace training with the cached dense matrix (and the other projections) gives
+    /// the same theta_d and losses for 1, 2 and 3 threads.
+    @Test(arguments: [ProjectionKind.dense, .sparse, .fastfood])
+    func subspaceSameBitsWhateverTheThreads(kind: ProjectionKind) throws {
+        let data = try #require(Self.mnist)
+        let smaller = try DatasetPair(name: "tiny", train: data.train.subset(Array(0..<300)), test: data.test.subset(Array(0..<100)))
+        let plan = try NetworkPlan(Self.smallNetwork)
+        func run(threads: Int) throws -> ([Float], [Double]) {
+            let projection = makeProjection(kind: kind, rowCount: plan.parameterCount, columnCount: 61, seed: 5, threads: threads)
+            if kind == .dense { #expect((projection as? DenseProjection)?.cachesMatrix == true) }
+            let configuration = TrainingConfiguration(epochs: 2, batchSize: 50, seed: 9, threads: threads)
+            let trainer = try Trainer(
+                architecture: Self.smallNetwork, theta0Seed: 4, space: .subspace(projection), configuration: configuration)
+            let reports = try trainer.train(on: smaller)
+            return (trainer.parameters, reports.map { Double($0.trainLoss) })
+        }
+        let two = try run(threads: 2)
+        let one = try run(threads: 1)
+        let three = try run(threads: 3)
+        #expect(two.0.map(\.bitPattern) == one.0.map(\.bitPattern))
+        #expect(two.0.map(\.bitPattern) == three.0.map(\.bitPattern))
+        #expect(two.1 == one.1 && two.1 == three.1)
+        #expect(two.1.last! < two.1.first!, "training lowers the loss")
+    }
+
     @Test func resumingFromACheckpointGivesTheSameBits() throws {
         let data = try #require(Self.mnist)
         let small = try DatasetPair(name: "tiny", train: data.train.subset(Array(0..<1000)), test: data.test.subset(Array(0..<100)))

@@ -63,6 +63,7 @@ public enum ModelExpansion {
             try expander.forEachChunk { (_, values) throws(FileWriteError) in
                 hasher.update(values)
                 try writeLittleEndian(values, to: writer)
+                writer.startWriteback()
                 bytesWritten += values.count * 4
             }
         } catch {

@@ -25,6 +25,8 @@ public struct WeightExpander: Sendable {
     }
 
     /// Calls `sink` with consecutive chunks of theta that together cover 0..<D in order.
+    /// With more than one chunk, the next chunk is generated on a background thread while
+    /// `sink` handles the current one (memory: four chunks of floats).
     public func forEachChunk<Failure: Error>(
         _ sink: (_ rows: Range<Int>, _ values: UnsafeBufferPointer<Float>) throws(Failure) -> Void
     ) throws(Failure) {
@@ -32,28 +34,39 @@ public struct WeightExpander: Sendable {
         // Whole Fastfood blocks and sparse chunks per call: each call regenerates what it touches.
         let alignment = max(1, projection.rowAlignment)
         let capacity = min((max(chunkSize, alignment) + alignment - 1) / alignment * alignment, total)
-        var theta = [Float](repeating: 0, count: capacity)
-        var projected = [Float](repeating: 0, count: capacity)
-        var start = 0
-        while start < total {
-            let rows = start..<min(total, start + capacity)
-            theta.withUnsafeMutableBufferPointer { thetaBuffer in
-                projected.withUnsafeMutableBufferPointer { projectedBuffer in
-                    let thetaChunk = UnsafeMutableBufferPointer(rebasing: thetaBuffer[0..<rows.count])
-                    let projectedChunk = UnsafeMutableBufferPointer(rebasing: projectedBuffer[0..<rows.count])
-                    fillInitialWeights(thetaChunk, rows: rows)
-                    thetaD.withUnsafeBufferPointer { v in
-                        projection.project(v, rows: rows, into: projectedChunk)
-                    }
-                    for i in 0..<rows.count {
-                        thetaChunk[i] = thetaChunk[i] + projectedChunk[i]
-                    }
-                }
+        guard capacity > 0 else { return }
+        let chunkCount = (total + capacity - 1) / capacity
+        @Sendable func rows(_ chunk: Int) -> Range<Int> {
+            (chunk * capacity)..<min(total, (chunk + 1) * capacity)
+        }
+        if chunkCount == 1 {
+            var buffer = [Float](repeating: 0, count: 2 * capacity)
+            try buffer.withUnsafeMutableBufferPointer { (slot) throws(Failure) in
+                fillChunk(rows: rows(0), slot: slot)
+                try sink(rows(0), UnsafeBufferPointer(rebasing: slot[0..<total]))
             }
-            try theta.withUnsafeBufferPointer { (buffer) throws(Failure) in
-                try sink(rows, UnsafeBufferPointer(rebasing: buffer[0..<rows.count]))
-            }
-            start = rows.upperBound
+            return
+        }
+        try ChunkPipeline.run(
+            count: chunkCount, slotCapacity: 2 * capacity,
+            produce: { [self] chunk, slot in fillChunk(rows: rows(chunk), slot: slot) },
+            consume: { (chunk, slot) throws(Failure) in
+                let chunkRows = rows(chunk)
+                try sink(chunkRows, UnsafeBufferPointer(rebasing: slot[0..<chunkRows.count]))
+            })
+    }
+
+    /// theta for `rows` into slot[0 ..< rows.count], using slot[rows.count ..< 2 rows.count]
+    /// for P theta_d.
+    private func fillChunk(rows: Range<Int>, slot: UnsafeMutableBufferPointer<Float>) {
+        let theta = UnsafeMutableBufferPointer(rebasing: slot[0..<rows.count])
+        let projected = UnsafeMutableBufferPointer(rebasing: slot[rows.count..<(2 * rows.count)])
+        fillInitialWeights(theta, rows: rows)
+        thetaD.withUnsafeBufferPointer { v in
+            projection.project(v, rows: rows, into: projected)
+        }
+        for i in 0..<rows.count {
+            theta[i] = theta[i] + projected[i]
         }
     }
 

@@ -9,6 +9,9 @@ public final class AtomicFileWriter {
     private let temporaryPath: String
     private var descriptor: Int32
     private var committed = false
+    /// Bytes written, and the first byte not yet handed to `startWriteback()`.
+    private var byteCount = 0
+    private var writebackStart = 0
 
     public init(destination: URL) throws(FileWriteError) {
         self.destination = destination
@@ -38,6 +41,18 @@ public final class AtomicFileWriter {
             }
             offset += written
         }
+        byteCount += bytes.count
+    }
+
+    /// Asks the kernel to start writing the bytes written since the last call to disk,
+    /// without waiting, so that a long stream's `commit()` (fsync) has little left to do
+    /// and the disk works while the caller computes. A hint: failures are ignored.
+    public func startWriteback() {
+        #if os(Linux)
+        guard descriptor >= 0, byteCount > writebackStart else { return }
+        _ = posix_fadvise(descriptor, off_t(writebackStart), off_t(byteCount - writebackStart), POSIX_FADV_DONTNEED)
+        writebackStart = byteCount
+        #endif
     }
 
     public func write(_ bytes: [UInt8]) throws(FileWriteError) {

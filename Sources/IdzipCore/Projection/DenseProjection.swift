@@ -1,8 +1,14 @@
 /// A Gaussian projection with columns normalised to unit length.
 ///
 /// Entry z_ij = normal(i d + j) of stream (seed, denseProjection, 0), as a double;
-/// n_j = sqrt(sum over i ascending of z_ij^2); P_ij = z_ij / n_j. Every product costs
-/// D x d normals, so this kind suits small models only. See Formats/idz-v1-projections.md.
+/// n_j = sqrt(sum over i ascending of z_ij^2); P_ij = z_ij / n_j. See
+/// Formats/idz-v1-projections.md.
+///
+/// Without a cache (the default, and always for expansion) every product regenerates the
+/// D x d normals and gives exactly the spec's bits. With `cacheLimitBytes` at least
+/// 4 D d, P is materialised once as a float32 matrix (`DenseMatrixCache`) and products read
+/// it: deterministic and independent of the thread count, but not the spec's bits, so
+/// for training only.
 public struct DenseProjection: Projection {
     public var kind: ProjectionKind { .dense }
     public let rowCount: Int
@@ -11,13 +17,29 @@ public struct DenseProjection: Projection {
     public let threads: Int
     /// n_j, the norm of column j of the raw Gaussian matrix.
     public let columnNorms: [Double]
+    /// The materialised float32 matrix, when it fits the cache limit.
+    let matrixCache: DenseMatrixCache?
+
+    /// The cache limit `makeProjection` gives training: 2 GiB of float32 entries
+    /// (D d <= 2^29, e.g. D = 200k with d = 2,500, or D = 1M with d = 500).
+    public static let defaultCacheLimitBytes = 1 << 31
+
+    public var cachesMatrix: Bool { matrixCache != nil }
+
+    /// Bytes of the materialised matrix of a D x d dense projection (4 D d).
+    public static func matrixByteCount(rowCount: Int, columnCount: Int) -> Int {
+        DenseMatrixCache.byteCount(rowCount: rowCount, columnCount: columnCount)
+    }
 
     /// Columns per parallel piece; sums along a column never cross pieces.
     static let columnPieceLength = 64
     /// Rows per parallel piece of the forward product.
     static let rowPieceLength = 64
 
-    public init(rowCount: Int, columnCount: Int, seed: UInt64, threads: Int = ParallelLoop.defaultThreads) {
+    public init(
+        rowCount: Int, columnCount: Int, seed: UInt64, threads: Int = ParallelLoop.defaultThreads,
+        cacheLimitBytes: Int = 0
+    ) {
         precondition(columnCount >= 1 && columnCount <= rowCount, "Dense projection needs 1 <= d <= D")
         self.rowCount = rowCount
         self.columnCount = columnCount
@@ -39,6 +61,9 @@ public struct DenseProjection: Projection {
             }
         }
         columnNorms = norms
+        matrixCache = Self.matrixByteCount(rowCount: rowCount, columnCount: columnCount) <= cacheLimitBytes
+            ? DenseMatrixCache(stream: stream, rowCount: rowCount, columnCount: columnCount, columnNorms: norms, threads: threads)
+            : nil
     }
 
     // MARK: Projection
@@ -46,6 +71,10 @@ public struct DenseProjection: Projection {
     public func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(v.count == columnCount && output.count == rows.count, "Dense project: wrong sizes")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "Dense project: rows out of range")
+        if let matrixCache {
+            matrixCache.project(v, rows: rows, into: output, threads: threads)
+            return
+        }
         let d = columnCount
         let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
         // w_j = v_j / n_j in double.
@@ -71,6 +100,10 @@ public struct DenseProjection: Projection {
 
     public func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(g.count == rowCount && output.count == columnCount, "Dense projectTranspose: wrong sizes")
+        if let matrixCache {
+            matrixCache.projectTranspose(g, into: output, threads: threads)
+            return
+        }
         let d = columnCount
         let D = rowCount
         let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
@@ -105,7 +138,7 @@ public struct DenseProjection: Projection {
     }
 
     /// z_ij for j in `columns` (normals i d + j, two per Philox block) into `output`;
-    /// whole batches of blocks go through `NormalBatch` (the same bits).
+    /// whole Box-Muller pairs go through `RandomKernels` (the same bits).
     static func fillEntries(
         _ stream: RandomStream, row: Int, columnCount: Int, columns: Range<Int>,
         into output: UnsafeMutableBufferPointer<Double>
@@ -118,25 +151,11 @@ public struct DenseProjection: Projection {
             k += 1
             n += 1
         }
-        let width = PhiloxBatch.width
-        if end - n >= UInt64(2 * width) {
-            let coefficients = NormalBatch.Coefficients()
-            while end - n >= UInt64(2 * width) {
-                let pairs = NormalBatch.normalPairs(PhiloxBatch.blocks(stream, first: n >> 1), coefficients)
-                for lane in 0..<width {
-                    output[k + 2 * lane] = pairs.even[lane]
-                    output[k + 2 * lane + 1] = pairs.odd[lane]
-                }
-                k += 2 * width
-                n += UInt64(2 * width)
-            }
-        }
-        while n + 1 < end {
-            let pair = RandomStream.normalPair(stream.block(n >> 1))
-            output[k] = pair.0
-            output[k + 1] = pair.1
-            k += 2
-            n += 2
+        let pairedCount = Int(end - n) & ~1
+        if pairedCount > 0 {
+            RandomKernels.fillDoubleNormalPairs(stream, firstBlock: n >> 1, into: output.baseAddress! + k, count: pairedCount)
+            k += pairedCount
+            n += UInt64(pairedCount)
         }
         if n < end {
             output[k] = stream.normal(n)

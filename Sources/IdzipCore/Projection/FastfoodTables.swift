@@ -67,74 +67,24 @@ struct FastfoodTables: Sendable {
     ) -> Float {
         let substream = UInt32(truncatingIfNeeded: block)
         generateSignWords(RandomStream(seed: seed, purpose: .fastfoodSigns, substream: substream), into: signWords)
-        generatePermutation(
+        let gaussians = UnsafeMutableBufferPointer(rebasing: gaussian[0..<blockLength])
+        NormalBatch.fillFloatNormals(
+            RandomStream(seed: seed, purpose: .fastfoodGaussian, substream: substream), first: 0, into: gaussians,
+            summingSquares: false)
+        // gg_b is summed alongside the permutation's swaps (the same order, ascending k).
+        let squaredNorm = RandomKernels.permutation(
             RandomStream(seed: seed, purpose: .fastfoodPermutation, substream: substream),
-            into: UnsafeMutableBufferPointer(rebasing: permutation[0..<blockLength]))
-        let squaredNorm = generateGaussians(
-            RandomStream(seed: seed, purpose: .fastfoodGaussian, substream: substream),
-            into: UnsafeMutableBufferPointer(rebasing: gaussian[0..<blockLength]))
+            into: UnsafeMutableBufferPointer(rebasing: permutation[0..<blockLength]),
+            summingSquaresOf: UnsafeBufferPointer(gaussians))
         return Float(1 / (squaredNorm * Double(rowCount)).squareRoot())
     }
 
     /// Words 0 ..< output.count of the stream.
     static func generateSignWords(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
-        let count = output.count
-        var word = 0
-        var blockIndex: UInt64 = 0
-        while word < count {
-            let words = stream.block(blockIndex)
-            output[word] = words.0
-            if word + 1 < count { output[word + 1] = words.1 }
-            if word + 2 < count { output[word + 2] = words.2 }
-            if word + 3 < count { output[word + 3] = words.3 }
-            word += 4
-            blockIndex += 1
+        let wholeWords = output.count & ~3
+        if wholeWords > 0 {
+            RandomKernels.blocks(stream, first: 0, into: UnsafeMutableBufferPointer(rebasing: output[0..<wholeWords]))
         }
-    }
-
-    /// `stream.permutation(count: output.count)` written in place: Fisher-Yates, for
-    /// k = n-1 down to 1 swap entries k and integer(n-1-k, below: k+1). Draws 2q and 2q+1
-    /// are the low and high halves of Philox block q; they are generated a batch of
-    /// blocks at a time into a small buffer, then consumed by a tight scalar loop.
-    static func generatePermutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
-        let count = output.count
-        for i in 0..<count { output[i] = UInt32(truncatingIfNeeded: i) }
-        guard count > 1, let entries = output.baseAddress else { return }
-        let width = PhiloxBatch.width
-        let drawsPerRefill = 32 * width
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: drawsPerRefill) { draws in
-            guard let draw = draws.baseAddress else { return }
-            var k = count - 1
-            var nextBlock: UInt64 = 0
-            while k >= 1 {
-                // Refill: draws 2q (low half) and 2q+1 (high half) of the next blocks q.
-                var filled = 0
-                while filled < drawsPerRefill {
-                    let words = PhiloxBatch.blocks(stream, first: nextBlock)
-                    let low = words.1 &<< 32 | words.0
-                    let high = words.3 &<< 32 | words.2
-                    for lane in 0..<width {
-                        draw[filled + 2 * lane] = low[lane]
-                        draw[filled + 2 * lane + 1] = high[lane]
-                    }
-                    filled += 2 * width
-                    nextBlock += UInt64(width)
-                }
-                let steps = min(drawsPerRefill, k)
-                for step in 0..<steps {
-                    let j = Int(truncatingIfNeeded: draw[step].multipliedFullWidth(by: UInt64(k + 1)).high)
-                    let swapped = entries[k]
-                    entries[k] = entries[j]
-                    entries[j] = swapped
-                    k -= 1
-                }
-            }
-        }
-    }
-
-    /// Float(normal(k)) for k in 0 ..< output.count; returns the sum of their squares
-    /// (as doubles, ascending k).
-    static func generateGaussians(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<Float>) -> Double {
-        NormalBatch.fillFloatNormals(stream, first: 0, into: output)
+        for word in wholeWords..<output.count { output[word] = stream.word(UInt64(word)) }
     }
 }

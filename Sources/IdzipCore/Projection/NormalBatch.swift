@@ -41,46 +41,43 @@ public enum NormalBatch {
     /// Float(normal(n) * scale) for n = first ..< first + output.count: the same values as
     /// `RandomStream.fillNormals` (and, with scale 1, as `Float(stream.normal(n))`, since
     /// multiplying by 1 is exact). Returns the sum of the squares of the written floats,
-    /// in Double, in order.
+    /// in Double, in order (0 when `summingSquares` is false).
     @discardableResult
     public static func fillFloatNormals(
-        _ stream: RandomStream, first: UInt64, scale: Double = 1, into output: UnsafeMutableBufferPointer<Float>
+        _ stream: RandomStream, first: UInt64, scale: Double = 1, into output: UnsafeMutableBufferPointer<Float>,
+        summingSquares: Bool = true
     ) -> Double {
         let count = output.count
+        guard count > 0, let base = output.baseAddress else { return 0 }
         var k = 0
         var n = first
-        // The sum of squares runs along in write order, so its chain of dependent additions
-        // overlaps the generation instead of following it.
         var squaredNorm = 0.0
-        @inline(__always) func write(_ value: Float, at index: Int) {
-            output[index] = value
+        @inline(__always) func writeScalar() {
+            let value = Float(stream.normal(n) * scale)
+            output[k] = value
             let wide = Double(value)
             squaredNorm += wide * wide
-        }
-        if k < count && n & 1 == 1 {
-            write(Float(stream.normal(n) * scale), at: k)
             k += 1
             n += 1
         }
-        let coefficients = Coefficients()
-        let width = PhiloxBatch.width
-        while count - k >= 2 * width {
-            let pairs = normalPairs(PhiloxBatch.blocks(stream, first: n >> 1), coefficients)
-            let even = BatchLanes<Float>(pairs.even * scale)
-            let odd = BatchLanes<Float>(pairs.odd * scale)
-            for lane in 0..<width {
-                write(even[lane], at: k + 2 * lane)
-                write(odd[lane], at: k + 2 * lane + 1)
+        // An odd first position, then whole Box-Muller pairs in the vector kernels (which
+        // carry the running sum on in order), then a last single normal.
+        if n & 1 == 1 { writeScalar() }
+        let pairedCount = (count - k) & ~1
+        if pairedCount > 0 {
+            if summingSquares {
+                RandomKernels.fillFloatNormalPairs(
+                    stream, firstBlock: n >> 1, scale: scale, into: base + k, count: pairedCount,
+                    squaredNorm: &squaredNorm)
+            } else {
+                RandomKernels.fillFloatNormalPairs(
+                    stream, firstBlock: n >> 1, scale: scale, into: base + k, count: pairedCount, squaredNorm: nil)
             }
-            k += 2 * width
-            n += UInt64(2 * width)
+            k += pairedCount
+            n += UInt64(pairedCount)
         }
-        while k < count {
-            write(Float(stream.normal(n) * scale), at: k)
-            k += 1
-            n += 1
-        }
-        return squaredNorm
+        if k < count { writeScalar() }
+        return summingSquares ? squaredNorm : 0
     }
 
     // MARK: Pieces of normalPair

@@ -103,9 +103,9 @@ public struct RandomStream: Sendable, Hashable {
     // MARK: Bulk generation
 
     /// Writes normals start..<start+buffer.count, each times `scale`, rounded to float32
-    /// (eight Philox blocks at a time; the same bits as `Float(normal(n) * scale)`).
+    /// (vectorised by `RandomKernels`; the same bits as `Float(normal(n) * scale)`).
     public func fillNormals(_ buffer: UnsafeMutableBufferPointer<Float>, start: UInt64, scale: Double = 1) {
-        NormalBatch.fillFloatNormals(self, first: start, scale: scale, into: buffer)
+        NormalBatch.fillFloatNormals(self, first: start, scale: scale, into: buffer, summingSquares: false)
     }
 
     // MARK: Conversions
