@@ -25,11 +25,16 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        // SIMD kernels of the projections (Walsh-Hadamard, Fastfood permutations) for AVX2
+        // and AVX-512, chosen at run time, with a portable fallback giving the same bits.
+        .target(name: "CProjectionKernels"),
+
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
             name: "IdzipCore",
             dependencies: [
+                "CProjectionKernels",
                 "CZlib",
                 "COpenBLAS",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -235,7 +235,7 @@ public struct FastfoodProjection: Projection {
         (x + d).update(repeating: 0, count: length - d)
         SignFlip.apply(signs, from: x, to: x, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: x, count: length), scratch: scratch.transformScratch.buffer)
-        for k in 0..<length { y[k] = gaussian[k] * x[Int(permutation[k])] }
+        FastfoodKernels.gather(y, x, permutation: permutation, gaussian: gaussian, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
         let scale = tables.scale
         for k in rows { output[k - rows.lowerBound] = y[k] * scale }
@@ -259,7 +259,7 @@ public struct FastfoodProjection: Projection {
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
         let permutation = tables.permutation
         let gaussian = tables.gaussian
-        for k in 0..<length { z[Int(permutation[k])] = y[k] * gaussian[k] }
+        FastfoodKernels.scatter(z, y, permutation: permutation, gaussian: gaussian, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: z, count: length), scratch: scratch.transformScratch.buffer)
         SignFlip.apply(tables.signWords, from: z, to: output.baseAddress!, count: d)
     }
