@@ -8,37 +8,33 @@
 #define WALSH_HADAMARD_TILE ((size_t)4096)
 /// Floats in the scratch that holds one strip of the large strides.
 #define WALSH_HADAMARD_STRIP ((size_t)8192)
+/// Passes a comma-separated list as one macro argument.
+#define LIST(...) __VA_ARGS__
 
 #define KERNEL_NAME(name) name##_portable
 #define KERNEL_TARGET
 #define LANES 4
-#define LANES_LOG2 2
 #include "WalshHadamardBody.h"
 #undef KERNEL_NAME
 #undef KERNEL_TARGET
 #undef LANES
-#undef LANES_LOG2
 
 #if defined(__x86_64__)
 #define KERNEL_NAME(name) name##_avx2
 #define KERNEL_TARGET __attribute__((target("avx2")))
 #define LANES 8
-#define LANES_LOG2 3
 #include "WalshHadamardBody.h"
 #undef KERNEL_NAME
 #undef KERNEL_TARGET
 #undef LANES
-#undef LANES_LOG2
 
 #define KERNEL_NAME(name) name##_avx512
 #define KERNEL_TARGET __attribute__((target("avx512f")))
 #define LANES 16
-#define LANES_LOG2 4
 #include "WalshHadamardBody.h"
 #undef KERNEL_NAME
 #undef KERNEL_TARGET
 #undef LANES
-#undef LANES_LOG2
 #endif
 
 size_t idz_walsh_hadamard_scratch_count(size_t count) {

@@ -6,9 +6,7 @@
 // Only additions and subtractions of floats, so no contraction can change the bits.
 
 typedef float KERNEL_NAME(vector) __attribute__((vector_size(LANES * 4)));
-typedef float KERNEL_NAME(half) __attribute__((vector_size(LANES * 2)));
 #define VECTOR KERNEL_NAME(vector)
-#define HALF KERNEL_NAME(half)
 
 KERNEL_TARGET static inline __attribute__((always_inline)) VECTOR KERNEL_NAME(load)(const float *p) {
     VECTOR v;
@@ -20,30 +18,46 @@ KERNEL_TARGET static inline __attribute__((always_inline)) void KERNEL_NAME(stor
     memcpy(p, &v, sizeof v);
 }
 
-/// Strides 1, 2, ..., LANES/2 on each group of LANES floats (count a multiple of LANES).
-/// One step maps (x0, ..., x(n-1)) to (x0+x1, x2+x3, ..., x0-x1, x2-x3, ...); log2(LANES)
-/// steps are the butterflies of those strides, first operand the lower index, and leave
-/// the results in natural order.
+/// One butterfly stride inside every vector: partner is v with the lanes of each pair
+/// swapped; lower lanes take v + partner (a + b), upper lanes partner - v (a - b).
+#define IN_VECTOR_STRIDE(v, swap, pick) \
+    do { \
+        VECTOR partner = __builtin_shufflevector(v, v, swap); \
+        v = __builtin_shufflevector(v + partner, partner - v, pick); \
+    } while (0)
+
+/// Strides 1, 2, ..., LANES/2 on each group of LANES floats (count a multiple of LANES),
+/// in that order, each butterfly with the lower index as first operand.
 KERNEL_TARGET static void KERNEL_NAME(small_strides)(float *base, size_t count) {
     for (size_t offset = 0; offset < count; offset += LANES) {
         VECTOR v = KERNEL_NAME(load)(base + offset);
-        for (int step = 0; step < LANES_LOG2; step++) {
 #if LANES == 4
-            HALF even = __builtin_shufflevector(v, v, 0, 2);
-            HALF odd = __builtin_shufflevector(v, v, 1, 3);
-            v = __builtin_shufflevector(even + odd, even - odd, 0, 1, 2, 3);
+        IN_VECTOR_STRIDE(v, LIST(1, 0, 3, 2), LIST(0, 5, 2, 7));
+        IN_VECTOR_STRIDE(v, LIST(2, 3, 0, 1), LIST(0, 1, 6, 7));
 #elif LANES == 8
-            HALF even = __builtin_shufflevector(v, v, 0, 2, 4, 6);
-            HALF odd = __builtin_shufflevector(v, v, 1, 3, 5, 7);
-            v = __builtin_shufflevector(even + odd, even - odd, 0, 1, 2, 3, 4, 5, 6, 7);
+        IN_VECTOR_STRIDE(v, LIST(1, 0, 3, 2, 5, 4, 7, 6), LIST(0, 9, 2, 11, 4, 13, 6, 15));
+        IN_VECTOR_STRIDE(v, LIST(2, 3, 0, 1, 6, 7, 4, 5), LIST(0, 1, 10, 11, 4, 5, 14, 15));
+        IN_VECTOR_STRIDE(v, LIST(4, 5, 6, 7, 0, 1, 2, 3), LIST(0, 1, 2, 3, 12, 13, 14, 15));
 #else
-            HALF even = __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14);
-            HALF odd = __builtin_shufflevector(v, v, 1, 3, 5, 7, 9, 11, 13, 15);
-            v = __builtin_shufflevector(even + odd, even - odd, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        IN_VECTOR_STRIDE(v, LIST(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14),
+                         LIST(0, 17, 2, 19, 4, 21, 6, 23, 8, 25, 10, 27, 12, 29, 14, 31));
+        IN_VECTOR_STRIDE(v, LIST(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13),
+                         LIST(0, 1, 18, 19, 4, 5, 22, 23, 8, 9, 26, 27, 12, 13, 30, 31));
+        IN_VECTOR_STRIDE(v, LIST(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11),
+                         LIST(0, 1, 2, 3, 20, 21, 22, 23, 8, 9, 10, 11, 28, 29, 30, 31));
+        IN_VECTOR_STRIDE(v, LIST(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7),
+                         LIST(0, 1, 2, 3, 4, 5, 6, 7, 24, 25, 26, 27, 28, 29, 30, 31));
 #endif
-        }
         KERNEL_NAME(store)(base + offset, v);
     }
+}
+
+#undef IN_VECTOR_STRIDE
+
+/// Copies `count` floats (a multiple of LANES) without a library call (strips are short).
+KERNEL_TARGET static inline __attribute__((always_inline)) void KERNEL_NAME(copy)(
+    float *target, const float *source, size_t count) {
+    for (size_t i = 0; i < count; i += LANES) KERNEL_NAME(store)(target + i, KERNEL_NAME(load)(source + i));
 }
 
 /// Butterflies of strides first_stride, 2 first_stride, ..., count/2 over `count`
@@ -122,11 +136,10 @@ KERNEL_TARGET static void KERNEL_NAME(walsh_hadamard)(float *base, size_t count,
     if (width > tile) width = tile;
     if (width < LANES) width = LANES;
     for (size_t column = 0; column < tile; column += width) {
-        for (size_t row = 0; row < rows; row++) memcpy(scratch + row * width, base + row * tile + column, width * 4);
+        for (size_t row = 0; row < rows; row++) KERNEL_NAME(copy)(scratch + row * width, base + row * tile + column, width);
         KERNEL_NAME(butterflies)(scratch, rows * width, width);
-        for (size_t row = 0; row < rows; row++) memcpy(base + row * tile + column, scratch + row * width, width * 4);
+        for (size_t row = 0; row < rows; row++) KERNEL_NAME(copy)(base + row * tile + column, scratch + row * width, width);
     }
 }
 
 #undef VECTOR
-#undef HALF

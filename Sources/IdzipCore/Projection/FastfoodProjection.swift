@@ -87,11 +87,11 @@ public struct FastfoodProjection: Projection {
         let d = columnCount
         // Blocks run in waves; each block's d results are kept until the whole wave is done,
         // then added into the double accumulator in ascending block order (so the wave
-        // size never changes the bits). Waves hold at least 8 blocks per thread, or 4096
-        // rows, but no more than about 32 MiB of results beyond one block per thread.
-        let wanted = max(8 * threads, (1 << 12) / blockLength)
+        // size never changes the bits). A wave holds as many blocks as about 32 MiB of
+        // results allow (at least one per thread): every wave ends in two waits for all
+        // threads, which cost more than the memory when blocks are small (training).
         let affordable = max(threads, (1 << 23) / d)
-        let waveSize = min(blockCount, min(wanted, affordable))
+        let waveSize = min(blockCount, affordable)
         let contributions = OwnedBuffer<Float>(count: waveSize * d)
         let sums = OwnedBuffer<Double>(count: d)
         sums.buffer.initialize(repeating: 0)
