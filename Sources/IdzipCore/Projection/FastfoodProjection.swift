@@ -118,13 +118,14 @@ public struct FastfoodProjection: Projection {
     }
 
     /// sums[j] += Double(contribution_s[j]) for s = 0 ..< count in order; the
-    /// contributions lie one after another, sums.count floats each. Parallel over columns.
+    /// contributions lie one after another, sums.count floats each. Parallel over columns,
+    /// in pieces small enough that a training-sized d (hundreds) still spans both threads.
     static func accumulate(
         _ contributions: UnsafeMutableBufferPointer<Float>, count: Int,
         into sums: UnsafeMutableBufferPointer<Double>, threads: Int
     ) {
         let d = sums.count
-        let pieceLength = 4096
+        let pieceLength = count >= 64 ? 128 : 4096
         let base = contributions.baseAddress!
         ParallelLoop.forEach(pieces: (d + pieceLength - 1) / pieceLength, threads: threads) { piece in
             let columns = (piece * pieceLength)..<min(d, (piece + 1) * pieceLength)
