@@ -18,27 +18,24 @@ struct ProjectionKernelTests {
     func walshHadamardSameBitsOnEveryLevel(length: Int) {
         let x = ProjectionReference.vector(count: min(length, 4096), seed: 300 + UInt64(length))
         // Longer inputs repeat the first 4096 normals with their index mixed in.
-        let input = (0..<length).map { x[$0 % x.count] + Float($0 / x.count) }
+        Self.expectWalshHadamardMatchesReference((0..<length).map { x[$0 % x.count] + Float($0 / x.count) })
+    }
+
+    /// Every supported level transforms `input` to the bits of the defining order.
+    static func expectWalshHadamardMatchesReference(_ input: [Float]) {
         var reference = input
         reference.withUnsafeMutableBufferPointer { WalshHadamard.referenceTransform($0) }
         for level in ProjectionKernelLevel.supported {
             var fast = input
             fast.withUnsafeMutableBufferPointer { WalshHadamard.transform($0, level: level) }
-            #expect(ProjectionReference.bits(fast) == ProjectionReference.bits(reference), "level \(level), length \(length)")
+            #expect(ProjectionReference.bits(fast) == ProjectionReference.bits(reference), "level \(level), length \(input.count)")
         }
     }
 
     /// Special values (signed zeros, infinities, subnormals) go through the same operations.
     @Test func walshHadamardSpecialValues() {
         let specials: [Float] = [0, -0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e38, -1e38]
-        let input = (0..<4096).map { specials[$0 % specials.count] * Float(1 + $0 % 3) }
-        var reference = input
-        reference.withUnsafeMutableBufferPointer { WalshHadamard.referenceTransform($0) }
-        for level in ProjectionKernelLevel.supported {
-            var fast = input
-            fast.withUnsafeMutableBufferPointer { WalshHadamard.transform($0, level: level) }
-            #expect(ProjectionReference.bits(fast) == ProjectionReference.bits(reference), "level \(level)")
-        }
+        Self.expectWalshHadamardMatchesReference((0..<4096).map { specials[$0 % specials.count] * Float(1 + $0 % 3) })
     }
 
     /// y[k] = G[k] * x[Pi[k]] at every level, for lengths with and without a scalar tail.
