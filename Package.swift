@@ -28,12 +28,16 @@ let package = Package(
         // Bulk Philox and Box-Muller with AVX-512 / AVX2 / portable paths chosen at run
         // time (function attributes, no compiler flags); all give the same bits.
         .target(name: "CRandomKernels"),
+        // SIMD kernels of the projections (Walsh-Hadamard, Fastfood permutations) for AVX2
+        // and AVX-512, chosen at run time, with a portable fallback giving the same bits.
+        .target(name: "CProjectionKernels"),
 
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
             name: "IdzipCore",
             dependencies: [
+                "CProjectionKernels",
                 "CZlib",
                 "COpenBLAS",
                 "CRandomKernels",

@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Measure only this group: projection, training or expand.")
     var only: BenchmarkRecord.Group?
 
+    @Option(help: "Measure only the figures whose name contains this text (e.g. \"FC 784-200-200-10 fastfood\").")
+    var match: String?
+
     @Flag(help: "Print a JSON list of records instead of a table.")
     var json = false
 
@@ -40,7 +43,7 @@ struct Bench: ParsableCommand {
         if let threads { setenv("IDZIP_THREADS", String(threads), 1) }
         let options = BenchmarkOptions(
             threads: threads ?? ParallelLoop.defaultThreads, repetitions: repetitions, quick: quick,
-            groups: only.map { [$0] } ?? BenchmarkRecord.Group.allCases)
+            groups: only.map { [$0] } ?? BenchmarkRecord.Group.allCases, nameFilter: match)
         if !json {
             let date = ISO8601DateFormatter().string(from: Date())
             print("idzip \(IdzipVersion.current) bench\(quick ? " --quick" : ""): \(options.threads) threads of \(ProcessInfo.processInfo.activeProcessorCount) on this machine, median of \(repetitions) after a warm-up, \(date)")

@@ -87,11 +87,11 @@ public struct FastfoodProjection: Projection {
         let d = columnCount
         // Blocks run in waves; each block's d results are kept until the whole wave is done,
         // then added into the double accumulator in ascending block order (so the wave
-        // size never changes the bits). Waves hold at least 8 blocks per thread, or 4096
-        // rows, but no more than about 32 MiB of results beyond one block per thread.
-        let wanted = max(8 * threads, (1 << 12) / blockLength)
+        // size never changes the bits). A wave holds as many blocks as about 32 MiB of
+        // results allow (at least one per thread): every wave ends in two waits for all
+        // threads, which cost more than the memory when blocks are small (training).
         let affordable = max(threads, (1 << 23) / d)
-        let waveSize = min(blockCount, min(wanted, affordable))
+        let waveSize = min(blockCount, affordable)
         let contributions = OwnedBuffer<Float>(count: waveSize * d)
         let sums = OwnedBuffer<Double>(count: d)
         sums.buffer.initialize(repeating: 0)
@@ -118,13 +118,14 @@ public struct FastfoodProjection: Projection {
     }
 
     /// sums[j] += Double(contribution_s[j]) for s = 0 ..< count in order; the
-    /// contributions lie one after another, sums.count floats each. Parallel over columns.
+    /// contributions lie one after another, sums.count floats each. Parallel over columns,
+    /// in pieces small enough that a training-sized d (hundreds) still spans both threads.
     static func accumulate(
         _ contributions: UnsafeMutableBufferPointer<Float>, count: Int,
         into sums: UnsafeMutableBufferPointer<Double>, threads: Int
     ) {
         let d = sums.count
-        let pieceLength = 4096
+        let pieceLength = count >= 64 ? 128 : 4096
         let base = contributions.baseAddress!
         ParallelLoop.forEach(pieces: (d + pieceLength - 1) / pieceLength, threads: threads) { piece in
             let columns = (piece * pieceLength)..<min(d, (piece + 1) * pieceLength)
@@ -235,7 +236,7 @@ public struct FastfoodProjection: Projection {
         (x + d).update(repeating: 0, count: length - d)
         SignFlip.apply(signs, from: x, to: x, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: x, count: length), scratch: scratch.transformScratch.buffer)
-        for k in 0..<length { y[k] = gaussian[k] * x[Int(permutation[k])] }
+        FastfoodKernels.gather(y, x, permutation: permutation, gaussian: gaussian, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
         let scale = tables.scale
         for k in rows { output[k - rows.lowerBound] = y[k] * scale }
@@ -259,7 +260,7 @@ public struct FastfoodProjection: Projection {
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
         let permutation = tables.permutation
         let gaussian = tables.gaussian
-        for k in 0..<length { z[Int(permutation[k])] = y[k] * gaussian[k] }
+        FastfoodKernels.scatter(z, y, permutation: permutation, gaussian: gaussian, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: z, count: length), scratch: scratch.transformScratch.buffer)
         SignFlip.apply(tables.signWords, from: z, to: output.baseAddress!, count: d)
     }

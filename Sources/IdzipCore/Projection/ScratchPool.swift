@@ -28,15 +28,19 @@ final class ScratchPool<Scratch: AnyObject>: @unchecked Sendable {
 }
 
 /// Floats or words owned by a class, so that a `ScratchPool` can hand them around and free
-/// them when the pool goes away.
+/// them when the pool goes away. Aligned to a cache line (64 bytes), so that the SIMD
+/// kernels' vector loads and stores do not straddle two lines.
 final class OwnedBuffer<Element> {
     let buffer: UnsafeMutableBufferPointer<Element>
 
     init(count: Int) {
-        buffer = .allocate(capacity: max(1, count))
+        let count = max(1, count)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: count * MemoryLayout<Element>.stride, alignment: max(64, MemoryLayout<Element>.alignment))
+        buffer = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Element.self, capacity: count), count: count)
     }
 
     deinit {
-        buffer.deallocate()
+        UnsafeMutableRawPointer(buffer.baseAddress!).deallocate()
     }
 }

@@ -20,8 +20,9 @@ public struct SparseProjection: Projection {
 
     public var cachesNonzeros: Bool { cache != nil }
 
-    /// Columns per parallel piece of the transpose.
-    static let columnPieceLength = 256
+    /// Columns per parallel piece of the transpose (small enough that a few hundred
+    /// columns still give every thread several pieces).
+    static let columnPieceLength = 64
     /// Bytes per cached nonzero: a 32-bit column and a 16-bit position-and-sign code.
     static let bytesPerCachedNonzero = 6
 

@@ -76,15 +76,23 @@ public struct BenchmarkOptions: Sendable {
     /// Small sizes, for tests.
     public var quick: Bool
     public var groups: [BenchmarkRecord.Group]
+    /// When set, only figures whose name contains this text are measured.
+    public var nameFilter: String?
 
     public init(
         threads: Int = ParallelLoop.defaultThreads, repetitions: Int = 3, quick: Bool = false,
-        groups: [BenchmarkRecord.Group] = [.expand, .projection, .training]
+        groups: [BenchmarkRecord.Group] = [.expand, .projection, .training], nameFilter: String? = nil
     ) {
         self.threads = threads
         self.repetitions = repetitions
         self.quick = quick
         self.groups = groups
+        self.nameFilter = nameFilter
+    }
+
+    /// Whether the figure called `name` is measured.
+    func includes(_ name: String) -> Bool {
+        nameFilter.map { name.contains($0) } ?? true
     }
 }
 
@@ -160,6 +168,7 @@ public enum Benchmark {
             let d = D / 100
             for kind in [ProjectionKind.dense, .sparse, .fastfood] {
                 var result = record("\(kind.name) fwd+bwd", .projection, projection: kind.name, D: D, d: d, options)
+                guard options.includes("\(result.name) \(D)") else { continue }
                 if let reason = skipReason(kind: kind, D: D, d: d, denseSecondsPerEntry: denseSecondsPerEntry) {
                     result.skipped = reason
                     emit(result)
@@ -256,7 +265,7 @@ public enum Benchmark {
         let batch = 128
         let data = try randomMNIST(count: steps * batch)
         let denseData = try randomMNIST(count: denseSteps * batch)
-        for item in cases {
+        for item in cases where options.includes("train \(item.name)") {
             let D = try item.architecture.parameterCount()
             var result = record(
                 "train \(item.name)", .training, projection: item.kind?.name, D: D, d: item.kind == nil ? D : item.d, options)
@@ -309,7 +318,7 @@ public enum Benchmark {
                 : ("FC 784-18420-18420-10", .fullyConnected(inputShape: [784], widths: [18420, 18420, 10])),
         ]
         let d = 1000
-        for (name, architecture) in models {
+        for (name, architecture) in models where options.includes("expand \(name)") {
             let D = try architecture.parameterCount()
             var result = record("expand \(name)", .expand, projection: "fastfood", D: D, d: d, options)
             let model = IdzModel(

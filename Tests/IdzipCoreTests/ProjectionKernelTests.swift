@@ -1,0 +1,57 @@
+import IdzipCore
+import Testing
+
+/// The SIMD kernels of CProjectionKernels give the bits of the one-operation-at-a-time
+/// definitions on every instruction set this processor supports (AVX-512, AVX2 and the
+/// portable fallback), at lengths below, at and past one vector, one tile (4096) and the
+/// strip budget (8192 floats of scratch).
+struct ProjectionKernelTests {
+    static let lengths = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 1 << 17, 1 << 20]
+
+    @Test func bestLevelIsSupported() {
+        #expect(ProjectionKernelLevel.supported.contains(.portable))
+        #expect(ProjectionKernelLevel.supported.last == ProjectionKernelLevel.best)
+        #expect(ProjectionKernelLevel.supported.contains(ProjectionKernelLevel.inUse))
+    }
+
+    @Test(arguments: lengths)
+    func walshHadamardSameBitsOnEveryLevel(length: Int) {
+        let x = ProjectionReference.vector(count: min(length, 4096), seed: 300 + UInt64(length))
+        // Longer inputs repeat the first 4096 normals with their index mixed in.
+        Self.expectWalshHadamardMatchesReference((0..<length).map { x[$0 % x.count] + Float($0 / x.count) })
+    }
+
+    /// Every supported level transforms `input` to the bits of the defining order.
+    static func expectWalshHadamardMatchesReference(_ input: [Float]) {
+        var reference = input
+        reference.withUnsafeMutableBufferPointer { WalshHadamard.referenceTransform($0) }
+        for level in ProjectionKernelLevel.supported {
+            var fast = input
+            fast.withUnsafeMutableBufferPointer { WalshHadamard.transform($0, level: level) }
+            #expect(ProjectionReference.bits(fast) == ProjectionReference.bits(reference), "level \(level), length \(input.count)")
+        }
+    }
+
+    /// Special values (signed zeros, infinities, subnormals) go through the same operations.
+    @Test func walshHadamardSpecialValues() {
+        let specials: [Float] = [0, -0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e38, -1e38]
+        Self.expectWalshHadamardMatchesReference((0..<4096).map { specials[$0 % specials.count] * Float(1 + $0 % 3) })
+    }
+
+    /// y[k] = G[k] * x[Pi[k]] at every level, for lengths with and without a scalar tail.
+    @Test(arguments: [1, 7, 8, 15, 16, 17, 1000, 1024, 4096 + 5])
+    func fastfoodGatherSameBitsOnEveryLevel(length: Int) {
+        let x = ProjectionReference.vector(count: length, seed: 500)
+        let gaussian = ProjectionReference.vector(count: length, seed: 501)
+        let permutation = RandomStream(seed: 502, purpose: .fastfoodPermutation).permutation(count: length)
+        let expected = (0..<length).map { gaussian[$0] * x[Int(permutation[$0])] }
+        for level in ProjectionKernelLevel.supported {
+            let y = FastfoodKernels.gather(x, permutation: permutation, gaussian: gaussian, level: level)
+            #expect(ProjectionReference.bits(y) == ProjectionReference.bits(expected), "level \(level)")
+        }
+        let z = FastfoodKernels.scatter(expected, permutation: permutation, gaussian: gaussian)
+        var expectedZ = [Float](repeating: 0, count: length)
+        for k in 0..<length { expectedZ[Int(permutation[k])] = expected[k] * gaussian[k] }
+        #expect(ProjectionReference.bits(z) == ProjectionReference.bits(expectedZ))
+    }
+}
