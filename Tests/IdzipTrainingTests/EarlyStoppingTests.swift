@@ -21,6 +21,15 @@ struct EarlyStoppingTests {
         #expect(rule.outcome(history: [0.89, 0.895], totalEpochs: 3) == nil, "0.895 + 2 x 0.005 + 0.01 > 0.9")
     }
 
+    @Test func longRunsAreJudgedAfterAThird() {
+        let flat = [0.10, 0.11, 0.11, 0.12, 0.12, 0.12, 0.13, 0.13, 0.13]
+        for count in 2...9 {
+            #expect(rule.outcome(history: Array(flat.prefix(count)), totalEpochs: 30) == nil, "\(count) of 30 epochs")
+        }
+        #expect(rule.outcome(history: flat + [0.13], totalEpochs: 30) == .cannotReach)
+        #expect(rule.outcome(history: [0.95], totalEpochs: 30) == .passed, "a pass needs no trend")
+    }
+
     @Test func boundsAreSettable() {
         let strict = EarlyStopping(level: 0.9, margin: 0, optimism: 1)
         #expect(strict.outcome(history: [0.9001], totalEpochs: 4) == .passed)

@@ -3,7 +3,9 @@
 /// - passed: the performance is at least `margin` above the level. Training further
 ///   only raises it (the recorded value understates the run, never flips a pass).
 /// - cannot reach: even gaining `optimism` times the last epoch's gain in every remaining
-///   epoch, the run would end `margin` or more below the level. Needs two epochs.
+///   epoch, the run would end `margin` or more below the level. Judged only after a third
+///   of the epochs (at least two): slow starts, such as memorising shuffled labels, sit
+///   near chance for several epochs before they climb.
 /// The last epoch never stops early (the run is complete anyway).
 public struct EarlyStopping: Sendable, Hashable {
     public enum Outcome: String, Codable, Sendable, Hashable {
@@ -26,7 +28,7 @@ public struct EarlyStopping: Sendable, Hashable {
     public func outcome(history: [Double], totalEpochs: Int) -> Outcome? {
         guard let latest = history.last, history.count < totalEpochs else { return nil }
         if latest >= level + margin { return .passed }
-        guard history.count >= 2 else { return nil }
+        guard history.count >= max(2, (totalEpochs + 2) / 3) else { return nil }
         let gain = max(0, latest - history[history.count - 2])
         let remaining = Double(totalEpochs - history.count)
         return latest + optimism * remaining * gain + margin <= level ? .cannotReach : nil
