@@ -29,6 +29,10 @@ let package = Package(
         // time (function attributes, no compiler flags); all give the same bits.
         .target(name: "CRandomKernels"),
 
+        // Float32 products with training's materialised dense projection: AVX2 and
+        // portable paths chosen at run time, the same float operations in the same order.
+        .target(name: "CDenseKernels"),
+
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
@@ -37,6 +41,7 @@ let package = Package(
                 "CZlib",
                 "COpenBLAS",
                 "CRandomKernels",
+                "CDenseKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
