@@ -88,7 +88,6 @@ final class DenseMatrixCache: @unchecked Sendable {
                 matrix.baseAddress! + rows.lowerBound * d, d, rows.count, g.baseAddress! + rows.lowerBound,
                 partials.baseAddress! + piece * d)
         }
-        for j in 0..<d { output[j] = 0 }
         var total = [Double](repeating: 0, count: d)
         for piece in 0..<pieces {
             let partial = partials.baseAddress! + piece * d
