@@ -32,6 +32,10 @@ let package = Package(
         // and AVX-512, chosen at run time, with a portable fallback giving the same bits.
         .target(name: "CProjectionKernels"),
 
+        // Float32 products with training's materialised dense projection: AVX2 and
+        // portable paths chosen at run time, the same float operations in the same order.
+        .target(name: "CDenseKernels"),
+
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
@@ -41,6 +45,7 @@ let package = Package(
                 "CZlib",
                 "COpenBLAS",
                 "CRandomKernels",
+                "CDenseKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -4,7 +4,7 @@ import Testing
 /// The materialised dense matrix (training's cache): the same products as the exact
 /// regenerating path to float rounding, and the same bits whatever the thread count.
 struct DenseCacheTests {
-    static let sizes = [(D: 1, d: 1), (D: 37, d: 5), (D: 1000, d: 37), (D: 513, d: 129), (D: 300, d: 300)]
+    static let sizes = [(D: 1, d: 1), (D: 37, d: 5), (D: 1000, d: 37), (D: 513, d: 129), (D: 300, d: 300), (D: 4100, d: 71)]
 
     static func cached(D: Int, d: Int, seed: UInt64, threads: Int) -> DenseProjection {
         let projection = DenseProjection(
@@ -25,6 +25,22 @@ struct DenseCacheTests {
             }
             for (a, b) in zip(exact.projectTranspose(g), cached.projectTranspose(g)) {
                 #expect(abs(a - b) <= 1e-5 * max(1, abs(a)), "D \(D) d \(d): \(a) vs \(b)")
+            }
+        }
+    }
+
+    /// Float32 sums over many rows (the transpose) or columns (the forward product) stay
+    /// within 1e-4 of the largest exact output.
+    @Test func closeToTheExactProductsWhenLarge() {
+        for (D, d) in [(D: 200_000, d: 12), (D: 3000, d: 2500)] {
+            let exact = DenseProjection(rowCount: D, columnCount: d, seed: 9)
+            let cached = Self.cached(D: D, d: d, seed: 9, threads: 2)
+            let v = ProjectionReference.vector(count: d, seed: 10)
+            let g = ProjectionReference.vector(count: D, seed: 11)
+            for (expected, actual) in [(exact.project(v), cached.project(v)), (exact.projectTranspose(g), cached.projectTranspose(g))] {
+                let scale = expected.map { abs($0) }.max() ?? 0
+                let error = zip(expected, actual).map { abs($0 - $1) }.max() ?? 0
+                #expect(error <= 1e-4 * scale, "D \(D) d \(d): largest error \(error), largest output \(scale)")
             }
         }
     }

@@ -1,10 +1,13 @@
+import CDenseKernels
+
 /// A dense projection held as a float32 matrix, for training, where P is applied at every
 /// step: M_ij = Float(z_ij * (1 / n_j)) (the Gaussian entries with their columns scaled to
 /// unit length), row-major, D x d.
 ///
-/// Products read M instead of regenerating D x d normals. They accumulate in Double in a
-/// fixed order (each output is summed by one thread, over fixed pieces), so results are
-/// deterministic and do not depend on the thread count, but they are not the bits of
+/// Products read M instead of regenerating D x d normals. They accumulate in float32
+/// (CDenseKernels, the same operations on every instruction set) in a fixed order over
+/// pieces whose bounds do not depend on the thread count, so results are deterministic
+/// and the same for any thread count, but they are not the bits of
 /// Formats/idz-v1-projections.md (which sums z_ij * (v_j / n_j) with z_ij in Double):
 /// expansion never uses this cache.
 final class DenseMatrixCache: @unchecked Sendable {
@@ -15,8 +18,6 @@ final class DenseMatrixCache: @unchecked Sendable {
 
     /// Rows per parallel piece of the forward product and of building.
     static let rowPieceLength = 64
-    /// Columns per parallel piece of the final sums of the transposed product.
-    static let columnPieceLength = 1024
 
     static func byteCount(rowCount: Int, columnCount: Int) -> Int {
         let (product, overflow) = rowCount.multipliedReportingOverflow(by: columnCount)
@@ -48,113 +49,53 @@ final class DenseMatrixCache: @unchecked Sendable {
 
     deinit { matrix.deallocate() }
 
-    /// Rows `rows` of M v: each the Double sum over j of M_ij v_j (eight lanes of j
-    /// mod 8, then the lanes and the remainder in a fixed order), rounded to float.
+    /// Rows `rows` of M v in float32: each row's sum over j of M_ij v_j (32 lanes of j mod
+    /// 32 in ascending j, the lanes added pairwise, then the remainder in ascending j; see
+    /// CDenseKernels), so each row's result depends only on that row and v.
     func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>, threads: Int) {
         let d = columnCount
-        let wide = [Double](v.map { Double($0) })
+        guard d > 0 else {
+            for i in 0..<rows.count { output[i] = 0 }
+            return
+        }
         let matrix = UnsafeBufferPointer(self.matrix)
-        wide.withUnsafeBufferPointer { wide in
-            let pieces = (rows.count + Self.rowPieceLength - 1) / Self.rowPieceLength
-            ParallelLoop.forEach(pieces: pieces, threads: threads) { piece in
-                let start = rows.lowerBound + piece * Self.rowPieceLength
-                for i in start..<min(rows.upperBound, start + Self.rowPieceLength) {
-                    output[i - rows.lowerBound] = Float(Self.dot(matrix.baseAddress! + i * d, wide.baseAddress!, count: d))
-                }
-            }
+        let pieces = (rows.count + Self.rowPieceLength - 1) / Self.rowPieceLength
+        ParallelLoop.forEach(pieces: pieces, threads: threads) { piece in
+            let start = rows.lowerBound + piece * Self.rowPieceLength
+            let count = min(rows.upperBound, start + Self.rowPieceLength) - start
+            idz_dense_project_rows(
+                matrix.baseAddress! + start * d, d, count, v.baseAddress!,
+                output.baseAddress! + (start - rows.lowerBound))
         }
     }
 
     /// M^T g: column j is, in Double, the sum over fixed pieces of `transposePieceLength`
-    /// rows (in ascending order) of each piece's sum over ascending i of M_ij g_i, rounded
-    /// to float. Pieces read whole rows, so the matrix streams from memory in order.
+    /// rows (in ascending order) of each piece's float32 sum over ascending i of M_ij g_i,
+    /// rounded to float. Pieces read whole rows, so the matrix streams from memory in order.
     func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>, threads: Int) {
         let d = columnCount
         let D = rowCount
+        guard d > 0 else { return }
         let pieceLength = Self.transposePieceLength
         let pieces = (D + pieceLength - 1) / pieceLength
-        let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieces * d)
+        let partials = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, pieces * d))
         defer { partials.deallocate() }
         partials.initialize(repeating: 0)
         let matrix = UnsafeBufferPointer(self.matrix)
         ParallelLoop.forEach(pieces: pieces, threads: threads) { piece in
             let rows = (piece * pieceLength)..<min(D, (piece + 1) * pieceLength)
-            Self.accumulateRows(
-                matrix.baseAddress!, columnCount: d, rows: rows, g: g.baseAddress!,
-                into: partials.baseAddress! + piece * d)
+            idz_dense_accumulate_rows(
+                matrix.baseAddress! + rows.lowerBound * d, d, rows.count, g.baseAddress! + rows.lowerBound,
+                partials.baseAddress! + piece * d)
         }
-        let totalPieces = (d + Self.columnPieceLength - 1) / Self.columnPieceLength
-        ParallelLoop.forEach(pieces: totalPieces, threads: threads) { columnPiece in
-            let columns = (columnPiece * Self.columnPieceLength)..<min(d, (columnPiece + 1) * Self.columnPieceLength)
-            for j in columns {
-                var total = 0.0
-                for piece in 0..<pieces { total += partials[piece * d + j] }
-                output[j] = Float(total)
-            }
+        var total = [Double](repeating: 0, count: d)
+        for piece in 0..<pieces {
+            let partial = partials.baseAddress! + piece * d
+            for j in 0..<d { total[j] += Double(partial[j]) }
         }
+        for j in 0..<d { output[j] = Float(total[j]) }
     }
 
     /// Rows per piece of the transposed product.
     static let transposePieceLength = 2048
-
-    /// sums[j] += Double(M_ij) g_i for i in `rows` ascending, j in 0 ..< d (four rows per
-    /// pass over the sums).
-    static func accumulateRows(
-        _ matrix: UnsafePointer<Float>, columnCount d: Int, rows: Range<Int>, g: UnsafePointer<Float>,
-        into sums: UnsafeMutablePointer<Double>
-    ) {
-        let vectorWidth = d & ~7
-        let sumBase = UnsafeMutableRawPointer(sums)
-        var i = rows.lowerBound
-        while i + 4 <= rows.upperBound {
-            let g0 = Double(g[i]), g1 = Double(g[i + 1]), g2 = Double(g[i + 2]), g3 = Double(g[i + 3])
-            let row0 = UnsafeRawPointer(matrix + i * d), row1 = UnsafeRawPointer(matrix + (i + 1) * d)
-            let row2 = UnsafeRawPointer(matrix + (i + 2) * d), row3 = UnsafeRawPointer(matrix + (i + 3) * d)
-            var k = 0
-            while k < vectorWidth {
-                var sum = sumBase.loadUnaligned(fromByteOffset: 8 * k, as: SIMD8<Double>.self)
-                sum += SIMD8<Double>(row0.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)) * g0
-                sum += SIMD8<Double>(row1.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)) * g1
-                sum += SIMD8<Double>(row2.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)) * g2
-                sum += SIMD8<Double>(row3.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)) * g3
-                sumBase.storeBytes(of: sum, toByteOffset: 8 * k, as: SIMD8<Double>.self)
-                k += 8
-            }
-            for rowOffset in 0..<4 {
-                let gi = Double(g[i + rowOffset])
-                let row = matrix + (i + rowOffset) * d
-                for column in vectorWidth..<d { sums[column] += Double(row[column]) * gi }
-            }
-            i += 4
-        }
-        while i < rows.upperBound {
-            let gi = Double(g[i])
-            let row = matrix + i * d
-            for column in 0..<d { sums[column] += Double(row[column]) * gi }
-            i += 1
-        }
-    }
-
-    /// sum_j Double(a_j) b_j: lanes j mod 8 summed in ascending j, then lanes 0...7 in
-    /// order, then the remaining entries in ascending j.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Double>, count: Int) -> Double {
-        let vectorCount = count & ~7
-        var lanes = SIMD8<Double>()
-        let rawA = UnsafeRawPointer(a)
-        let rawB = UnsafeRawPointer(b)
-        var j = 0
-        while j < vectorCount {
-            let entries = SIMD8<Double>(rawA.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self))
-            lanes += entries * rawB.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Double>.self)
-            j += 8
-        }
-        var sum = 0.0
-        for lane in 0..<8 { sum += lanes[lane] }
-        while j < count {
-            sum += Double(a[j]) * b[j]
-            j += 1
-        }
-        return sum
-    }
 }

@@ -201,7 +201,7 @@ public enum Benchmark {
                 case .dense:
                     if (projection as? DenseProjection)?.cachesMatrix == true {
                         let megabytes = Double(DenseProjection.matrixByteCount(rowCount: D, columnCount: d)) / 1e6
-                        result.note = String(format: "P materialised as float32 (%.0f MB, under the %@ cache limit); build = generating it", megabytes, denseCacheLimitText)
+                        result.note = String(format: "P materialised as float32 (%.0f MB, under the %@ cache limit), products summed in float32; build = generating it", megabytes, denseCacheLimitText)
                     } else {
                         result.note = "entries regenerated from Philox per product (over the \(denseCacheLimitText) cache limit)"
                         denseSecondsPerEntry = (result.seconds ?? 0) / (Double(D) * Double(d))
@@ -293,7 +293,7 @@ public enum Benchmark {
             result.steps = item.steps
             result.batchSize = batch
             result.note = "MNIST-shaped random data, Adam; seconds = one epoch of \(item.steps) steps"
-                + (item.kind == nil ? "" : item.kind == .dense ? "; P materialised as float32 (build timed once)"
+                + (item.kind == nil ? "" : item.kind == .dense ? "; P materialised as float32, products summed in float32 (build timed once)"
                     : "; projection tables cached (build timed once)")
             emit(result)
         }
