@@ -38,10 +38,12 @@ public enum SweepPlot {
         }
         let level = estimate.threshold * estimate.baseline
         parts.append("<line class=\"level\" x1=\"\(f(left))\" y1=\"\(f(y(level)))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y(level)))\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>")
-        parts.append("<text x=\"\(f(left + plotWidth - 4))\" y=\"\(f(y(level) - 6))\" text-anchor=\"end\" fill=\"#c00\">\(String(format: "%.3g", estimate.threshold)) x baseline</text>")
+        parts.append("<text x=\"\(f(left + 6))\" y=\"\(f(y(level) - 6))\" text-anchor=\"start\" fill=\"#c00\">\(String(format: "%.3g", estimate.threshold)) x baseline</text>")
         if let dInt90 = estimate.dInt90 {
             parts.append("<line class=\"dint90\" x1=\"\(f(x(dInt90)))\" y1=\"\(f(top))\" x2=\"\(f(x(dInt90)))\" y2=\"\(f(top + plotHeight))\" stroke=\"#070\" stroke-dasharray=\"2 3\"/>")
-            parts.append("<text x=\"\(f(x(dInt90) + 4))\" y=\"\(f(top + 12))\" fill=\"#070\">d_int90 = \(dInt90)</text>")
+            // Near the right edge the label goes to the line's left.
+            let leftOfLine = x(dInt90) > left + 0.75 * plotWidth
+            parts.append("<text x=\"\(f(x(dInt90) + (leftOfLine ? -4 : 4)))\" y=\"\(f(top + 12))\" text-anchor=\"\(leftOfLine ? "end" : "start")\" fill=\"#070\">d_int90 = \(dInt90)</text>")
         }
         let path = estimate.means.map { "\(f(x($0.d))),\(f(y($0.mean)))" }.joined(separator: " ")
         if !path.isEmpty { parts.append("<polyline class=\"mean\" points=\"\(path)\" fill=\"none\" stroke=\"#036\" stroke-width=\"2\"/>") }
