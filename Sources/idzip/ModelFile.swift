@@ -23,12 +23,16 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Prints an Encodable value as JSON on standard output.
-func printJSON<Value: Encodable>(_ value: Value) throws {
+/// An Encodable value as indented JSON with sorted keys, as the command line writes it.
+func prettyJSON<Value: Encodable>(_ value: Value) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    return try encoder.encode(value)
+}
+
+/// Prints an Encodable value as JSON on standard output.
+func printJSON<Value: Encodable>(_ value: Value) throws {
+    print(String(decoding: try prettyJSON(value), as: UTF8.self))
 }
 
 /// 199210 -> "199,210".

@@ -82,17 +82,24 @@ struct SweepDirectory {
     }
 
     func saveShardFile(_ shard: ShardFile) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(encoder.encode(shard), to: "shard.json")
+        try write(prettyJSON(shard), to: "shard.json")
     }
 
-    /// Writes summary.json, plot.svg and index.html for `records` (the sweep's runs).
-    func writeReport(_ summary: SweepSummary, records: [SweepRecord]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(encoder.encode(summary), to: "summary.json")
-        let estimate = IntrinsicDimensionEstimate(records: records, baseline: summary.baseline, threshold: summary.threshold)
+    /// Writes summary.json, plot.svg and index.html for `records` (the runs behind
+    /// `summary`), then prints the summary (as JSON with `json`) and `closing`.
+    func publish(_ summary: SweepSummary, records: [SweepRecord], json: Bool, closing: String) throws {
+        try writeReport(summary, records: records)
+        if json {
+            try printJSON(summary)
+        } else {
+            summary.text.forEach { print($0) }
+            print(closing)
+        }
+    }
+
+    private func writeReport(_ summary: SweepSummary, records: [SweepRecord]) throws {
+        try write(prettyJSON(summary), to: "summary.json")
+        let estimate = summary.estimate
         let title = "\(summary.model) (D = \(grouped(summary.parameters))), \(summary.projection): d_int90 = "
             + (summary.d_int90.map(String.init) ?? "not reached")
         let svg = SweepPlot.svg(records: records, estimate: estimate, title: title)
@@ -109,9 +116,8 @@ struct SweepDirectory {
             ("training runs", "\(summary.training_runs) (\(summary.stopped_early) stopped early), \(summary.epochs_trained) epochs, "
                 + String(format: "%.1f s", summary.run_seconds)),
         ]
-        if let bootstrap = summary.d_int90_bootstrap, let mean = bootstrap.mean, let deviation = bootstrap.standard_deviation,
-           let lower = bootstrap.lower_2_5, let upper = bootstrap.upper_97_5 {
-            facts.append(("d_int90 bootstrap", String(format: "%.1f +- %.1f, 95%% interval %d...%d", mean, deviation, lower, upper)))
+        if let interval = summary.d_int90_bootstrap?.interval {
+            facts.append(("d_int90 bootstrap", interval))
         }
         if let settings = settings(), let training = Self.setting("training", in: settings) {
             facts.append(("training", training))

@@ -115,13 +115,9 @@ struct SweepMerge: ParsableCommand {
             description: SweepDescription(model: model, data: data == "none" ? nil : data, parameters: parameterCount, projection: projection),
             baselineKind: baselineKind, baseline: baselineValue, threshold: threshold, runs: seedsPerDimension, records: used,
             wallSeconds: Date().timeIntervalSince(started))
-        try output.writeReport(summary, records: used)
-        if json {
-            try printJSON(summary)
-        } else {
-            summary.text.forEach { print($0) }
-            print("merged \(sources.count) directories (\(records.count) runs) into \(output.path)")
-        }
+        try output.publish(
+            summary, records: used, json: json,
+            closing: "merged \(sources.count) directories (\(records.count) runs) into \(output.path)")
     }
 
     /// Every shard 1...n present and every run it was given finished, unless --allow-partial.

@@ -111,11 +111,9 @@ struct SweepRun: ParsableCommand {
         let directory = SweepDirectory(self.directory)
         try directory.create()
         try directory.adopt(settings: try settingsText(isToy: isToy))
-        if let existing = try directory.shardFile(), existing.shard != shard {
-            throw CommandFailure("\(directory.path) holds shard \(existing.shard.name); give each shard its own --out")
-        }
-        if shard == nil, try directory.shardFile() != nil {
-            throw CommandFailure("\(directory.path) holds a shard; give --shard or combine shards with `idzip sweep merge`")
+        if let existing = try directory.shardFile()?.shard, existing != shard {
+            throw CommandFailure("\(directory.path) holds shard \(existing.name); "
+                + (shard == nil ? "give --shard \(existing.name) or combine shards with `idzip sweep merge`" : "give each shard its own --out"))
         }
         var records = try directory.records()
         let done = Set(records.map(\.key))
@@ -204,13 +202,9 @@ struct SweepRun: ParsableCommand {
                 model: model, data: isToy ? nil : dataOptions.summary, parameters: parameterCount, projection: projection.name),
             baselineKind: baselineKind, baseline: baselineValue, threshold: threshold, runs: runs, records: used,
             wallSeconds: Date().timeIntervalSince(started))
-        try directory.writeReport(summary, records: used)
-        if json {
-            try printJSON(summary)
-        } else {
-            summary.text.forEach { print($0) }
-            print("wrote \(directory.file("summary.json").path), results.csv, results.json, plot.svg, index.html and \(records.count) models")
-        }
+        try directory.publish(
+            summary, records: used, json: json,
+            closing: "wrote \(directory.file("summary.json").path), results.csv, results.json, plot.svg, index.html and \(records.count) models")
     }
 
     /// Trains one run and writes its model; with a `level`, a subspace run may stop early.

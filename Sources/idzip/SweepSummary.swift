@@ -17,6 +17,12 @@ struct SweepSummary: Encodable {
         var lower_2_5: Int?
         var upper_97_5: Int?
 
+        /// "687.3 +- 18.0, 95% interval 650...700", when some replicate reached d_int90.
+        var interval: String? {
+            guard let mean, let standard_deviation, let lower_2_5, let upper_97_5 else { return nil }
+            return String(format: "%.1f +- %.1f, 95%% interval %d...%d", mean, standard_deviation, lower_2_5, upper_97_5)
+        }
+
         init(_ estimate: IntrinsicDimensionBootstrap) {
             replicates = estimate.replicates
             reached_fraction = estimate.reachedFraction
@@ -52,12 +58,14 @@ struct SweepSummary: Encodable {
     var run_seconds: Double
     /// This invocation's wall time.
     var wall_seconds: Double
+    /// The estimate the figures above come from (not encoded).
+    let estimate: IntrinsicDimensionEstimate
 
     init(
         description: SweepDescription, baselineKind: SweepBaseline, baseline: Double, threshold: Double,
         runs: Int, records: [SweepRecord], wallSeconds: Double
     ) {
-        let estimate = IntrinsicDimensionEstimate(records: records, baseline: baseline, threshold: threshold)
+        estimate = IntrinsicDimensionEstimate(records: records, baseline: baseline, threshold: threshold)
         model = description.model
         data = description.data
         parameters = description.parameters
@@ -117,11 +125,10 @@ struct SweepSummary: Encodable {
                 + String(format: " (first mean above %.4g = %.4g x baseline %.4g)", threshold * baseline, threshold, baseline)
                 + "; d_int100 = " + (d_int100.map { grouped($0) }
                     ?? (d_int100_measured ? "not reached" : "not measured (runs stopped early above the level; --no-early-stop measures it)")))
-        if let bootstrap = d_int90_bootstrap, let mean = bootstrap.mean, let deviation = bootstrap.standard_deviation,
-           let lower = bootstrap.lower_2_5, let upper = bootstrap.upper_97_5 {
+        if let bootstrap = d_int90_bootstrap, let interval = bootstrap.interval {
             lines.append(String(
-                format: "bootstrap over seeds (%d replicates): d_int90 %.1f +- %.1f, 95%% interval %d...%d, reached in %.1f%%",
-                bootstrap.replicates, mean, deviation, lower, upper, bootstrap.reached_fraction * 100))
+                format: "bootstrap over seeds (%d replicates): d_int90 %@, reached in %.1f%%",
+                bootstrap.replicates, interval, bootstrap.reached_fraction * 100))
         }
         lines.append(String(
             format: "%d training runs (%d stopped early), %d %@, %.1f s of training", training_runs, stopped_early,
