@@ -6,6 +6,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case network(String)
     case data(String)
     case checkpoint(String)
+    /// A model, checkpoint or report could not be written.
+    case output(String)
     /// The loss became NaN or infinite.
     case diverged(epoch: Int, batch: Int)
 
@@ -15,6 +17,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .network(let message): message
         case .data(let message): message
         case .checkpoint(let message): "cannot resume: \(message)"
+        case .output(let message): message
         case .diverged(let epoch, let batch):
             "training diverged (loss is not finite) in epoch \(epoch + 1), batch \(batch + 1); try a lower learning rate"
         }

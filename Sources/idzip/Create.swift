@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IdzipCore
+import IdzipTraining
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,10 +9,10 @@ struct Create: ParsableCommand {
         discussion: "For trying the format, samples and tests; `idzip train` writes trained models."
     )
 
-    @Option(help: "Architecture: fc:784-200-200-10, fc5, lenet, lenet:3x32x32 or toy.")
-    var model: String
+    @Option(help: ArgumentHelp(ModelArgument.help), transform: ModelArgument.parse)
+    var model: ModelArgument
 
-    @Option(help: "Projection kind: identity, dense, sparse or fastfood.")
+    @Option(help: "Projection kind: identity, dense, sparse or fastfood (default: fastfood).", transform: FormatArgument.projection)
     var projection: ProjectionKind = .fastfood
 
     @Option(name: [.customLong("dim"), .customShort("d")], help: "Subspace dimension d (identity: D).")
@@ -26,7 +27,7 @@ struct Create: ParsableCommand {
     @Option(help: "Standard deviation of a random theta_d (0 writes zeros).")
     var thetaScale: Double = 0
 
-    @Option(help: "Stored precision of theta_d: float32, float16 or int8.")
+    @Option(help: "Stored precision of theta_d: float32, float16 or int8 (default: float32).", transform: FormatArgument.encoding)
     var encoding: ThetaEncoding = .float32
 
     @Option(name: .shortAndLong, help: "Output .idz file.", completion: .file(extensions: ["idz"]))
@@ -40,43 +41,23 @@ struct Create: ParsableCommand {
             throw ValidationError("give the subspace dimension with --dim (or use --projection identity)")
         }
         guard thetaScale.isFinite, thetaScale >= 0 else { throw ValidationError("--theta-scale must be a finite number >= 0") }
+        if projection == .identity, let dimension, dimension != model.parameterCount {
+            throw ValidationError("the identity projection needs d = D = \(model.parameterCount)")
+        }
+        try model.check(dimension: dimension)
     }
 
     func run() throws {
-        let architecture: Architecture
-        do { architecture = try Architecture(spec: model) } catch { throw ValidationError(error.description) }
-        let parameterCount = try architecture.parameterCount()
-        let d = projection == .identity ? parameterCount : dimension ?? 0
-        if projection == .identity, let dimension, dimension != parameterCount {
-            throw ValidationError("the identity projection needs d = D = \(parameterCount)")
-        }
-        guard d <= parameterCount else {
-            throw ValidationError("d = \(d) exceeds the number of parameters D = \(parameterCount)")
-        }
+        let d = projection == .identity ? model.parameterCount : dimension ?? 0
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }
-        var model = IdzModel(
-            architecture: architecture, theta0Seed: seed,
-            projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d),
-            theta: StoredTheta.encode(values, as: encoding),
-            preprocessing: Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]),
-            labels: [],
-            metadata: [MetadataEntry(key: "producer", value: .string("idzip \(IdzipVersion.current) create"))],
-            weightsSHA256: [UInt8](repeating: 0, count: 32))
-        do {
-            model.weightsSHA256 = try ModelExpansion.digest(of: model)
-            try IdzFile.write(model, to: URL(fileURLWithPath: output))
-        } catch let error as CustomStringConvertible {
-            throw CommandFailure(error.description)
+        let sealer = ModelSealer(architecture: model.architecture, theta0Seed: seed, preprocessing: ModelSealer.pixelPreprocessing)
+        let draft = sealer.draft(projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d), thetaD: values, encoding: encoding)
+        let sealed = try failing {
+            try sealer.write(
+                draft, weights: nil, metadata: [MetadataEntry(key: "producer", value: .string("\(IdzipVersion.producer) create"))],
+                to: URL(fileURLWithPath: output))
         }
-        print("wrote \(output): \(self.model), D = \(grouped(parameterCount)), \(projection.name) d = \(grouped(d)), \(grouped(ModelFile.size(output))) bytes")
+        print("wrote \(output): \(model.name), D = \(grouped(model.parameterCount)), \(projection.name) d = \(grouped(d)), \(grouped(sealed.fileBytes)) bytes")
     }
-}
-
-extension ProjectionKind: ExpressibleByArgument {
-    public init?(argument: String) { self.init(name: argument) }
-}
-
-extension ThetaEncoding: ExpressibleByArgument {
-    public init?(argument: String) { self.init(name: argument) }
 }

@@ -22,25 +22,14 @@ struct DataOptions: ParsableArguments {
         guard trainFraction > 0, trainFraction <= 1 else { throw ValidationError("--train-fraction must be in (0, 1]") }
     }
 
-    var variant: DatasetVariant {
-        DatasetVariant(shufflePixels: shufflePixels, shuffleLabels: shuffleLabels, trainingFraction: trainFraction, seed: dataSeed)
+    var selection: DataSelection {
+        DataSelection(
+            name: data,
+            variant: DatasetVariant(shufflePixels: shufflePixels, shuffleLabels: shuffleLabels, trainingFraction: trainFraction, seed: dataSeed))
     }
 
-    /// A short description for metadata, e.g. "mnist (shuffled pixels, seed 0)".
-    var summary: String {
-        var parts: [String] = []
-        if shufflePixels { parts.append("shuffled pixels") }
-        if shuffleLabels { parts.append("shuffled labels") }
-        if trainFraction < 1 { parts.append("\(trainFraction) of training set") }
-        return parts.isEmpty ? data : "\(data) (\(parts.joined(separator: ", ")), seed \(dataSeed))"
-    }
-
-    func load() throws -> DatasetPair {
-        do {
-            let pair = try DatasetCatalog.load(data)
-            return variant.isIdentity ? pair : try pair.applying(variant)
-        } catch {
-            throw CommandFailure(error.description)
-        }
+    /// The data set in memory; a missing or damaged one is one line, exit 1.
+    func load() throws -> SelectedData {
+        try failing { try SelectedData(selection) }
     }
 }

@@ -12,8 +12,8 @@ struct Eval: ParsableCommand {
     @Argument(help: "A .idz model or a safetensors file of full weights.", completion: .file(extensions: ["idz", "safetensors"]))
     var modelFile: String
 
-    @Option(help: "Architecture of a safetensors file (default: the one its metadata names).")
-    var model: String?
+    @Option(help: "Architecture of a safetensors file (default: the one its metadata names).", transform: ModelArgument.parse)
+    var model: ModelArgument?
 
     @OptionGroup var dataOptions: DataOptions
 
@@ -34,72 +34,44 @@ struct Eval: ParsableCommand {
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case test, train }
 
+    func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+    }
+
     func run() throws {
         let (architecture, theta, preprocessing) = try loadWeights()
         let data = try dataOptions.load()
-        let dataset = split == .test ? data.test : data.train
-        let evaluation: Evaluation
-        do {
-            let predictor = try Predictor(architecture: architecture, theta: theta, threads: threads ?? ParallelLoop.defaultThreads)
-            if preprocessing == Preprocessing() {
-                evaluation = try predictor.evaluate(dataset)
-            } else {
-                evaluation = try predictor.evaluate(labels: dataset.labels) { range, buffer in
-                    dataset.fill(range: range, into: buffer)
-                    Self.apply(preprocessing, to: buffer, featureCount: dataset.featureCount, architecture: architecture)
-                }
-            }
-            if let predictions {
-                let labels = try predictor.predictions(preprocessed(dataset, preprocessing, architecture))
-                do {
-                    try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: URL(fileURLWithPath: predictions))
-                } catch {
-                    throw CommandFailure(error.description)
-                }
-            }
-        } catch let error as InferenceError {
-            throw CommandFailure(error.description)
+        let dataset = split == .test ? data.pair.test : data.pair.train
+        let predictor = try failing { try Predictor(architecture: architecture, theta: theta, threads: threads ?? ParallelLoop.defaultThreads) }
+        guard dataset.featureCount == predictor.inputCount else {
+            throw CommandFailure(InferenceError.inputCount(expected: predictor.inputCount, actual: dataset.featureCount).description)
         }
-        let classNames = dataset.classNames.count == evaluation.classCount
-            ? dataset.classNames : (0..<evaluation.classCount).map(String.init)
-        let report = EvalReport(
-            model: modelFile, data: dataOptions.summary, split: split.rawValue, examples: evaluation.exampleCount,
-            accuracy: evaluation.accuracy, loss: evaluation.meanLoss,
-            per_class_accuracy: Dictionary(uniqueKeysWithValues: zip(classNames, evaluation.perClassAccuracy).compactMap { name, value in value.map { (name, $0) } }),
-            confusion: confusion ? (0..<evaluation.classCount).map { actual in (0..<evaluation.classCount).map { evaluation.count(actual: actual, predicted: $0) } } : nil)
-        if json {
-            try printJSON(report)
-            return
-        }
-        print(String(format: "%@ on %@ %@ (%@ examples): accuracy %.2f%%, loss %.4f",
-            modelFile, dataOptions.summary, split.rawValue, grouped(evaluation.exampleCount), evaluation.accuracy * 100, evaluation.meanLoss))
-        let width = max(5, classNames.map(\.count).max() ?? 0)
-        print("per class: " + zip(classNames, evaluation.perClassAccuracy).map { name, value in
-            "\(name) " + (value.map { String(format: "%.1f%%", $0 * 100) } ?? "-")
-        }.joined(separator: ", "))
-        if let matrix = report.confusion {
-            print("confusion (rows: true class, columns: predicted):")
-            print(String(repeating: " ", count: width) + classNames.map { " " + $0.prefix(width).padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
-            for (name, row) in zip(classNames, matrix) {
-                print(name.prefix(width).padding(toLength: width, withPad: " ", startingAt: 0)
-                    + row.map { " " + String(repeating: " ", count: max(0, width - String($0).count)) + String($0) }.joined())
+        let evaluation = try failing {
+            try predictor.evaluate(labels: dataset.labels) { range, buffer in
+                dataset.fill(range: range, into: buffer)
+                Self.apply(preprocessing, to: buffer, featureCount: dataset.featureCount, architecture: architecture)
             }
         }
-    }
-
-    /// The data set's features (bytes / 255) turned into what the model expects.
-    func preprocessed(_ dataset: Dataset, _ preprocessing: Preprocessing, _ architecture: Architecture) -> [Float] {
-        var features = dataset.floatFeatures()
-        if preprocessing != Preprocessing() {
+        if let predictions {
+            var features = dataset.floatFeatures()
             features.withUnsafeMutableBufferPointer {
                 Self.apply(preprocessing, to: $0, featureCount: dataset.featureCount, architecture: architecture)
             }
+            let labels = try failing { try predictor.predictions(features) }
+            try failing {
+                try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: URL(fileURLWithPath: predictions))
+            }
         }
-        return features
+        let report = EvalReport(
+            model: modelFile, data: data.selection.summary, split: split.rawValue, evaluation: evaluation,
+            classNames: dataset.classNames, confusion: confusion)
+        if json { return try printJSON(report) }
+        report.text.forEach { print($0) }
     }
 
     /// x = (raw * scale - mean[c]) / std[c], where raw = 255 x for the data set's x in [0, 1].
     static func apply(_ preprocessing: Preprocessing, to buffer: UnsafeMutableBufferPointer<Float>, featureCount: Int, architecture: Architecture) {
+        guard preprocessing != Preprocessing() else { return }
         let channels = architecture.inputShape.count == 3 ? architecture.inputShape[0] : 1
         let perChannel = max(1, featureCount / channels)
         for i in 0..<buffer.count {
@@ -112,31 +84,21 @@ struct Eval: ParsableCommand {
     /// The architecture, the full weights and the input preprocessing of the model file.
     func loadWeights() throws -> (Architecture, [Float], Preprocessing) {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
-            let file: SafetensorsFile
-            do { file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) } catch { throw CommandFailure("\(modelFile): \(error.description)") }
-            guard let spec = model ?? file.metadata["idzip.architecture"] else {
+            let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
+            guard let architecture = try model?.architecture ?? file.metadata["idzip.architecture"].map({ try ModelArgument.parse($0).architecture }) else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
-            let architecture: Architecture
-            do { architecture = try Architecture(spec: spec) } catch { throw ValidationError(error.description) }
-            do {
-                return (architecture, try file.parameters(for: architecture), Preprocessing())
-            } catch {
-                throw CommandFailure("\(modelFile): \(error.description)")
-            }
+            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, Preprocessing())
         }
         let idz = try ModelFile.read(modelFile)
-        if let model, (try? Architecture(spec: model)) != idz.architecture {
-            throw ValidationError("--model \(model) does not match the architecture stored in \(modelFile)")
+        if let model, model.architecture != idz.architecture {
+            throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
         }
-        do {
-            return (idz.architecture, try ModelExpansion.weights(of: idz), idz.preprocessing)
-        } catch {
-            throw CommandFailure("\(modelFile): \(error.description)")
-        }
+        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz) }, idz.preprocessing)
     }
 }
 
+/// What `idzip eval` reports, in the shape of its JSON output.
 private struct EvalReport: Encodable {
     var model: String
     var data: String
@@ -146,4 +108,47 @@ private struct EvalReport: Encodable {
     var loss: Double
     var per_class_accuracy: [String: Double]
     var confusion: [[Int]]?
+    /// Class names in class order (not encoded).
+    let classNames: [String]
+    let perClass: [Double?]
+
+    enum CodingKeys: String, CodingKey { case model, data, split, examples, accuracy, loss, per_class_accuracy, confusion }
+
+    init(model: String, data: String, split: String, evaluation: Evaluation, classNames names: [String], confusion: Bool) {
+        let count = evaluation.classCount
+        classNames = names.count == count ? names : (0..<count).map(String.init)
+        perClass = evaluation.perClassAccuracy
+        self.model = model
+        self.data = data
+        self.split = split
+        examples = evaluation.exampleCount
+        accuracy = evaluation.accuracy
+        loss = evaluation.meanLoss
+        per_class_accuracy = Dictionary(uniqueKeysWithValues: zip(classNames, perClass).compactMap { name, value in value.map { (name, $0) } })
+        self.confusion = confusion
+            ? (0..<count).map { actual in (0..<count).map { evaluation.count(actual: actual, predicted: $0) } } : nil
+    }
+
+    var text: [String] {
+        var lines = [
+            String(format: "%@ on %@ %@ (%@ examples): accuracy %.2f%%, loss %.4f",
+                model, data, split, grouped(examples), accuracy * 100, loss),
+            "per class: " + zip(classNames, perClass).map { name, value in
+                "\(name) " + (value.map { String(format: "%.1f%%", $0 * 100) } ?? "-")
+            }.joined(separator: ", "),
+        ]
+        guard let confusion else { return lines }
+        let width = max(5, classNames.map(\.count).max() ?? 0)
+        func cell(_ text: String, right: Bool = false) -> String {
+            let clipped = right ? text : String(text.prefix(width))
+            let space = String(repeating: " ", count: max(0, width - clipped.count))
+            return right ? space + clipped : clipped + space
+        }
+        lines.append("confusion (rows: true class, columns: predicted):")
+        lines.append(String(repeating: " ", count: width) + classNames.map { " " + cell($0) }.joined())
+        for (name, row) in zip(classNames, confusion) {
+            lines.append(cell(name) + row.map { " " + cell(String($0), right: true) }.joined())
+        }
+        return lines
+    }
 }

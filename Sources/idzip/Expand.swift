@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IdzipCore
+import IdzipTraining
 
 struct Expand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IdzipCore
 
 @main
 struct Idzip: ParsableCommand {

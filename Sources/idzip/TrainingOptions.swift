@@ -3,10 +3,8 @@ import IdzipCore
 import IdzipTraining
 
 /// Optimiser, schedule and run settings. Unset options take the recommended defaults for
-/// direct or subspace training.
+/// direct or subspace training (or the toy problem).
 struct TrainingOptions: ParsableArguments {
-    enum OptimizerName: String, ExpressibleByArgument, CaseIterable { case adam, sgd }
-
     @Option(help: "Passes over the training set.")
     var epochs: Int?
 
@@ -14,7 +12,7 @@ struct TrainingOptions: ParsableArguments {
     var batchSize: Int?
 
     @Option(help: "adam or sgd.")
-    var optimizer: OptimizerName?
+    var optimizer: TrainingOverrides.Optimizer?
 
     @Option(help: "Base learning rate.")
     var learningRate: Float?
@@ -49,52 +47,18 @@ struct TrainingOptions: ParsableArguments {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
-    /// The settings: `base` overridden by every option given.
+    var overrides: TrainingOverrides {
+        TrainingOverrides(
+            epochs: epochs, batchSize: batchSize, optimizer: optimizer, learningRate: learningRate, beta1: beta1, beta2: beta2,
+            momentum: momentum, l2: l2, lrDecayEvery: lrDecayEvery, lrDecay: lrDecay, seed: seed, threads: threads)
+    }
+
+    /// The settings: `base` overridden by every option given; exit 64 when invalid.
     func configuration(base: TrainingConfiguration) throws -> TrainingConfiguration {
-        var configuration = base
-        configuration.seed = seed
-        if let epochs { configuration.epochs = epochs }
-        if let batchSize { configuration.batchSize = batchSize }
-        if let learningRate { configuration.learningRate = learningRate }
-        if let l2 { configuration.l2 = l2 }
-        if let threads { configuration.threads = threads }
-        let name = optimizer ?? (base.optimizer.name == "sgd" ? .sgd : .adam)
-        switch (name, base.optimizer) {
-        case (.adam, .adam(let baseBeta1, let baseBeta2, let epsilon)):
-            configuration.optimizer = .adam(beta1: beta1 ?? baseBeta1, beta2: beta2 ?? baseBeta2, epsilon: epsilon)
-        case (.adam, _):
-            configuration.optimizer = .adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.99, epsilon: 1e-8)
-        case (.sgd, .sgd(let baseMomentum, let nesterov)):
-            configuration.optimizer = .sgd(momentum: momentum ?? baseMomentum, nesterov: nesterov)
-        case (.sgd, _):
-            configuration.optimizer = .sgd(momentum: momentum ?? 0.9, nesterov: false)
-        }
-        if lrDecayEvery != nil || lrDecay != nil {
-            let every = lrDecayEvery ?? { if case .step(let every, _) = base.schedule { return every } else { return 3 } }()
-            let factor = lrDecay ?? { if case .step(_, let factor) = base.schedule { return factor } else { return 0.5 } }()
-            configuration.schedule = every == 0 ? .constant : .step(every: every, factor: factor)
-        }
         do {
-            try configuration.validate()
+            return try overrides.configuration(base: base)
         } catch {
             throw ValidationError(error.description)
         }
-        return configuration
-    }
-}
-
-extension TrainingConfiguration {
-    /// "adam b1=0.9 b2=0.99 lr=0.001 step=3x0.5 batch=128 l2=1e-05"
-    var summary: String {
-        let optimizerText = switch optimizer {
-        case .adam(let beta1, let beta2, _): "adam b1=\(beta1) b2=\(beta2)"
-        case .sgd(let momentum, let nesterov): "sgd momentum=\(momentum)\(nesterov ? " nesterov" : "")"
-        }
-        let scheduleText = switch schedule {
-        case .constant: ""
-        case .step(let every, let factor): " step=\(every)x\(factor)"
-        case .cosine(let floor): " cosine=\(floor)"
-        }
-        return "\(optimizerText) lr=\(learningRate)\(scheduleText) batch=\(batchSize) l2=\(l2)"
     }
 }

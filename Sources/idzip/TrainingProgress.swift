@@ -2,9 +2,10 @@ import Foundation
 import IdzipCore
 import IdzipTraining
 
-/// Shows training progress: a live bar on a terminal, one line per epoch otherwise. With
-/// `--json` the lines go to standard error so that standard output holds only the JSON.
-final class TrainingProgress {
+/// Shows training progress: a live bar on a terminal, one line per epoch otherwise (the toy
+/// problem: one line every tenth of its steps). With `--json` the lines go to standard
+/// error so that standard output holds only the JSON.
+final class TrainingProgress: TrainingObserver {
     private let totalEpochs: Int
     private let liveBar: Bool
     private let linesToStandardError: Bool
@@ -57,7 +58,12 @@ final class TrainingProgress {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    func epoch(_ report: EpochReport) {
+    func step(_ step: Int, loss: Double) -> TrainingDecision {
+        if step % max(1, totalEpochs / 10) == 0 { say(String(format: "step %d/%d  loss %.6g", step + 1, totalEpochs, loss)) }
+        return .proceed
+    }
+
+    func epoch(_ report: EpochReport) -> TrainingDecision {
         if liveBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         var line = String(
             format: "epoch %d/%d  loss %.4f  train %.2f%%", report.epoch + 1, totalEpochs, report.trainLoss, report.trainAccuracy * 100)
@@ -66,6 +72,7 @@ final class TrainingProgress {
         }
         line += "  \(grouped(Int(report.examplesPerSecond))) ex/s  " + String(format: "%.1f s", report.trainingSeconds + report.evaluationSeconds)
         say(line)
+        return .proceed
     }
 
     func say(_ line: String) {

@@ -166,9 +166,7 @@ public enum SweepResultsFile {
     }
 
     public static func json(_ records: [SweepRecord]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(records)
+        try prettyJSON(records)
     }
 
     public static func csv(_ records: [SweepRecord]) -> String {

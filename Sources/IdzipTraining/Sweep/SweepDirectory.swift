@@ -1,37 +1,44 @@
 import Foundation
 import IdzipCore
-import IdzipTraining
+
+/// Why a sweep cannot run, resume or merge: one line.
+public struct SweepError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
 
 /// A sweep's output directory: settings.txt (the settings its runs share), results.json and
 /// results.csv (one row per finished run), models/, shard.json for a shard, and the report:
 /// summary.json, plot.svg and index.html.
-struct SweepDirectory {
-    let root: URL
+public struct SweepDirectory: Sendable {
+    public let root: URL
 
-    init(_ path: String) { root = URL(fileURLWithPath: path) }
+    public init(_ path: String) { root = URL(fileURLWithPath: path) }
 
-    var path: String { root.path }
-    var models: URL { root.appendingPathComponent("models") }
-    func file(_ name: String) -> URL { root.appendingPathComponent(name) }
+    public var path: String { root.path }
+    public var models: URL { root.appendingPathComponent("models") }
+    public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
 
-    func create() throws {
+    /// Creates the directory and its models/ folder.
+    /// - Throws: `SweepError` when they cannot be created.
+    public func create() throws(SweepError) {
         do {
             try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
         } catch {
-            throw CommandFailure("cannot create \(models.path): \(error.localizedDescription)")
+            throw SweepError("cannot create \(models.path): \(error.localizedDescription)")
         }
     }
 
     /// The settings of an existing sweep here, if any.
-    func settings() -> String? { try? String(contentsOf: file("settings.txt"), encoding: .utf8) }
+    public func settings() -> String? { try? String(contentsOf: file("settings.txt"), encoding: .utf8) }
 
     /// Records the settings, or refuses a directory holding a sweep with other settings (its
     /// finished runs would not be comparable).
-    func adopt(settings: String) throws {
+    public func adopt(settings: String) throws(SweepError) {
         if let existing = self.settings() {
             guard existing == settings else {
                 let old = existing.split(separator: "\n").joined(separator: "; ")
-                throw CommandFailure("\(path) holds a sweep with other settings (\(old)); use another --out or the same settings")
+                throw SweepError("\(path) holds a sweep with other settings (\(old)); use another --out or the same settings")
             }
         } else {
             try write(Data(settings.utf8), to: "settings.txt")
@@ -39,66 +46,66 @@ struct SweepDirectory {
     }
 
     /// One setting of settings.txt ("model", "data", "projection", ...).
-    static func setting(_ name: String, in settings: String) -> String? {
+    public static func setting(_ name: String, in settings: String) -> String? {
         settings.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
     }
 
     /// Finished runs: rows of results.json whose model file exists.
-    func records() throws -> [SweepRecord] {
+    public func records() throws(SweepError) -> [SweepRecord] {
         let url = file("results.json")
         let records: [SweepRecord]
         do {
             records = try SweepResultsFile.read(url)
         } catch {
-            throw CommandFailure("\(url.path): not a sweep's results (\(error.localizedDescription))")
+            throw SweepError("\(url.path): not a sweep's results (\(error.localizedDescription))")
         }
         return records.filter { FileManager.default.fileExists(atPath: file($0.model).path) }
     }
 
-    func save(_ records: [SweepRecord]) throws {
+    public func save(_ records: [SweepRecord]) throws(SweepError) {
         let sorted = SweepResultsFile.sorted(records)
-        try write(SweepResultsFile.json(sorted), to: "results.json")
+        try write(encoding: sorted, to: "results.json")
         try write(Data(SweepResultsFile.csv(sorted).utf8), to: "results.csv")
     }
 
     /// shard.json: which share of which plan this directory holds.
-    struct ShardFile: Codable {
-        var shard: SweepShard
-        var baseline: String
-        var threshold: Double
-        var runs: Int
+    public struct ShardFile: Codable, Sendable, Equatable {
+        public var shard: SweepShard
+        /// The baseline as given: a number or "local".
+        public var baseline: String
+        public var threshold: Double
+        /// Seeds per d.
+        public var runs: Int
         /// The model files of the runs this shard was given.
-        var assigned: [String]
+        public var assigned: [String]
+
+        public init(shard: SweepShard, baseline: String, threshold: Double, runs: Int, assigned: [String]) {
+            self.shard = shard
+            self.baseline = baseline
+            self.threshold = threshold
+            self.runs = runs
+            self.assigned = assigned
+        }
     }
 
-    func shardFile() throws -> ShardFile? {
+    public func shardFile() throws(SweepError) -> ShardFile? {
         let url = file("shard.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do {
             return try JSONDecoder().decode(ShardFile.self, from: Data(contentsOf: url))
         } catch {
-            throw CommandFailure("\(url.path): not a sweep shard's description (\(error.localizedDescription))")
+            throw SweepError("\(url.path): not a sweep shard's description (\(error.localizedDescription))")
         }
     }
 
-    func saveShardFile(_ shard: ShardFile) throws {
-        try write(prettyJSON(shard), to: "shard.json")
+    public func saveShardFile(_ shard: ShardFile) throws(SweepError) {
+        try write(encoding: shard, to: "shard.json")
     }
 
-    /// Writes summary.json, plot.svg and index.html for `records` (the runs behind
-    /// `summary`), then prints the summary (as JSON with `json`) and `closing`.
-    func publish(_ summary: SweepSummary, records: [SweepRecord], json: Bool, closing: String) throws {
-        try writeReport(summary, records: records)
-        if json {
-            try printJSON(summary)
-        } else {
-            summary.text.forEach { print($0) }
-            print(closing)
-        }
-    }
-
-    private func writeReport(_ summary: SweepSummary, records: [SweepRecord]) throws {
-        try write(prettyJSON(summary), to: "summary.json")
+    /// Writes the report of `records` (the runs behind `summary`): summary.json, plot.svg
+    /// and index.html.
+    public func writeReport(_ summary: SweepSummary, records: [SweepRecord]) throws(SweepError) {
+        try write(encoding: summary, to: "summary.json")
         let estimate = summary.estimate
         let title = "\(summary.model) (D = \(grouped(summary.parameters))), \(summary.projection): d_int90 = "
             + (summary.d_int90.map(String.init) ?? "not reached")
@@ -126,14 +133,26 @@ struct SweepDirectory {
         try write(Data(page.utf8), to: "index.html")
     }
 
-    func write(_ data: Data, to name: String) throws {
+    /// `value` as pretty JSON into the file `name`, atomically.
+    public func write<Value: Encodable>(encoding value: Value, to name: String) throws(SweepError) {
+        let data: Data
+        do {
+            data = try prettyJSON(value)
+        } catch {
+            throw SweepError("cannot encode \(name): \(error)")
+        }
+        try write(data, to: name)
+    }
+
+    /// `data` into the file `name` (relative to the directory), atomically.
+    public func write(_ data: Data, to name: String) throws(SweepError) {
         let url = file(name)
         do {
             let writer = try AtomicFileWriter(destination: url)
             try writer.write([UInt8](data))
             try writer.commit()
         } catch {
-            throw CommandFailure("cannot write \(url.path): \(error)")
+            throw SweepError("cannot write \(url.path): \(error)")
         }
     }
 }

@@ -1,24 +1,23 @@
 import Foundation
-import IdzipTraining
 
 /// summary.json of a sweep.
-struct SweepSummary: Encodable {
-    struct Mean: Encodable {
-        var d: Int
-        var mean_performance: Double
-        var runs: Int
+public struct SweepSummary: Encodable, Sendable {
+    public struct Mean: Encodable, Sendable {
+        public var d: Int
+        public var mean_performance: Double
+        public var runs: Int
     }
 
-    struct Bootstrap: Encodable {
-        var replicates: Int
-        var reached_fraction: Double
-        var mean: Double?
-        var standard_deviation: Double?
-        var lower_2_5: Int?
-        var upper_97_5: Int?
+    public struct Bootstrap: Encodable, Sendable {
+        public var replicates: Int
+        public var reached_fraction: Double
+        public var mean: Double?
+        public var standard_deviation: Double?
+        public var lower_2_5: Int?
+        public var upper_97_5: Int?
 
         /// "687.3 +- 18.0, 95% interval 650...700", when some replicate reached d_int90.
-        var interval: String? {
+        public var interval: String? {
             guard let mean, let standard_deviation, let lower_2_5, let upper_97_5 else { return nil }
             return String(format: "%.1f +- %.1f, 95%% interval %d...%d", mean, standard_deviation, lower_2_5, upper_97_5)
         }
@@ -33,35 +32,35 @@ struct SweepSummary: Encodable {
         }
     }
 
-    var model: String
-    var data: String?
-    var parameters: Int
-    var projection: String
-    var baseline_kind: String
-    var baseline: Double
-    var threshold: Double
-    var d_int90: Int?
-    var d_int100: Int?
+    public var model: String
+    public var data: String?
+    public var parameters: Int
+    public var projection: String
+    public var baseline_kind: String
+    public var baseline: Double
+    public var threshold: Double
+    public var d_int90: Int?
+    public var d_int100: Int?
     /// False when runs stopped early on passing the level: their performance is then a
     /// lower bound, and d_int100 (reaching the baseline) is not measured.
-    var d_int100_measured: Bool
+    public var d_int100_measured: Bool
     /// Seeds per d.
-    var runs: Int
-    var dims: [Int]
-    var means: [Mean]
-    var d_int90_bootstrap: Bootstrap?
+    public var runs: Int
+    public var dims: [Int]
+    public var means: [Mean]
+    public var d_int90_bootstrap: Bootstrap?
     /// Training runs behind the result (the baseline's included), how many ended early,
     /// their epochs (steps for the toy problem) and their summed seconds (over every invocation, shards included).
-    var training_runs: Int
-    var stopped_early: Int
-    var epochs_trained: Int
-    var run_seconds: Double
+    public var training_runs: Int
+    public var stopped_early: Int
+    public var epochs_trained: Int
+    public var run_seconds: Double
     /// This invocation's wall time.
-    var wall_seconds: Double
+    public var wall_seconds: Double
     /// The estimate the figures above come from (not encoded).
-    let estimate: IntrinsicDimensionEstimate
+    public let estimate: IntrinsicDimensionEstimate
 
-    init(
+    public init(
         description: SweepDescription, baselineKind: SweepBaseline, baseline: Double, threshold: Double,
         runs: Int, records: [SweepRecord], wallSeconds: Double
     ) {
@@ -93,7 +92,7 @@ struct SweepSummary: Encodable {
         case d_int90_bootstrap, training_runs, stopped_early, epochs_trained, run_seconds, wall_seconds
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(model, forKey: .model)
         try container.encodeIfPresent(data, forKey: .data)
@@ -118,7 +117,7 @@ struct SweepSummary: Encodable {
     }
 
     /// The lines printed for people.
-    var text: [String] {
+    public var text: [String] {
         var lines = means.map { String(format: "d %8d  mean performance %.6f  (%d runs)", $0.d, $0.mean_performance, $0.runs) }
         lines.append(
             "d_int90 = " + (d_int90.map { grouped($0) } ?? "not reached")
@@ -138,9 +137,16 @@ struct SweepSummary: Encodable {
 }
 
 /// What a sweep trains: the facts its report shows.
-struct SweepDescription {
-    var model: String
-    var data: String?
-    var parameters: Int
-    var projection: String
+public struct SweepDescription: Sendable {
+    public var model: String
+    public var data: String?
+    public var parameters: Int
+    public var projection: String
+
+    public init(model: String, data: String?, parameters: Int, projection: String) {
+        self.model = model
+        self.data = data
+        self.parameters = parameters
+        self.projection = projection
+    }
 }

@@ -1,0 +1,122 @@
+import Foundation
+import IdzipCore
+
+/// Writes every model idzip makes (trained on data, trained on the toy problem, or
+/// created untrained): the parameters in the form the `.idz` stores them, the SHA-256 of
+/// the weights they expand to, metadata, and an atomic write.
+///
+/// A model is sealed from what the file will reproduce: theta_d is encoded first
+/// (float16 / int8 lose precision) and expanded from the encoded values, so the digest and
+/// any figure measured on `weights(of:)` describe exactly what `idzip expand` and
+/// `idzip eval` will later see (Formats/idz-v1.md, "Weights digest").
+public struct ModelSealer: Sendable {
+    public var architecture: Architecture
+    public var theta0Seed: UInt64
+    public var preprocessing: Preprocessing
+    /// Class names, or empty.
+    public var labels: [String]
+    /// Threads for expansion (results do not depend on it).
+    public var threads: Int
+
+    public init(
+        architecture: Architecture, theta0Seed: UInt64, preprocessing: Preprocessing, labels: [String] = [],
+        threads: Int = ParallelLoop.defaultThreads
+    ) {
+        self.architecture = architecture
+        self.theta0Seed = theta0Seed
+        self.preprocessing = preprocessing
+        self.labels = labels
+        self.threads = threads
+    }
+
+    /// The input preprocessing of models trained on pixel data: x * (1/255).
+    public static let pixelPreprocessing = Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1])
+
+    /// The stored coordinates of trained parameters: theta_d under `projection`, or, for
+    /// direct training (`projection` nil), theta - theta0 under the identity projection
+    /// (theta = theta0 + I (theta - theta0); d = D).
+    /// - Parameters:
+    ///   - trained: theta_d (d numbers) or theta (D numbers, direct).
+    ///   - theta0: the initial weights (D numbers).
+    public static func coordinates(
+        trained: [Float], theta0: [Float], projection: ProjectionSpec?
+    ) -> (projection: ProjectionSpec, thetaD: [Float]) {
+        if let projection { return (projection, trained) }
+        return (ProjectionSpec(kind: .identity, seed: 0, dimension: theta0.count), zip(trained, theta0).map { $0 - $1 })
+    }
+
+    /// An unsealed model: the digest is zero and there is no metadata yet.
+    public func draft(projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding) -> IdzModel {
+        IdzModel(
+            architecture: architecture, theta0Seed: theta0Seed, projection: projection,
+            theta: StoredTheta.encode(thetaD, as: encoding), preprocessing: preprocessing, labels: labels,
+            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+    }
+
+    /// The full weights (D floats) the draft expands to: what the file will reproduce.
+    /// - Throws: `TrainingError.network` when the model cannot be expanded.
+    public func weights(of draft: IdzModel) throws(TrainingError) -> [Float] {
+        do {
+            return try ModelExpansion.expander(for: draft).expandAll()
+        } catch {
+            throw .network(error.description)
+        }
+    }
+
+    /// Seals `draft` with the digest of `weights` (or, when nil, of a streamed expansion,
+    /// for models too large to hold) and `metadata`, and writes it atomically to `url`.
+    /// - Returns: the sealed model and the file's size in bytes.
+    /// - Throws: `TrainingError.network` when the model cannot be expanded,
+    ///   `TrainingError.output` when the file cannot be written.
+    public func write(
+        _ draft: IdzModel, weights: [Float]?, metadata: [MetadataEntry], to url: URL
+    ) throws(TrainingError) -> SealedModel {
+        var model = draft
+        if let weights {
+            model.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
+        } else {
+            do {
+                model.weightsSHA256 = try ModelExpansion.digest(of: draft)
+            } catch {
+                throw .network(error.description)
+            }
+        }
+        model.metadata = metadata
+        do {
+            try IdzFile.write(model, to: url)
+        } catch {
+            throw .output(error.description)
+        }
+        return SealedModel(model: model, fileBytes: Self.fileSize(url))
+    }
+
+    /// Writes the full weights of direct training (D floats) as safetensors (PyTorch
+    /// layout, `metadata` in the header), atomically; returns the file's size in bytes.
+    /// - Throws: `TrainingError.output` when the file cannot be written.
+    public func writeSafetensors(_ theta: [Float], metadata: [(key: String, value: String)], to url: URL) throws(TrainingError) -> Int {
+        do {
+            let tensors = try architecture.parameterTensors()
+            let writer = try AtomicFileWriter(destination: url)
+            try writer.write(SafetensorsHeader.encode(tensors: tensors, metadata: metadata))
+            let bytes = theta.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+            try writer.write(bytes)
+            try writer.commit()
+        } catch let error as CustomStringConvertible {
+            throw .output(error.description)
+        } catch {
+            throw .output("\(error)")
+        }
+        return Self.fileSize(url)
+    }
+
+    static func fileSize(_ url: URL) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+/// A model as written.
+public struct SealedModel: Sendable {
+    public var model: IdzModel
+    /// Size of the written file in bytes.
+    public var fileBytes: Int
+}

@@ -1,0 +1,323 @@
+import Foundation
+import IdzipCore
+
+/// What a training run trains and how: the network, direct training or a random subspace
+/// of dimension d (theta = theta0 + P theta_d, Li et al. 2018, Sec. 2), the seeds, the
+/// optimiser settings and the stored precision of theta_d.
+public struct TrainingRunSpec: Sendable, Hashable {
+    /// The architecture as the user named it ("fc:784-200-200-10", "toy").
+    public var model: String
+    public var architecture: Architecture
+    /// d; nil for direct training of all D parameters.
+    public var dimension: Int?
+    public var projection: ProjectionKind
+    /// Seed of P (see `derivedProjectionSeed`).
+    public var projectionSeed: UInt64
+    /// Seed of theta0 (the configuration's seed orders the examples; both are this seed).
+    public var seed: UInt64
+    public var configuration: TrainingConfiguration
+    public var encoding: ThetaEncoding
+
+    /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
+    public init(
+        model: String, architecture: Architecture, dimension: Int?, projection: ProjectionKind = .fastfood,
+        projectionSeed: UInt64? = nil, seed: UInt64, configuration: TrainingConfiguration, encoding: ThetaEncoding = .float32
+    ) {
+        self.model = model
+        self.architecture = architecture
+        self.dimension = dimension
+        self.projection = projection
+        self.projectionSeed = projectionSeed ?? Self.derivedProjectionSeed(seed)
+        self.seed = seed
+        self.configuration = configuration
+        self.encoding = encoding
+    }
+
+    /// The projection seed when none is given: seed XOR 0x9E3779B97F4A7C15 (the golden
+    /// ratio's 64 bits), so that theta0 and P of one seed are independent streams. Part of
+    /// the reproducibility contract: `idzip train --seed s` and a sweep's run of seed s
+    /// train in the same subspace.
+    public static func derivedProjectionSeed(_ seed: UInt64) -> UInt64 {
+        seed ^ 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// The recommended settings for `architecture`: the toy problem's, the subspace ones
+    /// (`subspace`) or the direct ones.
+    public static func recommendedConfiguration(for architecture: Architecture, subspace: Bool) -> TrainingConfiguration {
+        if ToyObjective(architecture) != nil { return ToyTrainer.recommended() }
+        return subspace ? .recommendedSubspace() : .recommended()
+    }
+
+    /// The projection's description as the `.idz` file records it; nil for direct training.
+    public var projectionSpec: ProjectionSpec? {
+        dimension.map { ProjectionSpec(kind: projection, seed: projectionSeed, dimension: $0) }
+    }
+}
+
+/// What a run learns from: a data set, or the paper's toy objective (Sec. 2), which needs none.
+public enum TrainingProblem: Sendable {
+    case dataset(SelectedData)
+    case toy(ToyObjective)
+}
+
+/// Follows a training run; every method has a default that does nothing and goes on.
+public protocol TrainingObserver: AnyObject {
+    /// After every batch of data-set training.
+    func batch(_ progress: BatchProgress)
+    /// After every epoch of data-set training (after its checkpoint is written).
+    func epoch(_ report: EpochReport) -> TrainingDecision
+    /// After every full gradient step of the toy problem, with the loss before the step.
+    func step(_ step: Int, loss: Double) -> TrainingDecision
+}
+
+extension TrainingObserver {
+    public func batch(_ progress: BatchProgress) {}
+    public func epoch(_ report: EpochReport) -> TrainingDecision { .proceed }
+    public func step(_ step: Int, loss: Double) -> TrainingDecision { .proceed }
+}
+
+/// One training run from settings to sealed model file: builds theta0 and P from the
+/// seeds, trains (with a checkpoint after every epoch and resume), and writes the model
+/// after measuring it exactly as stored.
+public final class TrainingRun {
+    public let spec: TrainingRunSpec
+    public let problem: TrainingProblem
+    /// D.
+    public let parameterCount: Int
+    private let trainer: any ParameterTrainer
+
+    /// - Throws: `TrainingError` when the settings, network or data do not fit together.
+    public init(spec: TrainingRunSpec, problem: TrainingProblem) throws(TrainingError) {
+        let count: Int
+        do {
+            count = try spec.architecture.parameterCount()
+        } catch {
+            throw .network(error.description)
+        }
+        if let dimension = spec.dimension {
+            guard dimension >= 1, dimension <= count else {
+                throw .configuration("d = \(dimension) must be between 1 and the number of parameters D = \(count) of \(spec.model)")
+            }
+        }
+        self.spec = spec
+        self.problem = problem
+        parameterCount = count
+        switch problem {
+        case .dataset:
+            let space: ParameterSpace = spec.dimension.map {
+                .subspace(makeProjection(
+                    kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
+                    threads: spec.configuration.threads))
+            } ?? .direct
+            trainer = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+        case .toy:
+            let space: ParameterSpace = spec.dimension.map {
+                .subspace(makeProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
+            } ?? .direct
+            trainer = try ToyTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+        }
+    }
+
+    /// Epochs finished (steps for the toy problem).
+    public var epochsCompleted: Int { trainer.progressCount }
+
+    /// The description of the data, or "toy (no data)".
+    public var dataSummary: String {
+        switch problem {
+        case .dataset(let data): data.selection.summary
+        case .toy: "toy (no data)"
+        }
+    }
+
+    /// Everything that must match for a checkpoint to continue this run.
+    public var fingerprint: String {
+        var settings = spec.configuration
+        settings.epochs = 0
+        settings.threads = 1
+        return "model \(spec.model); data \(dataSummary); dim \(spec.dimension.map(String.init) ?? "direct"); "
+            + "projection \(spec.projection.name) seed \(spec.projectionSeed); seed \(spec.seed); \(settings.summary)"
+    }
+
+    /// Continues from the checkpoint at `url`, which this run's settings must have written.
+    /// - Throws: `TrainingError.checkpoint` when it is missing, damaged or from another run.
+    public func resume(from url: URL) throws(TrainingError) {
+        guard let network = trainer as? Trainer else { throw .checkpoint("the toy problem keeps no checkpoints") }
+        try network.restore(CheckpointFile.read(from: url, fingerprint: fingerprint))
+    }
+
+    /// Trains to the configured epochs (steps), reporting to `observer`. With a
+    /// `checkpoint` URL, data-set training writes a checkpoint there after every epoch.
+    /// - Returns: the epochs' reports (empty for the toy problem).
+    /// - Throws: `TrainingError` on divergence, bad data, or a checkpoint that cannot be written.
+    @discardableResult
+    public func train(observer: (any TrainingObserver)? = nil, checkpoint: URL? = nil) throws(TrainingError) -> [EpochReport] {
+        switch (problem, trainer) {
+        case (.dataset(let data), let network as Trainer):
+            var checkpointFailure: TrainingError?
+            let fingerprint = self.fingerprint
+            let reports = try network.train(
+                on: data.pair, onBatch: observer.map { observer in { observer.batch($0) } }
+            ) { report in
+                if let checkpoint {
+                    do {
+                        try CheckpointFile.write(network.checkpoint(), fingerprint: fingerprint, to: checkpoint)
+                    } catch {
+                        checkpointFailure = .output("\(error)")
+                        return .stop
+                    }
+                }
+                return observer?.epoch(report) ?? .proceed
+            }
+            if let checkpointFailure { throw checkpointFailure }
+            return reports
+        case (.toy, let toy as ToyTrainer):
+            try toy.train(onStep: observer.map { observer in { observer.step($0, loss: $1) } })
+            return []
+        default:
+            throw .network("internal: the trainer does not match the problem")
+        }
+    }
+
+    /// Writes the model to `url`: a `.idz` (subspace, or direct with the identity
+    /// projection) or, for direct training on data, `.safetensors`. The recorded figures
+    /// (accuracy, or loss for the toy problem) are measured on the weights as stored.
+    /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
+    public func seal(to url: URL) throws(TrainingError) -> SealedRun {
+        switch problem {
+        case .dataset(let data): return try sealTrained(data, to: url)
+        case .toy(let objective): return try sealToy(objective, to: url)
+        }
+    }
+
+    private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
+        let threads = spec.configuration.threads
+        let sealer = ModelSealer(
+            architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: ModelSealer.pixelPreprocessing,
+            labels: labels(data.pair), threads: threads)
+        let shuffledLabels = data.selection.variant.shuffleLabels
+        if spec.dimension == nil, url.pathExtension.lowercased() == "safetensors" {
+            let theta = trainer.theta()
+            let (test, train) = try evaluate(theta, on: data.pair, threads: threads)
+            var entries: [(key: String, value: String)] = [
+                ("format", "pt"), ("producer", IdzipVersion.producer), ("idzip.training", spec.configuration.summary),
+            ]
+            if let text = spec.architecture.spec { entries.append(("idzip.architecture", text)) }
+            for entry in metadata(data, test: test, train: train) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
+            let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
+            return SealedRun(fileBytes: bytes, test: test, train: train, shuffledLabels: shuffledLabels)
+        }
+        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let weights = try sealer.weights(of: draft)
+        let (test, train) = try evaluate(weights, on: data.pair, threads: threads)
+        let sealed = try sealer.write(draft, weights: weights, metadata: metadata(data, test: test, train: train), to: url)
+        return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, shuffledLabels: shuffledLabels)
+    }
+
+    private func sealToy(_ objective: ToyObjective, to url: URL) throws(TrainingError) -> SealedRun {
+        let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))
+        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let weights = try sealer.weights(of: draft)
+        let loss = objective.loss(weights)
+        let performance = ToyObjective.performance(loss: loss)
+        let sealed = try sealer.write(draft, weights: weights, metadata: [
+            MetadataEntry(key: "dataset", value: .string(dataSummary)),
+            MetadataEntry(key: "loss", value: .double(loss)),
+            MetadataEntry(key: "performance", value: .double(performance)),
+            MetadataEntry(key: "steps", value: .int(Int64(trainer.progressCount))),
+        ], to: url)
+        return SealedRun(fileBytes: sealed.fileBytes, loss: loss, performance: performance)
+    }
+
+    /// The data set's class names, unless they are just 0, 1, 2, ... (then the file stores none).
+    private func labels(_ data: DatasetPair) -> [String] {
+        let classes = (try? spec.architecture.outputCount()) ?? 0
+        let names = data.train.classNames
+        return names.count == classes && names != (0..<classes).map(String.init) ? names : []
+    }
+
+    private func evaluate(
+        _ weights: [Float], on data: DatasetPair, threads: Int
+    ) throws(TrainingError) -> (test: Evaluation, train: Evaluation) {
+        do {
+            let predictor = try Predictor(architecture: spec.architecture, theta: weights, threads: threads)
+            return (try predictor.evaluate(data.test), try predictor.evaluate(data.train))
+        } catch {
+            throw .data(error.description)
+        }
+    }
+
+    /// Provenance, kept short so that a model with d = 1000 stays under 4 KB: the data set
+    /// and its digest, the accuracy of the stored weights (training accuracy too when the
+    /// labels are shuffled, where it is the measure of performance) and the epochs.
+    private func metadata(_ data: SelectedData, test: Evaluation, train: Evaluation) -> [MetadataEntry] {
+        var entries = [
+            MetadataEntry(key: "dataset", value: .string(data.selection.summary)),
+            MetadataEntry(key: "dataset.sha256", value: .bytes(data.pair.digest)),
+            MetadataEntry(key: "test.accuracy", value: .double(test.accuracy)),
+        ]
+        if data.selection.variant.shuffleLabels { entries.append(MetadataEntry(key: "train.accuracy", value: .double(train.accuracy))) }
+        entries.append(MetadataEntry(key: "epochs", value: .int(Int64(trainer.progressCount))))
+        return entries
+    }
+
+    private static func text(_ value: MetadataValue) -> String {
+        switch value {
+        case .string(let string): string
+        case .double(let number): String(number)
+        case .int(let number): String(number)
+        case .bool(let flag): String(flag)
+        case .bytes(let bytes): hexString(bytes)
+        }
+    }
+}
+
+/// A sealed run's file and figures.
+public struct SealedRun: Sendable {
+    /// Size of the written file in bytes.
+    public var fileBytes: Int
+    /// Test and training set evaluations of the stored weights (data-set training).
+    public var test: Evaluation?
+    public var train: Evaluation?
+    /// The loss of the stored weights (toy problem).
+    public var loss: Double?
+    /// The performance a sweep compares: test accuracy, training accuracy when the labels
+    /// are shuffled (memorisation, Li et al. 2018, Sec. 3.2), or exp(-loss) for the toy problem.
+    public var performance: Double
+
+    init(fileBytes: Int, test: Evaluation, train: Evaluation, shuffledLabels: Bool) {
+        self.fileBytes = fileBytes
+        self.test = test
+        self.train = train
+        performance = shuffledLabels ? train.accuracy : test.accuracy
+    }
+
+    init(fileBytes: Int, loss: Double, performance: Double) {
+        self.fileBytes = fileBytes
+        self.loss = loss
+        self.performance = performance
+    }
+}
+
+/// What the data-set trainer and the toy trainer share: the frozen theta0, the trained
+/// numbers and how they map to theta.
+public protocol ParameterTrainer: AnyObject {
+    /// The frozen initial parameters (D numbers).
+    var theta0: [Float] { get }
+    /// theta (direct, D numbers) or theta_d (subspace, d numbers).
+    var parameters: [Float] { get }
+    var space: ParameterSpace { get }
+    /// Epochs (data set) or steps (toy problem) done.
+    var progressCount: Int { get }
+    /// The full parameter vector theta (D numbers) now.
+    func theta() -> [Float]
+}
+
+extension Trainer: ParameterTrainer {
+    public var progressCount: Int { epochsCompleted }
+}
+
+extension ToyTrainer: ParameterTrainer {
+    public var progressCount: Int { stepsCompleted }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import IdzipCore
+import IdzipTraining
+
+/// `--model`: an architecture by name (fc:784-200-200-10, fc5, lenet, lenet:3x32x32, toy),
+/// parsed once (`@Option(transform: ModelArgument.parse)`, so the parse error is shown).
+struct ModelArgument: Sendable, CustomStringConvertible {
+    /// The name as given, recorded in files and reports.
+    var name: String
+    var architecture: Architecture
+    /// D.
+    var parameterCount: Int
+
+    static func parse(_ text: String) throws -> ModelArgument {
+        do {
+            let architecture = try Architecture(spec: text)
+            return ModelArgument(name: text, architecture: architecture, parameterCount: try architecture.parameterCount())
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The paper's MNIST network, the default.
+    static let fullyConnected = ModelArgument(
+        name: "fc:784-200-200-10", architecture: .fullyConnected(inputShape: [784], widths: [200, 200, 10]), parameterCount: 199_210)
+    static let help = "Architecture: fc:784-200-200-10, fc5, lenet, lenet:3x32x32 or toy."
+    /// The same help with the default named (a transformed option shows none by itself).
+    static let helpWithDefault = help + " (default: \(fullyConnected.name))"
+    var description: String { name }
+
+    var isToy: Bool { ToyObjective(architecture) != nil }
+
+    /// Refuses a subspace larger than the network.
+    func check(dimension: Int?) throws {
+        if let dimension, dimension > parameterCount {
+            throw ValidationError("d = \(dimension) exceeds the number of parameters D = \(parameterCount) of \(name)")
+        }
+    }
+}
+
+/// `--dims`: a list and/or ranges of subspace dimensions, "100,200,400", "1-20", "100-1500:100".
+struct DimensionList: ExpressibleByArgument, Sendable {
+    var dimensions: [Int]
+    init?(argument: String) {
+        guard let list = SweepPlan.parseDimensions(argument) else { return nil }
+        dimensions = list
+    }
+}
+
+/// `--search`: a range LOW-HIGH of positive integers.
+struct DimensionRange: ExpressibleByArgument, Sendable {
+    var low: Int
+    var high: Int
+    init?(argument: String) {
+        guard let range = IntrinsicDimensionSearch.parseRange(argument) else { return nil }
+        (low, high) = range
+    }
+}
+
+extension SweepShard: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+extension SweepBaseline: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public var defaultValueDescription: String { argument }
+}
+
+/// Parsers of the format's enums by name (not `ExpressibleByArgument`: the help would show
+/// their raw values as defaults).
+enum FormatArgument {
+    static func projection(_ text: String) throws -> ProjectionKind {
+        guard let kind = ProjectionKind(name: text) else {
+            throw ValidationError("'\(text)' is not a projection; use \(ProjectionKind.allCases.map(\.name).joined(separator: ", "))")
+        }
+        return kind
+    }
+
+    static func encoding(_ text: String) throws -> ThetaEncoding {
+        guard let encoding = ThetaEncoding(name: text) else {
+            throw ValidationError("'\(text)' is not an encoding; use \(ThetaEncoding.allCases.map(\.name).joined(separator: ", "))")
+        }
+        return encoding
+    }
+}
+
+extension TrainingOverrides.Optimizer: ExpressibleByArgument {}
