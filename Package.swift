@@ -71,7 +71,9 @@ let package = Package(
         ),
 
         .testTarget(name: "IdzipCoreTests", dependencies: ["IdzipCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IdzipTrainingTests", dependencies: ["IdzipTraining"]),
+        .testTarget(
+            name: "IdzipTrainingTests",
+            dependencies: ["IdzipTraining", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "IdzipCLITests", dependencies: ["IdzipCore"]),
     ]
 )
