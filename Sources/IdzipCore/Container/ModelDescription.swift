@@ -1,0 +1,83 @@
+import Foundation
+
+/// What a `.idz` file holds, in the shape of `idzip info --json`: architecture, tensor
+/// table, seeds, projection, theta_d, preprocessing, labels, metadata and the weights digest.
+public struct ModelDescription: Encodable, Sendable {
+    public struct Tensor: Encodable, Sendable { public var name: String; public var shape: [Int]; public var `init`: String }
+    public struct ProjectionInfo: Encodable, Sendable { public var kind: String; public var seed: UInt64; public var d: Int }
+    public struct ThetaInfo: Encodable, Sendable { public var count: Int; public var encoding: String; public var scale: Float? }
+    public struct PreprocessingInfo: Encodable, Sendable { public var input_scale: Float; public var mean: [Float]; public var standard_deviation: [Float] }
+
+    public var file: String
+    public var file_bytes: Int
+    public var format_version: UInt32
+    public var input_shape: [Int]
+    public var layers: String
+    public var parameters: Int
+    public var expanded_bytes: Int
+    public var compression_ratio: Double
+    public var theta0_seed: UInt64
+    public var tensors: [Tensor]
+    public var projection: ProjectionInfo
+    public var theta_d: ThetaInfo
+    public var preprocessing: PreprocessingInfo
+    public var labels: [String]
+    public var metadata: [String: MetadataJSON]
+    public var weights_sha256: String
+
+    /// - Parameters:
+    ///   - path: the file's path as shown; `fileBytes`: its size.
+    /// - Throws: `ArchitectureError` for an architecture without a valid tensor table.
+    public init(model: IdzModel, path: String, fileBytes: Int) throws(ArchitectureError) {
+        let tensors = try model.architecture.parameterTensors()
+        file = path
+        file_bytes = fileBytes
+        format_version = IdzFile.formatVersion
+        input_shape = model.architecture.inputShape
+        layers = model.architecture.layerSummary
+        parameters = model.parameterCount
+        expanded_bytes = model.parameterCount * 4
+        compression_ratio = fileBytes > 0 ? Double(expanded_bytes) / Double(fileBytes) : 0
+        theta0_seed = model.theta0Seed
+        self.tensors = tensors.map { Tensor(name: $0.name, shape: $0.shape, init: $0.initScheme.name) }
+        projection = ProjectionInfo(kind: model.projection.kind.name, seed: model.projection.seed, d: model.projection.dimension)
+        var scale: Float?
+        if case .int8(_, let value) = model.theta { scale = value }
+        theta_d = ThetaInfo(count: model.theta.count, encoding: model.theta.encoding.name, scale: scale)
+        preprocessing = PreprocessingInfo(
+            input_scale: model.preprocessing.inputScale, mean: model.preprocessing.mean,
+            standard_deviation: model.preprocessing.standardDeviation)
+        labels = model.labels
+        metadata = Dictionary(model.metadata.map { ($0.key, MetadataJSON($0.value)) }, uniquingKeysWith: { first, _ in first })
+        weights_sha256 = hexString(model.weightsSHA256)
+    }
+
+}
+
+/// A metadata value as JSON: numbers, strings and booleans as themselves, bytes as hex.
+public struct MetadataJSON: Encodable, Sendable {
+    public var value: MetadataValue
+    public init(_ value: MetadataValue) { self.value = value }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch value {
+        case .int(let number): try container.encode(number)
+        case .double(let number): try container.encode(number)
+        case .string(let text): try container.encode(text)
+        case .bool(let flag): try container.encode(flag)
+        case .bytes(let bytes): try container.encode(hexString(bytes))
+        }
+    }
+
+    /// The value as `idzip info` prints it.
+    public var text: String {
+        switch value {
+        case .int(let number): String(number)
+        case .double(let number): String(number)
+        case .string(let text): text
+        case .bool(let flag): String(flag)
+        case .bytes(let bytes): hexString(bytes)
+        }
+    }
+}
