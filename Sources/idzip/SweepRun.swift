@@ -242,7 +242,7 @@ struct SweepRun: ParsableCommand {
         let stopping = direct ? nil : level.map { EarlyStopping(level: $0) }
         configuration.evaluateEveryEpoch = stopping != nil && !dataOptions.shuffleLabels
         let parameterCount = try architecture.parameterCount()
-        let space: ParameterSpace = direct ? .direct : .subspace(makeProjection(
+        let space: ParameterSpace = direct ? .direct : .subspace(trainingProjection(
             kind: projection, rowCount: parameterCount, columnCount: key.d, seed: projectionSeed, threads: configuration.threads))
         let trainer: Trainer
         var history: [Double] = []

@@ -58,7 +58,7 @@ extension ToyModelWriter {
     ) throws -> (trainer: ToyTrainer, result: Result) {
         let parameterCount = try architecture.parameterCount()
         let space: ParameterSpace = dimension.map {
-            .subspace(makeProjection(kind: projection, rowCount: parameterCount, columnCount: $0, seed: projectionSeed, threads: 1))
+            .subspace(trainingProjection(kind: projection, rowCount: parameterCount, columnCount: $0, seed: projectionSeed, threads: 1))
         } ?? .direct
         let trainer: ToyTrainer
         do {

@@ -75,7 +75,7 @@ struct Train: ParsableCommand {
         let data = try dataOptions.load()
         let projectionSeed = self.projectionSeed ?? Self.derivedProjectionSeed(training.seed)
         let space: ParameterSpace = dimension.map {
-            .subspace(makeProjection(
+            .subspace(trainingProjection(
                 kind: projection, rowCount: parameterCount, columnCount: $0, seed: projectionSeed, threads: configuration.threads))
         } ?? .direct
         let progress = TrainingProgress(totalEpochs: configuration.epochs, json: json)
