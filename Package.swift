@@ -25,27 +25,21 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
-        // Bulk Philox and Box-Muller with AVX-512 / AVX2 / portable paths chosen at run
-        // time (function attributes, no compiler flags); all give the same bits.
-        .target(name: "CRandomKernels"),
-        // SIMD kernels of the projections (Walsh-Hadamard, Fastfood permutations) for AVX2
-        // and AVX-512, chosen at run time, with a portable fallback giving the same bits.
-        .target(name: "CProjectionKernels"),
-
-        // Float32 products with training's materialised dense projection: AVX2 and
-        // portable paths chosen at run time, the same float operations in the same order.
-        .target(name: "CDenseKernels"),
+        // The C kernels, one target: bulk Philox and Box-Muller (random/), the projections'
+        // Walsh-Hadamard and Fastfood permutations (projection/) and training's float32
+        // dense products (dense/), each with portable, AVX2 and AVX-512 paths chosen at run
+        // time by one level (cpu.c; function attributes, no compiler flags). Every level
+        // gives the same bits.
+        .target(name: "CIdzipKernels"),
 
         // The embeddable core: portable randomness, projections, the .idz container,
         // weight expansion and inference.
         .target(
             name: "IdzipCore",
             dependencies: [
-                "CProjectionKernels",
+                "CIdzipKernels",
                 "CZlib",
                 "COpenBLAS",
-                "CRandomKernels",
-                "CDenseKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -55,6 +49,8 @@ let package = Package(
             name: "IdzipTraining",
             dependencies: [
                 "IdzipCore", "CZlib", "COpenBLAS",
+                // The dense kernels of the materialised training projection (Caches/).
+                "CIdzipKernels",
                 // SHA-256 checks of the named data sets.
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

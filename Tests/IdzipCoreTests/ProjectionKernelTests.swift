@@ -1,7 +1,7 @@
 import IdzipCore
 import Testing
 
-/// The SIMD kernels of CProjectionKernels give the bits of the one-operation-at-a-time
+/// The SIMD kernels of CIdzipKernels (projection/) give the bits of the one-operation-at-a-time
 /// definitions on every instruction set this processor supports (AVX-512, AVX2 and the
 /// portable fallback), at lengths below, at and past one vector, one tile (4096) and the
 /// strip budget (8192 floats of scratch).
@@ -9,9 +9,9 @@ struct ProjectionKernelTests {
     static let lengths = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 1 << 17, 1 << 20]
 
     @Test func bestLevelIsSupported() {
-        #expect(ProjectionKernelLevel.supported.contains(.portable))
-        #expect(ProjectionKernelLevel.supported.last == ProjectionKernelLevel.best)
-        #expect(ProjectionKernelLevel.supported.contains(ProjectionKernelLevel.inUse))
+        #expect(KernelLevel.supported.contains(.portable))
+        #expect(KernelLevel.supported.last == KernelLevel.best)
+        #expect(KernelLevel.supported.contains(KernelLevel.inUse))
     }
 
     @Test(arguments: lengths)
@@ -25,7 +25,7 @@ struct ProjectionKernelTests {
     static func expectWalshHadamardMatchesReference(_ input: [Float]) {
         var reference = input
         reference.withUnsafeMutableBufferPointer { WalshHadamard.referenceTransform($0) }
-        for level in ProjectionKernelLevel.supported {
+        for level in KernelLevel.supported {
             var fast = input
             fast.withUnsafeMutableBufferPointer { WalshHadamard.transform($0, level: level) }
             #expect(ProjectionReference.bits(fast) == ProjectionReference.bits(reference), "level \(level), length \(input.count)")
@@ -45,7 +45,7 @@ struct ProjectionKernelTests {
         let gaussian = ProjectionReference.vector(count: length, seed: 501)
         let permutation = RandomStream(seed: 502, purpose: .fastfoodPermutation).permutation(count: length)
         let expected = (0..<length).map { gaussian[$0] * x[Int(permutation[$0])] }
-        for level in ProjectionKernelLevel.supported {
+        for level in KernelLevel.supported {
             let y = FastfoodKernels.gather(x, permutation: permutation, gaussian: gaussian, level: level)
             #expect(ProjectionReference.bits(y) == ProjectionReference.bits(expected), "level \(level)")
         }

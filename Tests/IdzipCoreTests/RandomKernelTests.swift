@@ -1,18 +1,18 @@
 import IdzipCore
 import Testing
 
-/// Every instruction-set level of the bulk random kernels (CRandomKernels) gives exactly
+/// Every instruction-set level of the bulk random kernels (CIdzipKernels, random/) gives exactly
 /// the scalar reference's words, normals, permutations, theta0 and expanded weights.
 /// Serialized because the level is process-wide (other suites running meanwhile still
 /// pass: every level gives the same bits).
 @Suite(.serialized)
 struct RandomKernelTests {
     /// Runs `body` once for each level this processor supports, then restores the default.
-    static func forEachLevel(_ body: (RandomKernelLevel) -> Void) {
-        defer { RandomKernels.force(nil) }
-        var seen: Set<RandomKernelLevel> = []
-        for wanted in RandomKernelLevel.allCases {
-            let level = RandomKernels.force(wanted)
+    static func forEachLevel(_ body: (KernelLevel) -> Void) {
+        defer { KernelLevel.force(nil) }
+        var seen: Set<KernelLevel> = []
+        for wanted in KernelLevel.allCases {
+            let level = KernelLevel.force(wanted)
             guard seen.insert(level).inserted else { continue }
             body(level)
         }

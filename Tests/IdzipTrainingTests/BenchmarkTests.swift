@@ -93,7 +93,7 @@ struct MNISTRuns {
             let kind = try #require(ProjectionKind(name: kindName))
             let parameterCount = try architecture.parameterCount()
             let made = Date()
-            let projection = makeProjection(
+            let projection = trainingProjection(
                 kind: kind, rowCount: parameterCount, columnCount: d, seed: seed, threads: BenchmarkTests.threads)
             print(String(format: "RUN projection %@ %d x %d made in %.2f s", kindName, parameterCount, d, Date().timeIntervalSince(made)))
             if environment["IDZIP_PROFILE"] == "1" { Self.profile(projection) }

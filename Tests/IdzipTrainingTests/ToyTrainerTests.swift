@@ -7,7 +7,7 @@ import Testing
 struct ToyTrainerTests {
     static func train(d: Int?, seed: UInt64, projection: ProjectionKind = .fastfood) throws -> ToyTrainer {
         let space: ParameterSpace = d.map {
-            .subspace(makeProjection(kind: projection, rowCount: 1000, columnCount: $0, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1))
+            .subspace(trainingProjection(kind: projection, rowCount: 1000, columnCount: $0, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1))
         } ?? .direct
         var configuration = ToyTrainer.recommended(seed: seed)
         let environment = ProcessInfo.processInfo.environment["IDZIP_TOY_PROBE"] == nil ? [:] : ProcessInfo.processInfo.environment
@@ -116,7 +116,7 @@ struct ToyTrainerTests {
     /// For d = 10: solves A theta_d = b exactly (A = group sums of P's columns) in float64 and
     /// describes max |theta_d| and the ratio of the largest to the smallest pivot.
     static func exactSolution(seed: UInt64, projection kind: ProjectionKind) -> String {
-        let projection = makeProjection(kind: kind, rowCount: 1000, columnCount: 10, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1)
+        let projection = trainingProjection(kind: kind, rowCount: 1000, columnCount: 10, seed: seed ^ 0x9E37_79B9_7F4A_7C15, threads: 1)
         let theta0 = InitialWeights.make(tensors: try! Architecture.toy().parameterTensors(), seed: seed)
         var a = [[Double]](repeating: [Double](repeating: 0, count: 11), count: 10)
         var column = [Float](repeating: 0, count: 10)

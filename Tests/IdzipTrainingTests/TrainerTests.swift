@@ -51,7 +51,7 @@ import Testing
     @Test func recommendedSubspaceSettingsLearnMNIST() throws {
         let data = try #require(Self.mnist)
         let plan = try NetworkPlan(Self.smallNetwork)
-        let projection = makeProjection(kind: .fastfood, rowCount: plan.parameterCount, columnCount: 500, seed: 7, threads: 2)
+        let projection = trainingProjection(kind: .fastfood, rowCount: plan.parameterCount, columnCount: 500, seed: 7, threads: 2)
         var configuration = TrainingConfiguration.recommendedSubspace(epochs: 10, seed: 3)
         configuration.threads = 2
         configuration.evaluateEveryEpoch = false
@@ -92,8 +92,8 @@ import Testing
         let smaller = try DatasetPair(name: "tiny", train: data.train.subset(Array(0..<300)), test: data.test.subset(Array(0..<100)))
         let plan = try NetworkPlan(Self.smallNetwork)
         func run(threads: Int) throws -> ([Float], [Double]) {
-            let projection = makeProjection(kind: kind, rowCount: plan.parameterCount, columnCount: 61, seed: 5, threads: threads)
-            if kind == .dense { #expect((projection as? DenseProjection)?.cachesMatrix == true) }
+            let projection = trainingProjection(kind: kind, rowCount: plan.parameterCount, columnCount: 61, seed: 5, threads: threads)
+            if kind == .dense { #expect(projection is MaterializedProjection) }
             let configuration = TrainingConfiguration(epochs: 2, batchSize: 50, seed: 9, threads: threads)
             let trainer = try Trainer(
                 architecture: Self.smallNetwork, theta0Seed: 4, space: .subspace(projection), configuration: configuration)

@@ -4,12 +4,10 @@
 /// n_j = sqrt(sum over i ascending of z_ij^2); P_ij = z_ij / n_j. See
 /// Formats/idz-v1-projections.md.
 ///
-/// Without a cache (the default, and always for expansion) every product regenerates the
-/// D x d normals and gives exactly the spec's bits. With `cacheLimitBytes` at least
-/// 4 D d, P is materialised once as a float32 matrix (`DenseMatrixCache`) and products read
-/// it: deterministic and independent of the thread count, but not the spec's bits, so
-/// for training only.
-public struct DenseProjection: Projection {
+/// Every product regenerates the D x d normals and gives exactly the spec's bits.
+/// Training's float32 copy of P (IdzipTraining's `MaterializedProjection`, not the spec's
+/// bits) is built from `fillEntryRows`.
+public struct DenseProjection: Projection, EntryRowsProjection {
     public var kind: ProjectionKind { .dense }
     public let rowCount: Int
     public let columnCount: Int
@@ -17,19 +15,6 @@ public struct DenseProjection: Projection {
     public let threads: Int
     /// n_j, the norm of column j of the raw Gaussian matrix.
     public let columnNorms: [Double]
-    /// The materialised float32 matrix, when it fits the cache limit.
-    let matrixCache: DenseMatrixCache?
-
-    /// The cache limit `makeProjection` gives training: 2 GiB of float32 entries
-    /// (D d <= 2^29, e.g. D = 200k with d = 2,500, or D = 1M with d = 500).
-    public static let defaultCacheLimitBytes = 1 << 31
-
-    public var cachesMatrix: Bool { matrixCache != nil }
-
-    /// Bytes of the materialised matrix of a D x d dense projection (4 D d).
-    public static func matrixByteCount(rowCount: Int, columnCount: Int) -> Int {
-        DenseMatrixCache.byteCount(rowCount: rowCount, columnCount: columnCount)
-    }
 
     /// Columns per parallel piece; sums along a column never cross pieces.
     static let columnPieceLength = 64
@@ -37,8 +22,7 @@ public struct DenseProjection: Projection {
     static let rowPieceLength = 64
 
     public init(
-        rowCount: Int, columnCount: Int, seed: UInt64, threads: Int = ParallelLoop.defaultThreads,
-        cacheLimitBytes: Int = 0
+        rowCount: Int, columnCount: Int, seed: UInt64, threads: Int = ParallelLoop.defaultThreads
     ) {
         precondition(columnCount >= 1 && columnCount <= rowCount, "Dense projection needs 1 <= d <= D")
         self.rowCount = rowCount
@@ -61,9 +45,6 @@ public struct DenseProjection: Projection {
             }
         }
         columnNorms = norms
-        matrixCache = Self.matrixByteCount(rowCount: rowCount, columnCount: columnCount) <= cacheLimitBytes
-            ? DenseMatrixCache(stream: stream, rowCount: rowCount, columnCount: columnCount, columnNorms: norms, threads: threads)
-            : nil
     }
 
     // MARK: Projection
@@ -71,10 +52,6 @@ public struct DenseProjection: Projection {
     public func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(v.count == columnCount && output.count == rows.count, "Dense project: wrong sizes")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "Dense project: rows out of range")
-        if let matrixCache {
-            matrixCache.project(v, rows: rows, into: output, threads: threads)
-            return
-        }
         let d = columnCount
         let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
         // w_j = v_j / n_j in double.
@@ -100,10 +77,6 @@ public struct DenseProjection: Projection {
 
     public func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(g.count == rowCount && output.count == columnCount, "Dense projectTranspose: wrong sizes")
-        if let matrixCache {
-            matrixCache.projectTranspose(g, into: output, threads: threads)
-            return
-        }
         let d = columnCount
         let D = rowCount
         let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
@@ -127,6 +100,23 @@ public struct DenseProjection: Projection {
     }
 
     // MARK: Entries
+
+    /// Rows `rows` of P as float32, row-major: entry (i, j) is Float(z_ij * (1 / n_j)), with
+    /// z_ij and 1 / n_j in Double. Single-threaded; callers run pieces in parallel.
+    package func fillEntryRows(_ rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
+        let d = columnCount
+        precondition(output.count == rows.count * d, "Dense fillEntryRows: wrong sizes")
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "Dense fillEntryRows: rows out of range")
+        let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
+        let reciprocals = columnNorms.map { 1 / $0 }
+        let entries = UnsafeMutableBufferPointer<Double>.allocate(capacity: d)
+        defer { entries.deallocate() }
+        for i in rows {
+            Self.fillEntries(stream, row: i, columnCount: d, columns: 0..<d, into: entries)
+            let row = output.baseAddress! + (i - rows.lowerBound) * d
+            for j in 0..<d { row[j] = Float(entries[j] * reciprocals[j]) }
+        }
+    }
 
     /// Runs `body` on fixed column ranges in parallel.
     static func forEachColumnPiece(columnCount: Int, threads: Int, _ body: (Range<Int>) -> Void) {

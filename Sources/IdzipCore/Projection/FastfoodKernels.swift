@@ -1,10 +1,10 @@
-import CProjectionKernels
+import CIdzipKernels
 
 /// The permute-and-scale steps of a Fastfood block (steps 4 of the forward product and
 /// of the transpose in Formats/idz-v1-projections.md), run by the SIMD kernels of
-/// CProjectionKernels. One float multiplication per entry, so every level gives the
+/// CIdzipKernels. One float multiplication per entry, so every level gives the
 /// same bits.
-public enum FastfoodKernels {
+package enum FastfoodKernels {
     /// y[k] = gaussian[k] * x[permutation[k]] for k < count.
     @inline(__always)
     static func gather(
@@ -24,19 +24,19 @@ public enum FastfoodKernels {
     }
 
     /// The gather on arrays with the kernels of `level` (for tests).
-    public static func gather(
-        _ x: [Float], permutation: [UInt32], gaussian: [Float], level: ProjectionKernelLevel
+    package static func gather(
+        _ x: [Float], permutation: [UInt32], gaussian: [Float], level: KernelLevel
     ) -> [Float] {
         precondition(x.count == permutation.count && x.count == gaussian.count, "gather: wrong sizes")
         var y = [Float](repeating: 0, count: x.count)
         y.withUnsafeMutableBufferPointer { y in
-            idz_fastfood_gather_at_level(level.cValue, y.baseAddress, x, permutation, gaussian, x.count)
+            idz_fastfood_gather_at_level(level.rawValue, y.baseAddress, x, permutation, gaussian, x.count)
         }
         return y
     }
 
     /// The scatter on arrays (for tests).
-    public static func scatter(_ y: [Float], permutation: [UInt32], gaussian: [Float]) -> [Float] {
+    package static func scatter(_ y: [Float], permutation: [UInt32], gaussian: [Float]) -> [Float] {
         precondition(y.count == permutation.count && y.count == gaussian.count, "scatter: wrong sizes")
         var z = [Float](repeating: 0, count: y.count)
         z.withUnsafeMutableBufferPointer { z in

@@ -2,10 +2,10 @@
 /// from `seed`. Requires 1 <= d <= D, and d == D for identity (callers validate sizes
 /// read from files first).
 ///
-/// `cachesTables` keeps Fastfood's per-block tables (about 8 D bytes), the sparse
-/// nonzeros (when under 256 MiB) and the dense matrix (when under 2 GiB; its products are
-/// not the spec's bits) for repeated products, as in training; pass false to expand a
-/// model once, exactly, with O(d + threads L) memory.
+/// `cachesTables` keeps Fastfood's per-block tables (about 8 D bytes) and the sparse
+/// nonzeros (when under 256 MiB) for repeated products, as in training; pass false to
+/// expand a model once with O(d + threads L) memory. Either way every product gives the
+/// spec's bits (training's float32 dense matrix is IdzipTraining's `trainingProjection`).
 public func makeProjection(
     kind: ProjectionKind, rowCount: Int, columnCount: Int, seed: UInt64,
     threads: Int = ParallelLoop.defaultThreads, cachesTables: Bool = true
@@ -15,9 +15,7 @@ public func makeProjection(
     case .identity:
         return IdentityProjection(rowCount: rowCount, columnCount: columnCount, seed: seed)
     case .dense:
-        return DenseProjection(
-            rowCount: rowCount, columnCount: columnCount, seed: seed, threads: threads,
-            cacheLimitBytes: cachesTables ? DenseProjection.defaultCacheLimitBytes : 0)
+        return DenseProjection(rowCount: rowCount, columnCount: columnCount, seed: seed, threads: threads)
     case .sparse:
         return SparseProjection(
             rowCount: rowCount, columnCount: columnCount, seed: seed, threads: threads,

@@ -52,3 +52,12 @@ public protocol Projection: Sendable {
 extension Projection {
     public var rowAlignment: Int { 1 }
 }
+
+/// A projection that can write rows of P as float32 entries, for a materialised copy
+/// (IdzipTraining's `MaterializedProjection`; products with such a copy are not the
+/// spec's bits). Each entry is exactly defined by the projection's kind (dense:
+/// Float(z_ij * (1 / n_j))).
+package protocol EntryRowsProjection: Projection {
+    /// Rows `rows` of P into `output` (rows.count * columnCount floats), row-major.
+    func fillEntryRows(_ rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>)
+}

@@ -1,4 +1,4 @@
-import CProjectionKernels
+import CIdzipKernels
 
 /// The unnormalised Walsh-Hadamard transform H on float32, in place.
 ///
@@ -6,20 +6,20 @@ import CProjectionKernels
 /// increasing stride order h = 1, 2, 4, ..., n/2: for every i with (i & h) == 0,
 /// (a, b) = (x[i], x[i+h]); x[i] = a + b; x[i+h] = a - b.
 ///
-/// `transform` runs the SIMD kernels of CProjectionKernels (AVX-512, AVX2 or portable,
+/// `transform` runs the SIMD kernels of CIdzipKernels (AVX-512, AVX2 or portable,
 /// chosen at run time), which reorder independent butterflies for speed (all strides
 /// inside small tiles first, then the large strides on narrow column strips), but every
 /// element sees the same float operations in the same order, so the bits equal
 /// `referenceTransform` on every level.
-public enum WalshHadamard {
+package enum WalshHadamard {
     /// Floats of scratch that `transform(_:scratch:)` needs for `count` entries.
-    public static func scratchCount(for count: Int) -> Int {
+    package static func scratchCount(for count: Int) -> Int {
         idz_walsh_hadamard_scratch_count(count)
     }
 
     /// H x in place, one butterfly at a time in the defining order. For tests and as the
     /// specification; `transform` gives the same bits faster.
-    public static func referenceTransform(_ x: UnsafeMutableBufferPointer<Float>) {
+    package static func referenceTransform(_ x: UnsafeMutableBufferPointer<Float>) {
         let count = x.count
         precondition(count > 0 && count & (count - 1) == 0, "Walsh-Hadamard length must be a power of two")
         var stride = 1
@@ -36,22 +36,22 @@ public enum WalshHadamard {
 
     /// H x in place, allocating its own scratch when needed; with the kernels of `level`
     /// (default: the level in use).
-    public static func transform(_ x: UnsafeMutableBufferPointer<Float>, level: ProjectionKernelLevel? = nil) {
+    package static func transform(_ x: UnsafeMutableBufferPointer<Float>, level: KernelLevel? = nil) {
         let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, scratchCount(for: x.count)))
         defer { scratch.deallocate() }
         transform(x, scratch: scratch, level: level)
     }
 
     /// H x in place; `scratch` has at least `scratchCount(for: x.count)` floats.
-    public static func transform(
-        _ x: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>, level: ProjectionKernelLevel? = nil
+    package static func transform(
+        _ x: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>, level: KernelLevel? = nil
     ) {
         let count = x.count
         precondition(count > 0 && count & (count - 1) == 0, "Walsh-Hadamard length must be a power of two")
         precondition(scratch.count >= scratchCount(for: count), "Walsh-Hadamard scratch too small")
         guard let base = x.baseAddress else { return }
         if let level {
-            idz_walsh_hadamard_at_level(level.cValue, base, count, scratch.baseAddress)
+            idz_walsh_hadamard_at_level(level.rawValue, base, count, scratch.baseAddress)
         } else {
             idz_walsh_hadamard(base, count, scratch.baseAddress)
         }

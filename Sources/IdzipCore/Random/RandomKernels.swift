@@ -1,40 +1,11 @@
-import CRandomKernels
-
-/// The instruction sets of the bulk random kernels (the C target CRandomKernels). Every
-/// level gives the same bits as the scalar reference; choosing one is for tests and
-/// measurements.
-public enum RandomKernelLevel: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case portable = 1
-    case avx2 = 2
-    case avx512 = 3
-
-    public var description: String {
-        switch self {
-        case .portable: "portable"
-        case .avx2: "avx2"
-        case .avx512: "avx512"
-        }
-    }
-}
+import CIdzipKernels
 
 /// Bulk Philox4x32-10 words, normals and permutations of a `RandomStream`, vectorised in C
-/// with run-time dispatch; each value is bit-identical to the scalar `RandomStream` one.
-public enum RandomKernels {
-    /// The level in use: the best this processor supports, unless forced (also by the
-    /// environment variable IDZIP_RANDOM_KERNELS=portable, avx2 or avx512).
-    public static var level: RandomKernelLevel {
-        RandomKernelLevel(rawValue: idz_random_kernels_level()) ?? .portable
-    }
-
-    /// Uses `level` (nil: the automatic choice) from now on, lowered to what the processor
-    /// supports; returns the level in use.
-    @discardableResult
-    public static func force(_ level: RandomKernelLevel?) -> RandomKernelLevel {
-        RandomKernelLevel(rawValue: idz_random_kernels_force(level?.rawValue ?? 0)) ?? .portable
-    }
-
+/// with run-time dispatch at `KernelLevel.inUse`; each value is bit-identical to the
+/// scalar `RandomStream` one.
+package enum RandomKernels {
     /// Blocks first ..< first + count: block first + i in words[4 i ..< 4 i + 4].
-    public static func blocks(_ stream: RandomStream, first: UInt64, into words: UnsafeMutableBufferPointer<UInt32>) {
+    package static func blocks(_ stream: RandomStream, first: UInt64, into words: UnsafeMutableBufferPointer<UInt32>) {
         precondition(words.count % 4 == 0, "four words per block")
         guard let base = words.baseAddress else { return }
         idz_philox_blocks(stream.seed, stream.substream, stream.purpose.rawValue, first, words.count / 4, base)
@@ -78,7 +49,7 @@ public enum RandomKernels {
     }
 
     /// `stream.permutation(count: output.count)` written into `output`.
-    public static func permutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
+    package static func permutation(_ stream: RandomStream, into output: UnsafeMutableBufferPointer<UInt32>) {
         precondition(UInt64(output.count) <= UInt64(UInt32.max) + 1)
         guard let base = output.baseAddress else { return }
         idz_permutation(stream.seed, stream.substream, stream.purpose.rawValue, UInt64(output.count), base)

@@ -178,7 +178,7 @@ public enum Benchmark {
                 var built: (any Projection)?
                 result.buildSeconds = median(repetitions: options.repetitions, warmUp: false) {
                     built = nil
-                    built = makeProjection(kind: kind, rowCount: D, columnCount: d, seed: 1, threads: options.threads)
+                    built = trainingProjection(kind: kind, rowCount: D, columnCount: d, seed: 1, threads: options.threads)
                 }
                 guard let projection = built else { continue }
                 let v = randomVector(d, seed: 3)
@@ -199,8 +199,8 @@ public enum Benchmark {
                     result.note = (projection as? SparseProjection)?.cachesNonzeros == true
                         ? "nonzeros cached; build = drawing them" : "nonzeros regenerated per product (over the 256 MiB cache)"
                 case .dense:
-                    if (projection as? DenseProjection)?.cachesMatrix == true {
-                        let megabytes = Double(DenseProjection.matrixByteCount(rowCount: D, columnCount: d)) / 1e6
+                    if projection is MaterializedProjection {
+                        let megabytes = Double(MaterializedProjection.byteCount(rowCount: D, columnCount: d)) / 1e6
                         result.note = String(format: "P materialised as float32 (%.0f MB, under the %@ cache limit), products summed in float32; build = generating it", megabytes, denseCacheLimitText)
                     } else {
                         result.note = "entries regenerated from Philox per product (over the \(denseCacheLimitText) cache limit)"
@@ -215,11 +215,11 @@ public enum Benchmark {
 
     /// The dense matrix cache limit of training, as text.
     static var denseCacheLimitText: String {
-        "\(DenseProjection.defaultCacheLimitBytes >> 30) GiB"
+        "\(MaterializedProjection.trainingLimitBytes >> 30) GiB"
     }
 
     static func skipReason(kind: ProjectionKind, D: Int, d: Int, denseSecondsPerEntry: Double? = nil) -> String? {
-        let denseFits = DenseProjection.matrixByteCount(rowCount: D, columnCount: d) <= DenseProjection.defaultCacheLimitBytes
+        let denseFits = MaterializedProjection.byteCount(rowCount: D, columnCount: d) <= MaterializedProjection.trainingLimitBytes
         switch kind {
         case .dense where !denseFits && D * d > denseEntryLimit:
             let entries = Double(D) * Double(d)
@@ -273,7 +273,7 @@ public enum Benchmark {
             if let kind = item.kind {
                 var projection: (any Projection)?
                 result.buildSeconds = time {
-                    projection = makeProjection(kind: kind, rowCount: D, columnCount: item.d, seed: 1, threads: options.threads)
+                    projection = trainingProjection(kind: kind, rowCount: D, columnCount: item.d, seed: 1, threads: options.threads)
                 }
                 space = .subspace(projection!)
             } else {

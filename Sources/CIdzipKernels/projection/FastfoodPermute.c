@@ -2,7 +2,8 @@
 // instruction set gives the same bits.
 #pragma clang fp contract(off)
 
-#include "CProjectionKernels.h"
+#include "CIdzipKernels.h"
+#include "../levels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -13,7 +14,7 @@ static void gather_portable(float *y, const float *x, const uint32_t *permutatio
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2")))
+IDZ_TARGET_AVX2
 static void gather_avx2(float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count) {
     size_t k = 0;
     for (; k + 8 <= count; k += 8) {
@@ -24,7 +25,7 @@ static void gather_avx2(float *y, const float *x, const uint32_t *permutation, c
     for (; k < count; k++) y[k] = gaussian[k] * x[permutation[k]];
 }
 
-__attribute__((target("avx512f")))
+IDZ_TARGET_AVX512
 static void gather_avx512(float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count) {
     size_t k = 0;
     for (; k + 16 <= count; k += 16) {
@@ -37,21 +38,21 @@ static void gather_avx512(float *y, const float *x, const uint32_t *permutation,
 #endif
 
 void idz_fastfood_gather(float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count) {
-    idz_fastfood_gather_at_level(idz_kernel_level_in_use(), y, x, permutation, gaussian, count);
+    idz_fastfood_gather_at_level(idz_kernels_level(), y, x, permutation, gaussian, count);
 }
 
 void idz_fastfood_gather_at_level(
-    idz_kernel_level level, float *y, const float *x, const uint32_t *permutation, const float *gaussian,
+    int level, float *y, const float *x, const uint32_t *permutation, const float *gaussian,
     size_t count
 ) {
     // Indices must fit the signed 32-bit lanes of the gather instructions.
     if (count <= ((size_t)1 << 31)) {
-        switch (idz_kernel_supported(level)) {
+        switch (idz_kernels_supported(level)) {
 #if defined(__x86_64__)
-        case IDZ_KERNEL_LEVEL_AVX512:
+        case IDZ_KERNELS_AVX512:
             gather_avx512(y, x, permutation, gaussian, count);
             return;
-        case IDZ_KERNEL_LEVEL_AVX2:
+        case IDZ_KERNELS_AVX2:
             gather_avx2(y, x, permutation, gaussian, count);
             return;
 #endif

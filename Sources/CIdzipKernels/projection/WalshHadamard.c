@@ -1,7 +1,8 @@
 // The Walsh-Hadamard transform for every instruction set, and its dispatch.
 #pragma clang fp contract(off)
 
-#include "CProjectionKernels.h"
+#include "CIdzipKernels.h"
+#include "../levels.h"
 #include <string.h>
 
 /// Floats in one tile that stays in the level-1 cache.
@@ -24,7 +25,7 @@
 // transforms were no faster (Zen 4 executes 512-bit operations as two 256-bit halves).
 #if defined(__x86_64__)
 #define KERNEL_NAME(name) name##_avx2
-#define KERNEL_TARGET __attribute__((target("avx2")))
+#define KERNEL_TARGET IDZ_TARGET_AVX2
 #define LANES 8
 #include "WalshHadamardBody.h"
 #undef KERNEL_NAME
@@ -53,14 +54,14 @@ static void walsh_hadamard_scalar(float *x, size_t count) {
 }
 
 void idz_walsh_hadamard(float *x, size_t count, float *scratch) {
-    idz_walsh_hadamard_at_level(idz_kernel_level_in_use(), x, count, scratch);
+    idz_walsh_hadamard_at_level(idz_kernels_level(), x, count, scratch);
 }
 
-void idz_walsh_hadamard_at_level(idz_kernel_level level, float *x, size_t count, float *scratch) {
-    switch (idz_kernel_supported(level)) {
+void idz_walsh_hadamard_at_level(int level, float *x, size_t count, float *scratch) {
+    switch (idz_kernels_supported(level)) {
 #if defined(__x86_64__)
-    case IDZ_KERNEL_LEVEL_AVX512:
-    case IDZ_KERNEL_LEVEL_AVX2:
+    case IDZ_KERNELS_AVX512:
+    case IDZ_KERNELS_AVX2:
         if (count >= 8) {
             walsh_hadamard_avx2(x, count, scratch);
             return;

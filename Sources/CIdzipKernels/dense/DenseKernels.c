@@ -1,9 +1,11 @@
 // Float32 dense products: one generic-vector body compiled for AVX2 and the baseline
-// instruction set, chosen at run time. See include/CDenseKernels.h.
+// instruction set, chosen at run time by the kernels' level (cpu.c; the AVX-512 level runs
+// the AVX2 body: 8-float vectors, the same operations). See include/CIdzipKernels.h.
 #pragma clang fp contract(off)
 #pragma clang diagnostic ignored "-Wgnu-statement-expression"
 
-#include "CDenseKernels.h"
+#include "CIdzipKernels.h"
+#include "../levels.h"
 
 #include <string.h>
 
@@ -23,39 +25,45 @@ typedef float f2 __attribute__((ext_vector_type(2)));
 
 #if defined(__x86_64__)
 #define SUFFIX avx2
-#define TARGET __attribute__((target("avx2")))
+#define TARGET IDZ_TARGET_AVX2
 #include "DenseKernelsBody.h"
 #undef SUFFIX
 #undef TARGET
 
-static int hasAVX2(void) {
-    static _Atomic int known = 0; // 0 unknown, 1 no, 2 yes
-    int value = known;
-    if (value == 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") ? 2 : 1;
-        known = value;
-    }
-    return value == 2;
-}
 #endif
 
 void idz_dense_project_rows(const float *m, size_t d, size_t rows, const float *v, float *out) {
+    idz_dense_project_rows_at_level(idz_kernels_level(), m, d, rows, v, out);
+}
+
+void idz_dense_project_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *v, float *out) {
+    switch (idz_kernels_supported(level)) {
 #if defined(__x86_64__)
-    if (hasAVX2()) {
+    case IDZ_KERNELS_AVX512:
+    case IDZ_KERNELS_AVX2:
         project_rows_avx2(m, d, rows, v, out);
         return;
-    }
 #endif
-    project_rows_portable(m, d, rows, v, out);
+    default:
+        project_rows_portable(m, d, rows, v, out);
+        return;
+    }
 }
 
 void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const float *g, float *sums) {
+    idz_dense_accumulate_rows_at_level(idz_kernels_level(), m, d, rows, g, sums);
+}
+
+void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums) {
+    switch (idz_kernels_supported(level)) {
 #if defined(__x86_64__)
-    if (hasAVX2()) {
+    case IDZ_KERNELS_AVX512:
+    case IDZ_KERNELS_AVX2:
         accumulate_rows_avx2(m, d, rows, g, sums);
         return;
-    }
 #endif
-    accumulate_rows_portable(m, d, rows, g, sums);
+    default:
+        accumulate_rows_portable(m, d, rows, g, sums);
+        return;
+    }
 }

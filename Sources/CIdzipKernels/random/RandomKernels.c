@@ -1,13 +1,13 @@
 // Bulk random numbers: one generic-vector body compiled for AVX-512, AVX2 and the
-// baseline instruction set, chosen at run time. See include/CRandomKernels.h.
+// baseline instruction set, chosen at run time by the kernels' level (cpu.c). See
+// include/CIdzipKernels.h.
 #pragma clang fp contract(off)
 // The helpers that take vectors by value are always inlined, so no vector crosses a call.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-#include "CRandomKernels.h"
+#include "CIdzipKernels.h"
+#include "../levels.h"
 
-#include <stdlib.h>
-#include <string.h>
 
 // PortableMath's constants (Formats/idz-v1.md): ln 2 in two parts, sqrt(2), pi/2, and the
 // series coefficients 1/(2k+1), (-1)^k/(2k+1)!, (-1)^k/(2k)!, each a correctly rounded
@@ -39,7 +39,7 @@ static const double COSINE_COEFFICIENTS[9] = {
 #if defined(__x86_64__)
 #define LANES 8
 #define SUFFIX avx2
-#define TARGET __attribute__((target("avx2")))
+#define TARGET IDZ_TARGET_AVX2
 #include "RandomKernelsBody.h"
 #undef LANES
 #undef SUFFIX
@@ -47,54 +47,18 @@ static const double COSINE_COEFFICIENTS[9] = {
 
 #define LANES 16
 #define SUFFIX avx512
-#define TARGET __attribute__((target("avx512f,avx512dq,avx512vl")))
+#define TARGET IDZ_TARGET_AVX512
 #include "RandomKernelsBody.h"
 #undef LANES
 #undef SUFFIX
 #undef TARGET
 #endif
 
-static int bestLevel(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-        return IDZ_RANDOM_KERNELS_AVX512;
-    if (__builtin_cpu_supports("avx2")) return IDZ_RANDOM_KERNELS_AVX2;
-#endif
-    return IDZ_RANDOM_KERNELS_PORTABLE;
-}
-
-// 0 until first use; then the level in use.
-static _Atomic int currentLevel = 0;
-
-/// The level IDZIP_RANDOM_KERNELS names (portable, avx2, avx512), else AUTO.
-static int levelFromEnvironment(void) {
-    const char *name = getenv("IDZIP_RANDOM_KERNELS");
-    if (!name) return IDZ_RANDOM_KERNELS_AUTO;
-    if (strcmp(name, "portable") == 0) return IDZ_RANDOM_KERNELS_PORTABLE;
-    if (strcmp(name, "avx2") == 0) return IDZ_RANDOM_KERNELS_AVX2;
-    if (strcmp(name, "avx512") == 0) return IDZ_RANDOM_KERNELS_AVX512;
-    return IDZ_RANDOM_KERNELS_AUTO;
-}
-
-int idz_random_kernels_level(void) {
-    int level = currentLevel;
-    if (level == 0) level = idz_random_kernels_force(levelFromEnvironment());
-    return level;
-}
-
-int idz_random_kernels_force(int level) {
-    int best = bestLevel();
-    if (level <= IDZ_RANDOM_KERNELS_AUTO || level > best) level = best;
-    currentLevel = level;
-    return level;
-}
-
 #if defined(__x86_64__)
 #define DISPATCH(function, ...)                                                   \
-    switch (idz_random_kernels_level()) {                                         \
-    case IDZ_RANDOM_KERNELS_AVX512: function##_avx512(__VA_ARGS__); return;       \
-    case IDZ_RANDOM_KERNELS_AVX2: function##_avx2(__VA_ARGS__); return;           \
+    switch (idz_kernels_level()) {                                                \
+    case IDZ_KERNELS_AVX512: function##_avx512(__VA_ARGS__); return;              \
+    case IDZ_KERNELS_AVX2: function##_avx2(__VA_ARGS__); return;                  \
     default: function##_portable(__VA_ARGS__); return;                            \
     }
 #else

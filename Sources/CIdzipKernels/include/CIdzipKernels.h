@@ -1,0 +1,135 @@
+#ifndef C_IDZIP_KERNELS_H
+#define C_IDZIP_KERNELS_H
+
+// idzip's C kernels, one target for every family: bulk randomness (random/), the
+// projections' transforms (projection/) and training's float32 dense products (dense/).
+// Each family has portable, AVX2 and AVX-512 paths (a family without an AVX-512 kernel
+// runs its AVX2 one at that level), chosen at run time by one level (cpu.c). Every level
+// gives the same bits: the kernels do exact integer operations and IEEE float/double
+// operations in a fixed order, never contracted into fused ones.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: Levels (cpu.c)
+
+/// Instruction-set levels, shared by every kernel family. AVX-512 means AVX512F, AVX512DQ
+/// and AVX512VL together; AVX2 means AVX2.
+enum {
+    IDZ_KERNELS_AUTO = -1,
+    IDZ_KERNELS_PORTABLE = 0,
+    IDZ_KERNELS_AVX2 = 1,
+    IDZ_KERNELS_AVX512 = 2,
+};
+
+/// The best level this processor supports (detected once).
+int idz_kernels_best(void);
+
+/// `level` lowered to the best supported one (a level below PORTABLE gives PORTABLE).
+int idz_kernels_supported(int level);
+
+/// The level every family uses: the level forced by idz_kernels_force, else the one the
+/// environment requests (read once, see idz_kernels_requested), else the best; always
+/// lowered to a supported one.
+int idz_kernels_level(void);
+
+/// Uses `level` from now on (AUTO: back to the environment's request or the best),
+/// lowered to a supported one; returns the level now in use. Process-wide.
+int idz_kernels_force(int level);
+
+/// The level requested by the values of the environment variables IDZIP_KERNELS and its
+/// older aliases IDZIP_RANDOM_KERNELS and IDZIP_PROJECTION_KERNELS (NULL when unset), each
+/// "portable", "avx2" or "avx512": the first of the three, in that order, that names a
+/// level wins; AUTO when none does (unknown names are ignored).
+int idz_kernels_requested(const char *kernels, const char *randomAlias, const char *projectionAlias);
+
+// MARK: Random (random/)
+// Bulk Philox4x32-10 and Box-Muller: lane by lane exactly the operations of the Swift
+// scalar reference (RandomStream, PortableMath). A stream is (seed, substream, purpose):
+// counter (index low, index high, substream, purpose), key (seed low, seed high). See
+// Formats/idz-v1.md, "Randomness".
+
+/// Philox blocks first ..< first + count: words 0..3 of block first + i in out[4 i ..< 4 i + 4].
+void idz_philox_blocks(uint64_t seed, uint32_t substream, uint32_t purpose,
+                       uint64_t first, size_t count, uint32_t *out);
+
+/// Normals 2 firstBlock ..< 2 (firstBlock + blockCount) of the stream (Box-Muller, cosine
+/// for even, sine for odd positions), each multiplied by scale in double and rounded to
+/// float. When squaredNorm is not NULL, adds (double)out[k] * (double)out[k] to it in
+/// ascending k.
+void idz_fill_float_normal_pairs(uint64_t seed, uint32_t substream, uint32_t purpose,
+                                 uint64_t firstBlock, size_t blockCount, double scale,
+                                 float *out, double *squaredNorm);
+
+/// The same normals as doubles (unscaled).
+void idz_fill_double_normal_pairs(uint64_t seed, uint32_t substream, uint32_t purpose,
+                                  uint64_t firstBlock, size_t blockCount, double *out);
+
+/// Fisher-Yates permutation of 0 ..< count (count <= 2^32): for k = count-1 down to 1,
+/// swap entries k and the high 64 bits of (64-bit value count-1-k) * (k+1).
+void idz_permutation(uint64_t seed, uint32_t substream, uint32_t purpose,
+                     uint64_t count, uint32_t *out);
+
+/// idz_permutation, and meanwhile adds (double)values[i] * (double)values[i] to
+/// *squaredNorm for i = 0 ..< valueCount in ascending i (the same sum as summing after).
+void idz_permutation_summing_squares(uint64_t seed, uint32_t substream, uint32_t purpose,
+                                     uint64_t count, uint32_t *out,
+                                     const float *values, size_t valueCount, double *squaredNorm);
+
+// MARK: Projection (projection/)
+// The Walsh-Hadamard transform and the Fastfood permutations: only float additions,
+// subtractions and multiplications.
+
+/// Floats of scratch idz_walsh_hadamard needs for `count` entries.
+size_t idz_walsh_hadamard_scratch_count(size_t count);
+
+/// The unnormalised Walsh-Hadamard transform of x[0 ..< count] in place (count a power of
+/// two). The butterflies are reordered for the cache, but every element goes through the
+/// operations of the defining stride order, so the bits equal the one-at-a-time definition.
+void idz_walsh_hadamard(float *x, size_t count, float *scratch);
+
+/// idz_walsh_hadamard with the kernels of `level` (lowered to a supported one).
+void idz_walsh_hadamard_at_level(int level, float *x, size_t count, float *scratch);
+
+/// y[k] = gaussian[k] * x[permutation[k]] for k < count.
+void idz_fastfood_gather(
+    float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count);
+
+/// idz_fastfood_gather with the kernels of `level` (lowered to a supported one).
+void idz_fastfood_gather_at_level(
+    int level, float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count);
+
+/// z[permutation[k]] = y[k] * gaussian[k] for k < count.
+void idz_fastfood_scatter(
+    float *z, const float *y, const uint32_t *permutation, const float *gaussian, size_t count);
+
+// MARK: Dense (dense/)
+// Float32 products with a materialised row-major matrix (training's dense projection
+// cache): every level does the same float operations in the same order, so results do
+// not depend on the processor's vector width.
+
+/// out[r] = sum_j m[r*d + j] v[j] for r in 0 ..< rows: products j mod 32 summed into 32
+/// lanes in ascending j, the lanes added pairwise (lane l += lane l + w for w = 16, 8, 4, 2,
+/// 1), then the last d mod 32 products in ascending j. Each row's result depends only on
+/// that row and v.
+void idz_dense_project_rows(const float *m, size_t d, size_t rows, const float *v, float *out);
+
+/// idz_dense_project_rows with the kernels of `level` (lowered to a supported one).
+void idz_dense_project_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *v, float *out);
+
+/// sums[j] += m[i*d + j] g[i] for i in 0 ..< rows ascending, for each j in 0 ..< d (one
+/// float addition per row, in row order).
+void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const float *g, float *sums);
+
+/// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
+void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
