@@ -92,7 +92,7 @@ struct SweepRun: ParsableCommand {
                 + "combine the shards with `idzip sweep merge --out DIR SHARD_DIR...`")
             if json { try printJSON(["shard": shard.name, "runs": "\(planned)", "finished": "\(finished)"]) }
         case .complete(let summary, _, let modelCount):
-            try SweepReport.print(summary, json: json, closing: "wrote \(runner.directory.file("summary.json").path), "
+            try SweepReport.print(summary, json: json, closing: "wrote \(runner.directory.path)/summary.json, "
                 + "results.csv, results.json, plot.svg, index.html and \(modelCount) models")
         }
     }

@@ -23,8 +23,11 @@ struct CommandRunner {
         return URL(fileURLWithPath: "idzip")
     }()
 
-    static func run(_ arguments: [String], in directory: URL) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory

@@ -9,7 +9,7 @@ public enum CIFARReader {
 
     /// Reads one batch file; returns images (count x 3072 bytes) and labels.
     public static func read(path: String) throws(DataError) -> (images: [UInt8], labels: [Int32]) {
-        let reader = try ByteReader(path: path)
+        let reader = try DataFileStream(path: path)
         var images: [UInt8] = []
         var labels: [Int32] = []
         var record = [UInt8](repeating: 0, count: recordSize)

@@ -20,7 +20,7 @@ public enum IDXReader {
     }
 
     static func read(path: String, rank: Int, what: String, digest: Bool) throws(DataError) -> Array {
-        let reader = try ByteReader(path: path, hashing: digest)
+        let reader = try DataFileStream(path: path, hashing: digest)
         let magic = try reader.readBytes(4, what: "IDX header")
         guard magic[0] == 0, magic[1] == 0 else {
             throw .malformed(path: path, reason: "no IDX magic number (first bytes \(hex(magic)))")

@@ -53,7 +53,7 @@ public enum NPYReader {
     }
 
     public static func read(path: String) throws(DataError) -> Array {
-        let reader = try ByteReader(path: path)
+        let reader = try DataFileStream(path: path)
         guard !reader.isCompressed else { throw .malformed(path: path, reason: "compressed .npy files are not supported") }
         let preamble = try reader.readBytes(8, what: "NPY header")
         guard preamble[0..<6].elementsEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]) else {

@@ -105,14 +105,14 @@ public final class TrainingRun {
         switch problem {
         case .dataset:
             let space: ParameterSpace = spec.dimension.map {
-                .subspace(makeProjection(
+                .subspace(trainingProjection(
                     kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
                     threads: spec.configuration.threads))
             } ?? .direct
             trainer = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         case .toy:
             let space: ParameterSpace = spec.dimension.map {
-                .subspace(makeProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
+                .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
             trainer = try ToyTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         }

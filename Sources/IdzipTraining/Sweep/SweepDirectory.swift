@@ -12,10 +12,13 @@ public struct SweepError: Error, CustomStringConvertible, Equatable {
 /// summary.json, plot.svg and index.html.
 public struct SweepDirectory: Sendable {
     public let root: URL
+    /// The directory as the user named it, for messages.
+    public let path: String
 
-    public init(_ path: String) { root = URL(fileURLWithPath: path) }
-
-    public var path: String { root.path }
+    public init(_ path: String) {
+        root = URL(fileURLWithPath: path)
+        self.path = path
+    }
     public var models: URL { root.appendingPathComponent("models") }
     public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
 

@@ -4,7 +4,7 @@ import Foundation
 
 /// Reads a file front to back, inflating it on the fly when it starts with the gzip magic,
 /// and optionally hashing the (uncompressed) bytes with SHA-256.
-final class ByteReader {
+final class DataFileStream {
     let path: String
     private let descriptor: Int32
     private var hasher: SHA256?
