@@ -33,52 +33,15 @@ started_at=$(date +%s)
 
 say() { echo "[slurm-test $(( $(date +%s) - started_at ))s] $*"; }
 
-# --- Slurm and MUNGE from Debian, only where missing ------------------------------------------
-missing=()
-for tool in slurmctld slurmd sbatch squeue scontrol sinfo scancel; do
-    command -v "$tool" >/dev/null || { missing+=(slurm-wlm); break; }
-done
-for tool in munged munge unmunge mungekey; do
-    command -v "$tool" >/dev/null || { missing+=(munge); break; }
-done
-command -v python3 >/dev/null || missing+=(python3)
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # The package lists may be absent or stale on a fresh machine: update and retry once.
-    if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
-        apt-get update -qq
-        apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-fi
-# The MUNGE key every node shares (here one node); Debian's munge package usually creates it.
-if [ ! -s /etc/munge/munge.key ]; then
-    say "creating the MUNGE key /etc/munge/munge.key"
-    mkdir -p /etc/munge
-    mungekey --create --keyfile=/etc/munge/munge.key
-    chown munge:munge /etc/munge/munge.key 2>/dev/null || true
-    chmod 0400 /etc/munge/munge.key
-fi
-
-# --- the idzip binary -------------------------------------------------------------------------
-bin=${IDZIP_BIN:-$repo/.build/release/idzip}
-if [ ! -x "$bin" ]; then
-    say "building idzip (release)"
-    (cd "$repo" && swift build -c release --product idzip)
-fi
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-
-# --- a temporary cluster ----------------------------------------------------------------------
-tmp=$(mktemp -d /tmp/idzip-slurm.XXXXXX)
-chmod 0755 "$tmp"
-mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/log" "$tmp/work"
-chmod 0755 "$tmp/munge"     # munged wants its socket directory searchable by all
+# --- clean-up, whatever happens ---------------------------------------------------------------
+tmp=""
 pids=()       # daemons started here, stopped on exit
 jobs_submitted=()
 result=1
 
 logs_tail() {
     local file
+    [ -n "$tmp" ] || return 0
     for file in "$tmp"/log/* "$tmp"/work/sweeps/logs/* "$tmp"/work/slurm-*.out; do
         [ -f "$file" ] || continue
         echo "----- tail of $file"
@@ -109,7 +72,9 @@ cleanup() {
         echo "$name: 0 passed, 1 failed"
         status=1
     fi
-    if [ "${IDZIP_SLURM_KEEP:-0}" = 1 ]; then
+    if [ -z "$tmp" ]; then
+        :
+    elif [ "${IDZIP_SLURM_KEEP:-0}" = 1 ]; then
         echo "kept $tmp"
     else
         rm -rf "$tmp"
@@ -118,8 +83,44 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
 fail() { echo "$name: FAILED: $*" >&2; exit 1; }
+
+
+# --- Slurm and MUNGE from Debian, only where missing ------------------------------------------
+missing=()
+for tool in slurmctld slurmd sbatch squeue scontrol sinfo scancel; do
+    command -v "$tool" >/dev/null || { missing+=(slurm-wlm); break; }
+done
+for tool in munged munge unmunge mungekey; do
+    command -v "$tool" >/dev/null || { missing+=(munge); break; }
+done
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists may be absent or stale on a fresh machine: update and retry once.
+    if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi
+# The MUNGE key every node shares (here one node); Debian's munge package usually creates it.
+if [ ! -s /etc/munge/munge.key ]; then
+    say "creating the MUNGE key /etc/munge/munge.key"
+    mkdir -p /etc/munge
+    mungekey --create --keyfile=/etc/munge/munge.key
+    chown munge:munge /etc/munge/munge.key 2>/dev/null || true
+    chmod 0400 /etc/munge/munge.key
+fi
+
+# --- the idzip binary -------------------------------------------------------------------------
+bin=${IDZIP_BIN:-$repo/.build/release/idzip}
+if [ -z "${IDZIP_BIN:-}" ] && [ ! -x "$bin" ]; then
+    say "building idzip (release)"
+    (cd "$repo" && swift build -c release --product idzip)
+fi
+[ -x "$bin" ] || fail "no idzip binary at $bin"
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second until it succeeds.
 wait_for() {
@@ -135,6 +136,12 @@ wait_for() {
         sleep 0.5
     done
 }
+
+# --- a temporary cluster ----------------------------------------------------------------------
+tmp=$(mktemp -d /tmp/idzip-slurm.XXXXXX)
+chmod 0755 "$tmp"
+mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/log" "$tmp/work"
+chmod 0755 "$tmp/munge"     # munged wants its socket directory searchable by all
 
 # Two free TCP ports in a row on the loopback, for slurmctld and slurmd.
 read -r ctld_port slurmd_port < <(python3 - <<'EOF'
