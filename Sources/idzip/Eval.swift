@@ -35,22 +35,17 @@ struct Eval: ParsableCommand {
     enum Split: String, ExpressibleByArgument, CaseIterable { case test, train }
 
     func run() throws {
-        let (architecture, theta, preprocessing) = try loadWeights()
+        let (architecture, theta, storedPreprocessing) = try loadWeights()
         let data = try dataOptions.load()
         let dataset = split == .test ? data.test : data.train
+        let preprocessing = storedPreprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
         let evaluation: Evaluation
         do {
-            let predictor = try Predictor(architecture: architecture, theta: theta, threads: threads ?? ParallelLoop.defaultThreads)
-            if preprocessing == Preprocessing() {
-                evaluation = try predictor.evaluate(dataset)
-            } else {
-                evaluation = try predictor.evaluate(labels: dataset.labels) { range, buffer in
-                    dataset.fill(range: range, into: buffer)
-                    Self.apply(preprocessing, to: buffer, featureCount: dataset.featureCount, architecture: architecture)
-                }
-            }
+            let predictor = try Predictor(
+                architecture: architecture, theta: theta, preprocessing: preprocessing, threads: threads ?? ParallelLoop.defaultThreads)
+            evaluation = try predictor.evaluate(raw: dataset)
             if let predictions {
-                let labels = try predictor.predictions(preprocessed(dataset, preprocessing, architecture))
+                let labels = try predictor.predictions(raw: dataset)
                 do {
                     try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: URL(fileURLWithPath: predictions))
                 } catch {
@@ -87,30 +82,10 @@ struct Eval: ParsableCommand {
         }
     }
 
-    /// The data set's features (bytes / 255) turned into what the model expects.
-    func preprocessed(_ dataset: Dataset, _ preprocessing: Preprocessing, _ architecture: Architecture) -> [Float] {
-        var features = dataset.floatFeatures()
-        if preprocessing != Preprocessing() {
-            features.withUnsafeMutableBufferPointer {
-                Self.apply(preprocessing, to: $0, featureCount: dataset.featureCount, architecture: architecture)
-            }
-        }
-        return features
-    }
-
-    /// x = (raw * scale - mean[c]) / std[c], where raw = 255 x for the data set's x in [0, 1].
-    static func apply(_ preprocessing: Preprocessing, to buffer: UnsafeMutableBufferPointer<Float>, featureCount: Int, architecture: Architecture) {
-        let channels = architecture.inputShape.count == 3 ? architecture.inputShape[0] : 1
-        let perChannel = max(1, featureCount / channels)
-        for i in 0..<buffer.count {
-            let channel = preprocessing.mean.count == 1 ? 0 : (i % featureCount) / perChannel
-            let raw = buffer[i] * 255
-            buffer[i] = (raw * preprocessing.inputScale - preprocessing.mean[channel]) / preprocessing.standardDeviation[channel]
-        }
-    }
-
-    /// The architecture, the full weights and the input preprocessing of the model file.
-    func loadWeights() throws -> (Architecture, [Float], Preprocessing) {
+    /// The architecture, the full weights and the input preprocessing of the model file (nil
+    /// for safetensors, which stores none: then bytes / 255 and float features as they are,
+    /// as in training).
+    func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
             let file: SafetensorsFile
             do { file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) } catch { throw CommandFailure("\(modelFile): \(error.description)") }
@@ -120,7 +95,7 @@ struct Eval: ParsableCommand {
             let architecture: Architecture
             do { architecture = try Architecture(spec: spec) } catch { throw ValidationError(error.description) }
             do {
-                return (architecture, try file.parameters(for: architecture), Preprocessing())
+                return (architecture, try file.parameters(for: architecture), nil)
             } catch {
                 throw CommandFailure("\(modelFile): \(error.description)")
             }
@@ -130,7 +105,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("--model \(model) does not match the architecture stored in \(modelFile)")
         }
         do {
-            return (idz.architecture, try ModelExpansion.weights(of: idz), idz.preprocessing)
+            return (idz.architecture, try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads), idz.preprocessing)
         } catch {
             throw CommandFailure("\(modelFile): \(error.description)")
         }

@@ -27,7 +27,7 @@ struct TrainedModelWriter {
     ) throws -> Result {
         let url = URL(fileURLWithPath: output)
         if let theta, url.pathExtension.lowercased() == "safetensors" {
-            let (test, train) = try evaluate(theta)
+            let (test, train) = try evaluate(theta, preprocessing: preprocessing)
             try writeSafetensors(theta, test: test, train: train, to: url)
             return Result(fileBytes: ModelFile.size(output), test: test, train: train)
         }
@@ -44,16 +44,16 @@ struct TrainedModelWriter {
         var model = IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: spec,
             theta: StoredTheta.encode(thetaD, as: encoding),
-            preprocessing: Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]),
+            preprocessing: preprocessing,
             labels: labels(), metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
         let weights: [Float]
         do {
-            weights = try ModelExpansion.expander(for: model).expandAll()
+            weights = try ModelExpansion.expander(for: model, threads: configuration.threads).expandAll()
         } catch {
             throw CommandFailure(error.description)
         }
         model.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
-        let (test, train) = try evaluate(weights)
+        let (test, train) = try evaluate(weights, preprocessing: model.preprocessing)
         model.metadata = metadata(test: test, train: train).map { MetadataEntry(key: $0.key, value: $0.value) }
         do {
             try IdzFile.write(model, to: url)
@@ -70,10 +70,17 @@ struct TrainedModelWriter {
         return names.count == classes && names != (0..<classes).map(String.init) ? names : []
     }
 
-    func evaluate(_ weights: [Float]) throws -> (test: Evaluation, train: Evaluation) {
+    /// What training applied to the inputs: bytes / 255, float features as they are.
+    var preprocessing: Preprocessing {
+        Preprocessing(inputScale: data.train.trainingInputScale, mean: [0], standardDeviation: [1])
+    }
+
+    /// Evaluated on raw inputs through `preprocessing`, exactly as `idzip eval` does.
+    func evaluate(_ weights: [Float], preprocessing: Preprocessing) throws -> (test: Evaluation, train: Evaluation) {
         do {
-            let predictor = try Predictor(architecture: architecture, theta: weights, threads: configuration.threads)
-            return (try predictor.evaluate(data.test), try predictor.evaluate(data.train))
+            let predictor = try Predictor(
+                architecture: architecture, theta: weights, preprocessing: preprocessing, threads: configuration.threads)
+            return (try predictor.evaluate(raw: data.test), try predictor.evaluate(raw: data.train))
         } catch {
             throw CommandFailure(error.description)
         }
@@ -95,11 +102,10 @@ struct TrainedModelWriter {
     }
 
     func writeSafetensors(_ theta: [Float], test: Evaluation, train: Evaluation, to url: URL) throws {
-        let tensors = try architecture.parameterTensors()
         var entries: [(key: String, value: String)] = [
             ("format", "pt"), ("producer", "idzip \(IdzipVersion.current)"), ("idzip.training", configuration.summary),
+            (SafetensorsWriter.architectureKey, ""),  // the writer records the architecture here
         ]
-        if let spec = architecture.spec { entries.append(("idzip.architecture", spec)) }
         for (key, value) in metadata(test: test, train: train) {
             let text = switch value {
             case .string(let string): string
@@ -111,11 +117,7 @@ struct TrainedModelWriter {
             entries.append(("idzip.\(key)", text))
         }
         do {
-            let writer = try AtomicFileWriter(destination: url)
-            try writer.write(SafetensorsHeader.encode(tensors: tensors, metadata: entries))
-            let bytes = theta.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
-            try writer.write(bytes)
-            try writer.commit()
+            try SafetensorsWriter.write(theta, architecture: architecture, metadata: entries, to: url)
         } catch {
             throw CommandFailure(error.description)
         }

@@ -58,15 +58,39 @@ public struct ProjectionSpec: Sendable, Equatable {
 }
 
 /// How a raw input becomes the network's input: x = (raw * inputScale - mean[c]) / std[c]
-/// for channel c (one mean and std shared by every channel, or one per channel).
+/// in float32, in that order, for channel c (Formats/idz-v1.md section 13). K = 1 shares
+/// one mean and std across channels; K = C gives channel c of a [C, H, W] input entry c.
+/// `Predictor` applies it to raw inputs (`raw:` arguments).
 public struct Preprocessing: Sendable, Equatable {
+    /// Multiplies the raw value first (1/255 maps bytes to [0, 1]); finite.
     public var inputScale: Float
+    /// K means, subtracted after scaling; finite.
     public var mean: [Float]
+    /// K standard deviations, divided by last; finite and > 0.
     public var standardDeviation: [Float]
 
+    /// The default scales bytes to [0, 1] and leaves them there (mean 0, std 1).
     public init(inputScale: Float = 1.0 / 255.0, mean: [Float] = [0], standardDeviation: [Float] = [1]) {
         self.inputScale = inputScale
         self.mean = mean
         self.standardDeviation = standardDeviation
+    }
+
+    /// Applies the formula in place to consecutive examples of `inputShape` in `buffer`
+    /// (a whole number of examples). Requires K = 1 or K = C, as `IdzFile` and `Predictor` check.
+    package func apply(to buffer: UnsafeMutableBufferPointer<Float>, inputShape: [Int]) {
+        let scale = inputScale
+        if mean.count == 1 {
+            let mean = self.mean[0], deviation = standardDeviation[0]
+            for i in buffer.indices { buffer[i] = (buffer[i] * scale - mean) / deviation }
+            return
+        }
+        let featureCount = inputShape.reduce(1, *)
+        let channels = inputShape.count == 3 ? inputShape[0] : 1
+        let perChannel = max(1, featureCount / channels)
+        for i in buffer.indices {
+            let channel = (i % featureCount) / perChannel
+            buffer[i] = (buffer[i] * scale - mean[channel]) / standardDeviation[channel]
+        }
     }
 }
