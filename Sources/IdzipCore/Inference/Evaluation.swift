@@ -8,7 +8,7 @@ public struct Evaluation: Sendable, Hashable {
     /// classCount x classCount counts, row = true class, column = predicted class.
     public private(set) var confusion: [Int]
 
-    public init(classCount: Int) {
+    package init(classCount: Int) {
         self.classCount = classCount
         confusion = [Int](repeating: 0, count: classCount * classCount)
     }
@@ -31,7 +31,7 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     /// Adds the counts of another evaluation of the same classes.
-    public mutating func add(_ other: Evaluation) {
+    package mutating func add(_ other: Evaluation) {
         exampleCount += other.exampleCount
         correctCount += other.correctCount
         lossSum += other.lossSum
@@ -39,7 +39,7 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     /// Adds one example.
-    public mutating func record(actual: Int, predicted: Int, loss: Double) {
+    package mutating func record(actual: Int, predicted: Int, loss: Double) {
         exampleCount += 1
         if actual == predicted { correctCount += 1 }
         lossSum += loss

@@ -16,7 +16,7 @@ public enum ParallelLoop {
 
     /// Calls `body(piece)` once for every piece in 0..<pieces, on up to `threads` threads.
     /// Pieces are handed out dynamically; `body` must not depend on which thread runs it.
-    public static func forEach(pieces: Int, threads: Int = defaultThreads, _ body: (Int) -> Void) {
+    package static func forEach(pieces: Int, threads: Int = defaultThreads, _ body: (Int) -> Void) {
         guard pieces > 0 else { return }
         let workers = max(1, min(threads, pieces))
         if workers == 1 {
