@@ -1,6 +1,9 @@
 /// Everything a `.idz` file holds: enough to regenerate theta = theta0 + P theta_d
 /// bit-for-bit, plus what inference and people need (preprocessing, labels, provenance).
+///
+/// Read and write it with `IdzFile` (Formats/idz-v1.md); expand it with `ModelExpansion`.
 public struct IdzModel: Sendable, Equatable {
+    /// The network (section 6 of the spec); fixes D and the parameter order.
     public var architecture: Architecture
     /// Seed of theta0, the frozen random initialisation.
     public var theta0Seed: UInt64
@@ -8,6 +11,7 @@ public struct IdzModel: Sendable, Equatable {
     public var projection: ProjectionSpec
     /// theta_d as stored.
     public var theta: StoredTheta
+    /// How raw inputs become network inputs (spec section 13); `Predictor` applies it.
     public var preprocessing: Preprocessing
     /// Class names, one per output of the network, or empty.
     public var labels: [String]
@@ -16,6 +20,8 @@ public struct IdzModel: Sendable, Equatable {
     /// SHA-256 of the expanded theta: D float32 values, little-endian, in parameter order.
     public var weightsSHA256: [UInt8]
 
+    /// A model from its parts. Nothing is checked here: `IdzFile.encode` checks the parts
+    /// fit together (d <= D, labels per output, preprocessing channels) and throws `IdzError`.
     public init(
         architecture: Architecture,
         theta0Seed: UInt64,
@@ -45,11 +51,14 @@ public struct IdzModel: Sendable, Equatable {
 
 /// Which random projection P maps theta_d into the parameters.
 public struct ProjectionSpec: Sendable, Equatable {
+    /// identity, dense, sparse or fastfood (spec section 10).
     public var kind: ProjectionKind
+    /// Seed of P's random streams.
     public var seed: UInt64
     /// d, the subspace dimension (d == D for identity).
     public var dimension: Int
 
+    /// A projection of `kind` drawn from `seed` with d = `dimension` columns.
     public init(kind: ProjectionKind, seed: UInt64, dimension: Int) {
         self.kind = kind
         self.seed = seed

@@ -1,7 +1,10 @@
 /// Accuracy, loss and confusion counts of a network on a labelled set.
 public struct Evaluation: Sendable, Hashable {
+    /// Classes (network outputs).
     public let classCount: Int
+    /// Examples evaluated.
     public private(set) var exampleCount = 0
+    /// Examples whose arg-max output is their label.
     public private(set) var correctCount = 0
     /// Sum over examples of the cross-entropy loss.
     public private(set) var lossSum = 0.0

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs independent pieces of work on several threads.
+/// Runs independent pieces of work on several threads; public for `defaultThreads`, the
+/// default of every `threads:` parameter.
 ///
 /// Callers split work into pieces whose boundaries do not depend on the thread count, so
 /// results are identical whatever `threads` is.
