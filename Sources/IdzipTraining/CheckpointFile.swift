@@ -7,7 +7,7 @@ import IdzipCore
 public enum CheckpointFile {
     static let magic = Array("IDZCKPT1".utf8)
 
-    public static func write(_ checkpoint: TrainingCheckpoint, fingerprint: String, to url: URL) throws(FileWriteError) {
+    package static func write(_ checkpoint: TrainingCheckpoint, fingerprint: String, to url: URL) throws(FileWriteError) {
         let text = Array(fingerprint.utf8)
         var bytes = magic
         withUnsafeBytes(of: UInt32(text.count).littleEndian) { bytes.append(contentsOf: $0) }

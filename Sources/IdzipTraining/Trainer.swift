@@ -10,7 +10,7 @@ import IdzipCore
 /// OpenBLAS (a process-wide setting) to one thread, since the parallelism is its own.
 public final class Trainer {
     public let architecture: Architecture
-    public let plan: NetworkPlan
+    package let plan: NetworkPlan
     public let configuration: TrainingConfiguration
     public let space: ParameterSpace
     /// The frozen initial parameters (D numbers).
@@ -64,7 +64,7 @@ public final class Trainer {
             throw .network(error.description)
         }
         try self.init(
-            architecture: architecture, theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed),
+            architecture: architecture, theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed, threads: configuration.threads),
             space: space, configuration: configuration)
     }
 
@@ -117,12 +117,8 @@ public final class Trainer {
     /// theta = theta0 + P theta_d into `theta`.
     private func expand(_ projection: any Projection, into theta: UnsafeMutableBufferPointer<Float>) {
         parameters.withUnsafeBufferPointer { thetaD in
-            projection.project(thetaD, rows: 0..<plan.parameterCount, into: theta)
-        }
-        theta0.withUnsafeBufferPointer { theta0 in
-            WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: configuration.threads) { range in
-                for i in range { theta[i] += theta0[i] }
-            }
+            Reparameterization(theta0: .values(theta0), projection: projection)
+                .write(thetaD: thetaD, rows: 0..<plan.parameterCount, into: theta, threads: configuration.threads)
         }
     }
 
@@ -243,12 +239,8 @@ public final class Trainer {
             theta = trained
         case .subspace(let projection):
             theta = thetaSpace
-            projection.project(UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta)
-            theta0.withUnsafeBufferPointer { theta0 in
-                WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: threads) { range in
-                    for i in range { theta[i] += theta0[i] }
-                }
-            }
+            Reparameterization(theta0: .values(theta0), projection: projection)
+                .write(thetaD: UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta, threads: threads)
         }
         let result = network.compute(
             theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads)

@@ -39,8 +39,6 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        // Expansion and theta0 generation use the process-wide default thread count.
-        if let threads { setenv("IDZIP_THREADS", String(threads), 1) }
         let options = BenchmarkOptions(
             threads: threads ?? ParallelLoop.defaultThreads, repetitions: repetitions, quick: quick,
             groups: only.map { [$0] } ?? BenchmarkRecord.Group.allCases, nameFilter: match)

@@ -39,25 +39,17 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let (architecture, theta, preprocessing) = try loadWeights()
+        let (architecture, theta, storedPreprocessing) = try loadWeights()
         let data = try dataOptions.load()
         let dataset = split == .test ? data.pair.test : data.pair.train
-        let predictor = try failing { try Predictor(architecture: architecture, theta: theta, threads: threads ?? ParallelLoop.defaultThreads) }
-        guard dataset.featureCount == predictor.inputCount else {
-            throw CommandFailure(InferenceError.inputCount(expected: predictor.inputCount, actual: dataset.featureCount).description)
+        // safetensors store no preprocessing: then bytes / 255 and float features as they are, as in training.
+        let preprocessing = storedPreprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
+        let predictor = try failing {
+            try Predictor(architecture: architecture, theta: theta, preprocessing: preprocessing, threads: threads ?? ParallelLoop.defaultThreads)
         }
-        let evaluation = try failing {
-            try predictor.evaluate(labels: dataset.labels) { range, buffer in
-                dataset.fill(range: range, into: buffer)
-                Self.apply(preprocessing, to: buffer, featureCount: dataset.featureCount, architecture: architecture)
-            }
-        }
+        let evaluation = try failing { try predictor.evaluate(raw: dataset) }
         if let predictions {
-            var features = dataset.floatFeatures()
-            features.withUnsafeMutableBufferPointer {
-                Self.apply(preprocessing, to: $0, featureCount: dataset.featureCount, architecture: architecture)
-            }
-            let labels = try failing { try predictor.predictions(features) }
+            let labels = try failing { try predictor.predictions(raw: dataset) }
             try failing {
                 try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: URL(fileURLWithPath: predictions))
             }
@@ -69,32 +61,20 @@ struct Eval: ParsableCommand {
         report.text.forEach { print($0) }
     }
 
-    /// x = (raw * scale - mean[c]) / std[c], where raw = 255 x for the data set's x in [0, 1].
-    static func apply(_ preprocessing: Preprocessing, to buffer: UnsafeMutableBufferPointer<Float>, featureCount: Int, architecture: Architecture) {
-        guard preprocessing != Preprocessing() else { return }
-        let channels = architecture.inputShape.count == 3 ? architecture.inputShape[0] : 1
-        let perChannel = max(1, featureCount / channels)
-        for i in 0..<buffer.count {
-            let channel = preprocessing.mean.count == 1 ? 0 : (i % featureCount) / perChannel
-            let raw = buffer[i] * 255
-            buffer[i] = (raw * preprocessing.inputScale - preprocessing.mean[channel]) / preprocessing.standardDeviation[channel]
-        }
-    }
-
     /// The architecture, the full weights and the input preprocessing of the model file.
-    func loadWeights() throws -> (Architecture, [Float], Preprocessing) {
+    func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
             let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
             guard let architecture = try model?.architecture ?? file.metadata["idzip.architecture"].map({ try ModelArgument.parse($0).architecture }) else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
-            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, Preprocessing())
+            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil)
         }
         let idz = try ModelFile.read(modelFile)
         if let model, model.architecture != idz.architecture {
             throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
         }
-        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz) }, idz.preprocessing)
+        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }, idz.preprocessing)
     }
 }
 

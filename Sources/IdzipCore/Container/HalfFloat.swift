@@ -1,9 +1,9 @@
 /// IEEE-754 binary16 <-> binary32 conversion on bit patterns, written out so that every
 /// machine gives the same bits (no dependence on a hardware `Float16`).
-public enum HalfFloat {
+package enum HalfFloat {
     /// The exact float32 value of a binary16 bit pattern; subnormals, infinities and NaNs
     /// included (a NaN keeps its sign and payload, shifted into the float32 mantissa).
-    public static func float(fromBits half: UInt16) -> Float {
+    package static func float(fromBits half: UInt16) -> Float {
         let sign = UInt32(half & 0x8000) << 16
         let exponent = UInt32(half >> 10) & 0x1F
         let mantissa = UInt32(half & 0x03FF)
@@ -22,7 +22,7 @@ public enum HalfFloat {
 
     /// The binary16 bit pattern nearest to `value`, ties to even; values beyond the
     /// largest half (65504) round to infinity as IEEE-754 defines, NaN stays NaN.
-    public static func bits(from value: Float) -> UInt16 {
+    package static func bits(from value: Float) -> UInt16 {
         let bits = value.bitPattern
         let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
         let exponent = Int((bits >> 23) & 0xFF)

@@ -17,13 +17,13 @@ public enum IdzChecksum {
     }
 
     /// The weights digest computed piece by piece, for weights expanded in chunks.
-    public struct WeightsHasher {
+    package struct WeightsHasher {
         private var hash = SHA256()
 
-        public init() {}
+        package init() {}
 
         /// Appends the next weights in parameter order.
-        public mutating func update(_ weights: UnsafeBufferPointer<Float>) {
+        package mutating func update(_ weights: UnsafeBufferPointer<Float>) {
             #if _endian(little)
             hash.update(bufferPointer: UnsafeRawBufferPointer(weights))
             #else
@@ -41,7 +41,7 @@ public enum IdzChecksum {
             #endif
         }
 
-        public func finalize() -> [UInt8] {
+        package func finalize() -> [UInt8] {
             Array(hash.finalize())
         }
     }

@@ -45,14 +45,18 @@ public struct IdzError: Error, CustomStringConvertible, Equatable, Sendable {
         case io = "io"
     }
 
+    /// The category.
     public var kind: Kind
+    /// One line naming the problem.
     public var message: String
 
+    /// An error of `kind` described by `message` (one line).
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The one-line message.
     public var description: String { message }
 }
 

@@ -15,7 +15,9 @@ public enum IdzFile {
     // MARK: Bytes
 
     /// The complete file for `model`; throws if the model breaks a rule of the format, so
-    /// that nothing is written that a reader would reject.
+    /// that nothing is written that a reader would reject (Formats/idz-v1.md sections 2-6).
+    /// - Throws: `IdzError` of the kind the spec's section 15 names for the broken rule
+    ///   (`.invalidValue`, `.invalidArchitecture`, `.limitExceeded`, ...).
     public static func encode(_ model: IdzModel) throws(IdzError) -> [UInt8] {
         let tensors = try IdzModelCheck.check(model)
         let payload = PayloadEncoder.payload(for: model, tensors: tensors)
@@ -29,7 +31,9 @@ public enum IdzFile {
         return seal(compressed: compressed, uncompressedLength: payload.count)
     }
 
-    /// The model stored in `bytes`, after checking every rule of the format.
+    /// The model stored in `bytes`, after checking every rule of the format; sizes are
+    /// checked against the limits of spec section 5 before anything is allocated.
+    /// - Throws: `IdzError` with one of the kinds of spec section 15; never traps on input.
     public static func decode(_ bytes: [UInt8]) throws(IdzError) -> IdzModel {
         let preamble = try readPreamble(bytes)
         let payloadEnd = IdzLayout.preambleSize + preamble.compressedLength
@@ -45,11 +49,13 @@ public enum IdzFile {
     // MARK: Files
 
     /// Reads and decodes a file; its size is checked against the limit before it is read.
+    /// - Throws: `IdzError` `.io` when the file cannot be read, else as `decode(_:)`.
     public static func read(contentsOf url: URL) throws(IdzError) -> IdzModel {
         try decode(readBytes(of: url))
     }
 
     /// Encodes `model` and writes it atomically: readers see the old file or the new one.
+    /// - Throws: as `encode(_:)`, or `IdzError` `.io` when the file cannot be written.
     public static func write(_ model: IdzModel, to url: URL) throws(IdzError) {
         let bytes = try encode(model)
         do {

@@ -1,8 +1,11 @@
 /// One typed provenance entry of a `.idz` file, e.g. "trained-by" = .string("idzip 0.1").
 public struct MetadataEntry: Sendable, Equatable {
+    /// Non-empty UTF-8, unique within a file, at most 4 KiB.
     public var key: String
+    /// The typed value (strings and bytes at most 64 KiB).
     public var value: MetadataValue
 
+    /// An entry; `IdzFile.encode` checks the limits.
     public init(key: String, value: MetadataValue) {
         self.key = key
         self.value = value

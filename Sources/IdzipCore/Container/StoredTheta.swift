@@ -7,6 +7,7 @@ public enum StoredTheta: Sendable, Equatable {
     /// value = Float(q) * scale, computed in float32.
     case int8([Int8], scale: Float)
 
+    /// Which of the three encodings this is.
     public var encoding: ThetaEncoding {
         switch self {
         case .float32: .float32

@@ -1,11 +1,17 @@
 import Foundation
 
-/// Regenerating a model's full weights: in memory, or streamed to a weights file, always
-/// checked against the SHA-256 that the `.idz` file records.
+/// Regenerating a model's full weights theta = theta0 + P theta_d (Formats/idz-v1.md
+/// section 11): in memory, as a digest, or streamed to a weights file, always checked
+/// against the SHA-256 that the `.idz` file records. `threads` never changes the bits.
 public enum ModelExpansion {
-    /// The expander for a model. Large Fastfood models regenerate their tables block by
-    /// block, so memory stays near one chunk plus O(d).
-    public static func expander(for model: IdzModel) throws(ExpansionError) -> WeightExpander {
+    /// The expander for a model. Projection tables are regenerated block by block (not
+    /// cached), so memory stays near one chunk plus O(d + threads x block) for any D.
+    /// - Parameter threads: threads for P, theta0 and the addition.
+    /// - Throws: `ExpansionError.invalidModel` when the architecture is invalid or theta_d
+    ///   does not have d values (a model read by `IdzFile` never is).
+    public static func expander(
+        for model: IdzModel, threads: Int = ParallelLoop.defaultThreads
+    ) throws(ExpansionError) -> WeightExpander {
         let tensors: [TensorSpec]
         do {
             tensors = try model.architecture.parameterTensors()
@@ -17,34 +23,65 @@ public enum ModelExpansion {
         guard thetaD.count == model.projection.dimension else {
             throw .invalidModel("theta_d has \(thetaD.count) values but d is \(model.projection.dimension)")
         }
+        guard model.projection.dimension >= 1, model.projection.dimension <= rowCount,
+              model.projection.kind != .identity || model.projection.dimension == rowCount
+        else {
+            throw .invalidModel("d = \(model.projection.dimension) does not fit D = \(rowCount) for a \(model.projection.kind.name) projection")
+        }
+        let threads = max(1, threads)
         let projection = makeProjection(
             kind: model.projection.kind, rowCount: rowCount, columnCount: model.projection.dimension,
-            seed: model.projection.seed, cachesTables: false)
-        return WeightExpander(tensors: tensors, theta0Seed: model.theta0Seed, projection: projection, thetaD: thetaD)
+            seed: model.projection.seed, threads: threads, cachesTables: false)
+        return WeightExpander(
+            tensors: tensors, theta0Seed: model.theta0Seed, projection: projection, thetaD: thetaD, threads: threads)
     }
 
-    /// SHA-256 of theta as D little-endian float32 values in parameter order.
-    public static func digest(of model: IdzModel) throws(ExpansionError) -> [UInt8] {
+    /// SHA-256 (32 bytes) of theta as D little-endian float32 values in parameter order,
+    /// computed while streaming (memory as `expander(for:threads:)`); not compared with
+    /// the model's recorded digest.
+    /// - Throws: `ExpansionError.invalidModel` as `expander(for:threads:)`.
+    public static func digest(
+        of model: IdzModel, threads: Int = ParallelLoop.defaultThreads
+    ) throws(ExpansionError) -> [UInt8] {
         var hasher = IdzChecksum.WeightsHasher()
-        try expander(for: model).forEachChunk { (_, values) in hasher.update(values) }
+        try expander(for: model, threads: threads).forEachChunk { (_, values) in hasher.update(values) }
         return hasher.finalize()
     }
 
-    /// The full theta (D floats), verified against the model's checksum.
-    public static func weights(of model: IdzModel) throws(ExpansionError) -> [Float] {
-        let theta = try expander(for: model).expandAll()
+    /// The full theta (D floats in parameter order), verified against the model's checksum.
+    /// - Throws: `ExpansionError.invalidModel`, or `.checksumMismatch` when the weights do
+    ///   not match the recorded SHA-256.
+    public static func weights(
+        of model: IdzModel, threads: Int = ParallelLoop.defaultThreads
+    ) throws(ExpansionError) -> [Float] {
+        let theta = try expander(for: model, threads: threads).expandAll()
         try verify(IdzChecksum.weightsSHA256(theta), against: model)
         return theta
     }
 
-    /// Streams the weights into `url` in `format`. The file appears only when complete and
-    /// verified; on any error no output file is left behind.
+    /// Streams the weights into `url` in `format` (safetensors: named tensors with
+    /// `metadata` plus the `idzip.architecture` entry; npy: one float32 vector of D
+    /// values). The file appears only when complete and verified; on any error no output
+    /// file is left behind.
+    /// - Returns: D, the bytes written, the SHA-256 and the seconds taken.
+    /// - Throws: `ExpansionError.invalidModel`, `.checksumMismatch`, or `.output` when the
+    ///   file cannot be written.
     @discardableResult
     public static func write(
-        _ model: IdzModel, to url: URL, format: WeightsFileFormat, metadata: [(key: String, value: String)] = []
+        _ model: IdzModel, to url: URL, format: WeightsFileFormat, metadata: [(key: String, value: String)] = [],
+        threads: Int = ParallelLoop.defaultThreads
     ) throws(ExpansionError) -> ExpansionReport {
         let started = DispatchTime.now().uptimeNanoseconds
-        let expander = try expander(for: model)
+        let expander = try expander(for: model, threads: threads)
+        let header: [UInt8]
+        do throws(SafetensorsError) {
+            header = switch format {
+            case .safetensors: try SafetensorsWriter.header(for: model.architecture, metadata: metadata)
+            case .npy: NpyHeader.encode(float32Count: expander.parameterCount)
+            }
+        } catch {
+            throw .invalidModel(error.description)
+        }
         let writer: AtomicFileWriter
         do {
             writer = try AtomicFileWriter(destination: url)
@@ -54,10 +91,6 @@ public enum ModelExpansion {
         var hasher = IdzChecksum.WeightsHasher()
         var bytesWritten = 0
         do {
-            let header = switch format {
-            case .safetensors: SafetensorsHeader.encode(tensors: expander.tensors, metadata: metadata)
-            case .npy: NpyHeader.encode(float32Count: expander.parameterCount)
-            }
             try writer.write(header)
             bytesWritten += header.count
             try expander.forEachChunk { (_, values) throws(FileWriteError) in
@@ -106,20 +139,28 @@ public enum ModelExpansion {
     }
 }
 
-/// What an expansion produced.
+/// What `ModelExpansion.write` produced.
 public struct ExpansionReport: Sendable, Equatable {
+    /// D, the float32 values written.
     public var parameterCount: Int
+    /// The file's size in bytes: header plus 4 D.
     public var bytesWritten: Int
+    /// SHA-256 of the D values (32 bytes), equal to the model's recorded digest.
     public var sha256: [UInt8]
+    /// Wall-clock seconds of the expansion and write.
     public var seconds: Double
 }
 
 /// A model that could not be expanded.
 public enum ExpansionError: Error, CustomStringConvertible, Equatable {
+    /// The model's parts do not fit together (architecture, d, theta_d); the message says how.
     case invalidModel(String)
+    /// The expanded weights do not match the model's SHA-256 (hexadecimal digests).
     case checksumMismatch(expected: String, actual: String)
+    /// The output file could not be written; the message names it and the reason.
     case output(String)
 
+    /// One line naming the problem.
     public var description: String {
         switch self {
         case .invalidModel(let message): "cannot expand the model: \(message)"
@@ -130,8 +171,8 @@ public enum ExpansionError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Lower-case hexadecimal.
-public func hexString(_ bytes: [UInt8]) -> String {
+/// Lower-case hexadecimal, two digits per byte.
+package func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { byte in
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits

@@ -4,8 +4,8 @@ import Foundation
 /// a partial one: bytes go to a temporary file beside the destination, which is renamed
 /// over it by `commit()`. A writer that is dropped without `commit()` removes its
 /// temporary file.
-public final class AtomicFileWriter {
-    public let destination: URL
+package final class AtomicFileWriter {
+    package let destination: URL
     private let temporaryPath: String
     private var descriptor: Int32
     private var committed = false
@@ -13,7 +13,7 @@ public final class AtomicFileWriter {
     private var byteCount = 0
     private var writebackStart = 0
 
-    public init(destination: URL) throws(FileWriteError) {
+    package init(destination: URL) throws(FileWriteError) {
         self.destination = destination
         let directory = destination.deletingLastPathComponent().path
         let name = destination.lastPathComponent
@@ -31,7 +31,7 @@ public final class AtomicFileWriter {
         if !committed { discard() }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
         var offset = 0
         while offset < bytes.count {
             let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -47,7 +47,7 @@ public final class AtomicFileWriter {
     /// Asks the kernel to start writing the bytes written since the last call to disk,
     /// without waiting, so that a long stream's `commit()` (fsync) has little left to do
     /// and the disk works while the caller computes. A hint: failures are ignored.
-    public func startWriteback() {
+    package func startWriteback() {
         #if os(Linux)
         guard descriptor >= 0, byteCount > writebackStart else { return }
         _ = posix_fadvise(descriptor, off_t(writebackStart), off_t(byteCount - writebackStart), POSIX_FADV_DONTNEED)
@@ -55,7 +55,7 @@ public final class AtomicFileWriter {
         #endif
     }
 
-    public func write(_ bytes: [UInt8]) throws(FileWriteError) {
+    package func write(_ bytes: [UInt8]) throws(FileWriteError) {
         var failure: FileWriteError?
         bytes.withUnsafeBytes { raw in
             do throws(FileWriteError) { try write(raw) } catch { failure = error }
@@ -64,7 +64,7 @@ public final class AtomicFileWriter {
     }
 
     /// Flushes the temporary file to disk and renames it over the destination.
-    public func commit() throws(FileWriteError) {
+    package func commit() throws(FileWriteError) {
         guard !committed else { return }
         guard fsync(descriptor) == 0, close(descriptor) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -82,7 +82,7 @@ public final class AtomicFileWriter {
     }
 
     /// Abandons the write: the temporary file is removed and the destination is untouched.
-    public func discard() {
+    package func discard() {
         if descriptor >= 0 {
             close(descriptor)
             descriptor = -1
@@ -92,7 +92,7 @@ public final class AtomicFileWriter {
     }
 
     /// Writes `bytes` to `destination` atomically.
-    public static func write(_ bytes: [UInt8], to destination: URL) throws(FileWriteError) {
+    package static func write(_ bytes: [UInt8], to destination: URL) throws(FileWriteError) {
         let writer = try AtomicFileWriter(destination: destination)
         try writer.write(bytes)
         try writer.commit()
@@ -100,9 +100,9 @@ public final class AtomicFileWriter {
 }
 
 /// A file that could not be written.
-public struct FileWriteError: Error, CustomStringConvertible, Equatable {
-    public var path: String
-    public var reason: String
+package struct FileWriteError: Error, CustomStringConvertible, Equatable {
+    package var path: String
+    package var reason: String
 
-    public var description: String { "cannot write \(path): \(reason)" }
+    package var description: String { "cannot write \(path): \(reason)" }
 }

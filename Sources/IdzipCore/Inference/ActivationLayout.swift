@@ -1,5 +1,5 @@
 /// Memory order of a batch of [channels, height, width] activations.
-public enum ActivationLayout: Sendable, Hashable {
+package enum ActivationLayout: Sendable, Hashable {
     /// [batch, channels, height, width]: PyTorch's NCHW, how examples arrive.
     case exampleMajor
     /// [channels, batch, height, width]: what a batched convolution produces, so that one
@@ -8,7 +8,7 @@ public enum ActivationLayout: Sendable, Hashable {
 
     /// Offset of the plane of `channel` for `example` in a batch of `batch` examples.
     @inline(__always)
-    public func planeOffset(channel: Int, example: Int, channels: Int, batch: Int, planeSize: Int) -> Int {
+    package func planeOffset(channel: Int, example: Int, channels: Int, batch: Int, planeSize: Int) -> Int {
         switch self {
         case .exampleMajor: (example * channels + channel) * planeSize
         case .channelMajor: (channel * batch + example) * planeSize

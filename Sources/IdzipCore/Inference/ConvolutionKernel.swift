@@ -1,8 +1,8 @@
 /// Forward pass of a stride-1 2D convolution on a batch, as im2col and one matrix product.
-public enum ConvolutionKernel {
+package enum ConvolutionKernel {
     /// Fills `columns`, a [patchSize, batch * outH * outW] matrix whose row (c, ki, kj)
     /// holds input[c, y + ki - pad, x + kj - pad] (zero outside) for every output position.
-    public static func im2col(
+    package static func im2col(
         _ shape: NetworkPlan.Convolution, input: UnsafePointer<Float>, batch: Int,
         columns: UnsafeMutablePointer<Float>, threads: Int
     ) {
@@ -42,7 +42,7 @@ public enum ConvolutionKernel {
 
     /// output[filters, batch * outH * outW] (channel-major) = W columns + b, then max(0, .)
     /// when `relu`. `columns` must hold `im2col` of the input.
-    public static func forward(
+    package static func forward(
         _ shape: NetworkPlan.Convolution, columns: UnsafePointer<Float>, batch: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
         output: UnsafeMutablePointer<Float>, threads: Int

@@ -1,8 +1,8 @@
 /// Forward pass of a fully connected layer on a batch of rows.
-public enum DenseKernel {
+package enum DenseKernel {
     /// y[batch, outputs] = x[batch, inputs] W^T + b, then max(0, .) when `relu`.
     /// W is [outputs, inputs], as in PyTorch.
-    public static func forward(
+    package static func forward(
         input: UnsafePointer<Float>, batch: Int, inputs: Int, outputs: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
         output: UnsafeMutablePointer<Float>, threads: Int

@@ -1,14 +1,14 @@
 /// ReLU and the flatten reordering.
-public enum ElementwiseKernels {
+package enum ElementwiseKernels {
     /// x = max(0, x) for `count` numbers.
-    public static func reluInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
+    package static func reluInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
         WorkSplit(count: count, grain: 65_536).forEach(threads: threads) { range in
             for i in range { values[i] = max(values[i], 0) }
         }
     }
 
     /// Channel-major [C, batch, H*W] to [batch, C*H*W] rows.
-    public static func flattenChannelMajor(
+    package static func flattenChannelMajor(
         _ input: UnsafePointer<Float>, shape: NetworkPlan.ImageShape, batch: Int,
         output: UnsafeMutablePointer<Float>, threads: Int
     ) {
@@ -24,7 +24,7 @@ public enum ElementwiseKernels {
     }
 
     /// The inverse of `flattenChannelMajor`: rows back to channel-major planes.
-    public static func unflattenToChannelMajor(
+    package static func unflattenToChannelMajor(
         _ input: UnsafePointer<Float>, shape: NetworkPlan.ImageShape, batch: Int,
         output: UnsafeMutablePointer<Float>, threads: Int
     ) {

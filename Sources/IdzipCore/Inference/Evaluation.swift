@@ -1,14 +1,17 @@
 /// Accuracy, loss and confusion counts of a network on a labelled set.
 public struct Evaluation: Sendable, Hashable {
+    /// Classes (network outputs).
     public let classCount: Int
+    /// Examples evaluated.
     public private(set) var exampleCount = 0
+    /// Examples whose arg-max output is their label.
     public private(set) var correctCount = 0
     /// Sum over examples of the cross-entropy loss.
     public private(set) var lossSum = 0.0
     /// classCount x classCount counts, row = true class, column = predicted class.
     public private(set) var confusion: [Int]
 
-    public init(classCount: Int) {
+    package init(classCount: Int) {
         self.classCount = classCount
         confusion = [Int](repeating: 0, count: classCount * classCount)
     }
@@ -31,7 +34,7 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     /// Adds the counts of another evaluation of the same classes.
-    public mutating func add(_ other: Evaluation) {
+    package mutating func add(_ other: Evaluation) {
         exampleCount += other.exampleCount
         correctCount += other.correctCount
         lossSum += other.lossSum
@@ -39,7 +42,7 @@ public struct Evaluation: Sendable, Hashable {
     }
 
     /// Adds one example.
-    public mutating func record(actual: Int, predicted: Int, loss: Double) {
+    package mutating func record(actual: Int, predicted: Int, loss: Double) {
         exampleCount += 1
         if actual == predicted { correctCount += 1 }
         lossSum += loss

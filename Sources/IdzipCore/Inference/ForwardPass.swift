@@ -3,21 +3,21 @@
 /// kept until the next run, so training can run the backward pass from them.
 ///
 /// Buffers handed out stay valid while the `ForwardPass` lives. Not thread-safe.
-public final class ForwardPass {
-    public let plan: NetworkPlan
-    public let batchCapacity: Int
+package final class ForwardPass {
+    package let plan: NetworkPlan
+    package let batchCapacity: Int
     /// Where the caller puts a batch: [batch, inputCount] rows in C, H, W order.
-    public let input: UnsafeMutableBufferPointer<Float>
+    package let input: UnsafeMutableBufferPointer<Float>
     private var allocations: [UnsafeMutableBufferPointer<Float>] = []
     private var stepOutputs: [UnsafeMutablePointer<Float>] = []
     private var stepColumns: [UnsafeMutablePointer<Float>?] = []
     /// Examples in the last run.
-    public private(set) var batch = 0
+    package private(set) var batch = 0
 
     /// Largest number of floats one buffer may hold.
-    public static let maxBufferCount = 1 << 31
+    package static let maxBufferCount = 1 << 31
 
-    public init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
+    package init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
         guard batchCapacity >= 1 else { throw .unsupported("a batch needs at least one example") }
         self.plan = plan
         self.batchCapacity = batchCapacity
@@ -68,24 +68,24 @@ public final class ForwardPass {
     }
 
     /// The output of step `index`: [batch, outputCounts[index]] in the step's layout.
-    public func output(ofStep index: Int) -> UnsafeMutablePointer<Float> { stepOutputs[index] }
+    package func output(ofStep index: Int) -> UnsafeMutablePointer<Float> { stepOutputs[index] }
 
     /// The input of step `index` (the previous step's output, or the batch input).
-    public func input(ofStep index: Int) -> UnsafeMutablePointer<Float> {
+    package func input(ofStep index: Int) -> UnsafeMutablePointer<Float> {
         index == 0 ? input.baseAddress! : stepOutputs[index - 1]
     }
 
     /// The im2col matrix of a convolution step from the last run.
-    public func columns(ofStep index: Int) -> UnsafeMutablePointer<Float>? { stepColumns[index] }
+    package func columns(ofStep index: Int) -> UnsafeMutablePointer<Float>? { stepColumns[index] }
 
     /// The logits of the last run: [batch, classCount].
-    public var logits: UnsafeMutableBufferPointer<Float> {
+    package var logits: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: stepOutputs[stepOutputs.count - 1], count: batch * plan.classCount)
     }
 
     /// Runs the network on the first `batch` examples in `input`, with parameters `theta`
     /// (plan.parameterCount numbers). Relu steps work in place, so `input` may be changed.
-    public func run(theta: UnsafePointer<Float>, batch: Int, threads: Int) {
+    package func run(theta: UnsafePointer<Float>, batch: Int, threads: Int) {
         precondition(batch >= 1 && batch <= batchCapacity, "batch outside 1...batchCapacity")
         self.batch = batch
         for (index, step) in plan.steps.enumerated() {

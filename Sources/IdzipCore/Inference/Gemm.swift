@@ -1,10 +1,10 @@
 import COpenBLAS
 
 /// Row-major single-precision matrix multiplication through OpenBLAS.
-public enum Gemm {
+package enum Gemm {
     /// C = alpha op(A) op(B) + beta C, where op(A) is m x k, op(B) is k x n and C is m x n.
     @inline(__always)
-    public static func multiply(
+    package static func multiply(
         transposeA: Bool, transposeB: Bool,
         m: Int, n: Int, k: Int,
         alpha: Float = 1,
@@ -25,11 +25,11 @@ public enum Gemm {
 
     /// Sets the number of threads OpenBLAS uses for every later call in this process.
     /// With a fixed count, OpenBLAS gives the same bits on the same machine every run.
-    public static func setThreadCount(_ threads: Int) {
+    package static func setThreadCount(_ threads: Int) {
         let wanted = Int32(max(1, min(threads, 256)))
         if openblas_get_num_threads() != wanted { openblas_set_num_threads(wanted) }
     }
 
     /// The largest dimension one call accepts (OpenBLAS takes 32-bit sizes).
-    public static let maxDimension = Int(Int32.max)
+    package static let maxDimension = Int(Int32.max)
 }

@@ -1,6 +1,6 @@
 /// Non-overlapping max pooling, plane by plane, keeping the input's layout.
-public enum MaxPoolKernel {
-    public static func forward(
+package enum MaxPoolKernel {
+    package static func forward(
         _ shape: NetworkPlan.Pooling, input: UnsafePointer<Float>, batch: Int,
         output: UnsafeMutablePointer<Float>, threads: Int
     ) {

@@ -1,40 +1,40 @@
 /// An `Architecture` compiled for batched execution: one step per layer with every size
 /// and parameter offset worked out, and the memory layout of each step's output.
-public struct NetworkPlan: Sendable {
+package struct NetworkPlan: Sendable {
     /// One [channels, height, width] activation shape.
-    public struct ImageShape: Sendable, Hashable {
-        public var channels: Int
-        public var height: Int
-        public var width: Int
-        public var planeSize: Int { height * width }
-        public var count: Int { channels * height * width }
+    package struct ImageShape: Sendable, Hashable {
+        package var channels: Int
+        package var height: Int
+        package var width: Int
+        package var planeSize: Int { height * width }
+        package var count: Int { channels * height * width }
     }
 
-    public struct Convolution: Sendable, Hashable {
-        public var input: ImageShape
-        public var output: ImageShape
-        public var kernel: Int
+    package struct Convolution: Sendable, Hashable {
+        package var input: ImageShape
+        package var output: ImageShape
+        package var kernel: Int
         /// Zero padding on each side.
-        public var padding: Int
-        public var inputLayout: ActivationLayout
-        public var weightOffset: Int
-        public var biasOffset: Int
+        package var padding: Int
+        package var inputLayout: ActivationLayout
+        package var weightOffset: Int
+        package var biasOffset: Int
         /// Rows of the im2col matrix: input channels * kernel * kernel.
-        public var patchSize: Int { input.channels * kernel * kernel }
+        package var patchSize: Int { input.channels * kernel * kernel }
         /// Examples per matrix product. Products of at most about 10^6 multiply-adds run
         /// in OpenBLAS's unpacked small-matrix kernels, 2 to 4 times faster for these thin
         /// shapes than one large packed product; large layers go one example at a time.
-        public var examplesPerProduct: Int { max(1, 1_000_000 / max(1, output.channels * patchSize * output.planeSize)) }
+        package var examplesPerProduct: Int { max(1, 1_000_000 / max(1, output.channels * patchSize * output.planeSize)) }
     }
 
-    public struct Pooling: Sendable, Hashable {
-        public var input: ImageShape
-        public var output: ImageShape
-        public var size: Int
-        public var layout: ActivationLayout
+    package struct Pooling: Sendable, Hashable {
+        package var input: ImageShape
+        package var output: ImageShape
+        package var size: Int
+        package var layout: ActivationLayout
     }
 
-    public enum Step: Sendable, Hashable {
+    package enum Step: Sendable, Hashable {
         /// y = W x + b on [batch, inputs] rows; `relu` fuses a following ReLU.
         case dense(inputs: Int, outputs: Int, weightOffset: Int, biasOffset: Int, relu: Bool)
         /// Output always channel-major; `relu` fuses a following ReLU.
@@ -48,17 +48,17 @@ public struct NetworkPlan: Sendable {
         case flatten(ImageShape, layout: ActivationLayout)
     }
 
-    public let architecture: Architecture
-    public let steps: [Step]
+    package let architecture: Architecture
+    package let steps: [Step]
     /// Numbers per example after each step.
-    public let outputCounts: [Int]
+    package let outputCounts: [Int]
     /// Numbers per input example.
-    public let inputCount: Int
-    public let parameterCount: Int
+    package let inputCount: Int
+    package let parameterCount: Int
     /// Numbers per example of the last step (the logits).
-    public var classCount: Int { outputCounts.last ?? 0 }
+    package var classCount: Int { outputCounts.last ?? 0 }
 
-    public init(_ architecture: Architecture) throws(InferenceError) {
+    package init(_ architecture: Architecture) throws(InferenceError) {
         let shapes: [[Int]]
         let tensors: [TensorSpec]
         do {

@@ -3,14 +3,14 @@ import Foundation
 /// Evaluates a network on many examples with one forward pass per thread, each taking
 /// whole batches; batch results are added in batch order, so the result does not depend
 /// on the thread count.
-public final class ParallelEvaluator {
-    public let plan: NetworkPlan
-    public let batchSize: Int
-    public let threads: Int
+package final class ParallelEvaluator {
+    package let plan: NetworkPlan
+    package let batchSize: Int
+    package let threads: Int
     private var passes: [ForwardPass]
     private let lock = NSLock()
 
-    public init(plan: NetworkPlan, batchSize: Int, threads: Int) throws(InferenceError) {
+    package init(plan: NetworkPlan, batchSize: Int, threads: Int) throws(InferenceError) {
         self.plan = plan
         self.batchSize = max(1, batchSize)
         self.threads = max(1, threads)
@@ -21,7 +21,7 @@ public final class ParallelEvaluator {
     /// `fill(range, buffer)` must write the inputs of examples `range` into `buffer`; it is
     /// called from several threads at once. `body(range, logits)` sees each batch's logits
     /// ([range.count, classCount]) and returns its evaluation.
-    public func run(
+    package func run(
         exampleCount: Int, theta: UnsafePointer<Float>,
         fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void,
         body: (Range<Int>, UnsafePointer<Float>) -> Evaluation
@@ -47,7 +47,7 @@ public final class ParallelEvaluator {
     }
 
     /// Accuracy, loss and confusion counts against `labels` (already checked to be in range).
-    public func evaluate(
+    package func evaluate(
         labels: [Int32], theta: UnsafePointer<Float>, fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(InferenceError) -> Evaluation {
         let classes = plan.classCount

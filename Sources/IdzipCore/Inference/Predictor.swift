@@ -1,29 +1,132 @@
 /// Runs a network with fixed parameters theta on examples: logits, predictions and
 /// evaluation against labels. This is what `idzip eval` and deployments use.
+///
+/// Inputs come two ways. Raw inputs (`raw:` labels: the bytes 0 ... 255 of an image, or
+/// float features as a data file stores them) go through the model's `Preprocessing`
+/// exactly once, x = (raw * inputScale - mean[c]) / std[c] in float32 (Formats/idz-v1.md
+/// section 13). Unlabelled `[Float]` inputs are network inputs, already preprocessed.
+/// Examples are consecutive rows of `inputCount` values in the architecture's input layout
+/// ([C, H, W] C order for images). Results do not depend on `threads`.
 public final class Predictor {
-    public let plan: NetworkPlan
+    package let plan: NetworkPlan
+    /// How raw inputs become network inputs (from the `.idz` file).
+    public let preprocessing: Preprocessing
     private let theta: [Float]
     private let evaluator: ParallelEvaluator
 
     /// - Parameters:
-    ///   - theta: the full parameter vector (D numbers), e.g. theta0 + P theta_d.
+    ///   - theta: the full parameter vector (D numbers in parameter order), e.g.
+    ///     `ModelExpansion.weights(of:)`.
+    ///   - preprocessing: the model's (`IdzModel.preprocessing`); the default scales bytes by 1/255.
     ///   - batchSize: examples run together on one thread.
     ///   - threads: batches run at once. Results do not depend on it.
+    /// - Throws: `InferenceError.architecture`/`.unsupported` for a network that cannot run,
+    ///   `.parameterCount` when theta does not have D values, `.preprocessing` when the
+    ///   preprocessing does not fit the input (channel count, finite values, std > 0).
     public init(
-        architecture: Architecture, theta: [Float], batchSize: Int = 256, threads: Int = ParallelLoop.defaultThreads
+        architecture: Architecture, theta: [Float], preprocessing: Preprocessing = Preprocessing(),
+        batchSize: Int = 256, threads: Int = ParallelLoop.defaultThreads
     ) throws(InferenceError) {
         plan = try NetworkPlan(architecture)
         guard theta.count == plan.parameterCount else {
             throw .parameterCount(expected: plan.parameterCount, actual: theta.count)
         }
+        do {
+            try IdzModelCheck.checkPreprocessing(preprocessing, inputShape: architecture.inputShape)
+        } catch {
+            throw .preprocessing(error.message)
+        }
         self.theta = theta
+        self.preprocessing = preprocessing
         evaluator = try ParallelEvaluator(plan: plan, batchSize: batchSize, threads: threads)
     }
 
+    /// Values per example.
     public var inputCount: Int { plan.inputCount }
+    /// Outputs (classes) per example.
     public var classCount: Int { plan.classCount }
 
-    /// Logits for examples given as consecutive rows of `inputCount` numbers.
+    // MARK: Raw inputs
+
+    /// `raw` (rows of `inputCount` bytes, e.g. pixels 0 ... 255) preprocessed once into network inputs.
+    /// - Throws: `InferenceError.inputCount` when raw.count is not a multiple of inputCount.
+    public func preprocessed(_ raw: [UInt8]) throws(InferenceError) -> [Float] {
+        try preprocessedRows(raw)
+    }
+
+    /// `raw` (rows of `inputCount` float features as stored) preprocessed once into network inputs.
+    /// - Throws: `InferenceError.inputCount` when raw.count is not a multiple of inputCount.
+    public func preprocessed(_ raw: [Float]) throws(InferenceError) -> [Float] {
+        try preprocessedRows(raw)
+    }
+
+    /// Logits ([examples, classCount], row-major) for raw byte inputs.
+    public func logits(raw: [UInt8]) throws(InferenceError) -> [Float] { try logits(preprocessed(raw)) }
+    /// Logits ([examples, classCount], row-major) for raw float inputs.
+    public func logits(raw: [Float]) throws(InferenceError) -> [Float] { try logits(preprocessed(raw)) }
+    /// Predicted class (0 ..< classCount) of each raw byte example.
+    public func predictions(raw: [UInt8]) throws(InferenceError) -> [Int] { try predictions(preprocessed(raw)) }
+    /// Predicted class (0 ..< classCount) of each raw float example.
+    public func predictions(raw: [Float]) throws(InferenceError) -> [Int] { try predictions(preprocessed(raw)) }
+
+    /// Accuracy, loss and confusion matrix on raw byte examples and their `labels` (0 ..< classCount).
+    /// - Throws: `.inputCount` when the sizes disagree, `.label` for a label out of range.
+    public func evaluate(raw: [UInt8], labels: [Int32]) throws(InferenceError) -> Evaluation {
+        try checkCount(raw.count, labels: labels)
+        let width = inputCount
+        return try evaluateRaw(labels: labels) { range, buffer in
+            raw.withUnsafeBufferPointer { raw in
+                let source = raw.baseAddress! + range.lowerBound * width
+                for i in 0..<(range.count * width) { buffer[i] = Float(source[i]) }
+            }
+        }
+    }
+
+    /// Accuracy, loss and confusion matrix on raw float examples and their `labels` (0 ..< classCount).
+    /// - Throws: `.inputCount` when the sizes disagree, `.label` for a label out of range.
+    public func evaluate(raw: [Float], labels: [Int32]) throws(InferenceError) -> Evaluation {
+        try checkCount(raw.count, labels: labels)
+        return try evaluateRaw(labels: labels) { range, buffer in copyRows(raw, range, buffer) }
+    }
+
+    /// Evaluation where `fill(range, buffer)` writes the raw inputs of examples `range`
+    /// into `buffer` (range.count rows, as floats: a byte b as Float(b)); the predictor
+    /// then preprocesses them in place. `fill` is called from several threads at once,
+    /// so a large set never has to exist as floats at once.
+    /// - Throws: `.label` for a label out of range.
+    public func evaluateRaw(
+        labels: [Int32], fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) throws(InferenceError) -> Evaluation {
+        let inputShape = plan.architecture.inputShape
+        return try evaluate(labels: labels) { range, buffer in
+            fill(range, buffer)
+            preprocessing.apply(to: buffer, inputShape: inputShape)
+        }
+    }
+
+    private func checkCount(_ count: Int, labels: [Int32]) throws(InferenceError) {
+        guard try exampleCount(of: count) == labels.count else { throw .inputCount(expected: inputCount, actual: count) }
+    }
+
+    private func preprocessedRows(_ raw: [UInt8]) throws(InferenceError) -> [Float] {
+        _ = try exampleCount(of: raw.count)
+        var result = raw.map { Float($0) }
+        result.withUnsafeMutableBufferPointer { preprocessing.apply(to: $0, inputShape: plan.architecture.inputShape) }
+        return result
+    }
+
+    private func preprocessedRows(_ raw: [Float]) throws(InferenceError) -> [Float] {
+        _ = try exampleCount(of: raw.count)
+        var result = raw
+        result.withUnsafeMutableBufferPointer { preprocessing.apply(to: $0, inputShape: plan.architecture.inputShape) }
+        return result
+    }
+
+    // MARK: Network inputs
+
+    /// Logits ([examples, classCount], row-major) for network inputs (already
+    /// preprocessed), given as consecutive rows of `inputCount` numbers.
+    /// - Throws: `InferenceError.inputCount` when inputs.count is not a multiple of inputCount.
     public func logits(_ inputs: [Float]) throws(InferenceError) -> [Float] {
         let count = try exampleCount(of: inputs)
         let classes = classCount
@@ -43,7 +146,8 @@ public final class Predictor {
         return result
     }
 
-    /// Predicted class of each example.
+    /// Predicted class (0 ..< classCount) of each example of network inputs.
+    /// - Throws: `InferenceError.inputCount` as `logits(_:)`.
     public func predictions(_ inputs: [Float]) throws(InferenceError) -> [Int] {
         let classes = classCount
         let all = try logits(inputs)
@@ -52,7 +156,8 @@ public final class Predictor {
         }
     }
 
-    /// Softmax probabilities, rows of `classCount`.
+    /// Softmax probabilities of network inputs, rows of `classCount` (float64, each row sums to 1).
+    /// - Throws: `InferenceError.inputCount` as `logits(_:)`.
     public func probabilities(_ inputs: [Float]) throws(InferenceError) -> [Double] {
         let classes = classCount
         let all = try logits(inputs)
@@ -67,16 +172,18 @@ public final class Predictor {
         return result
     }
 
-    /// Accuracy, loss and confusion matrix on rows of `inputs` with their `labels`.
+    /// Accuracy, loss and confusion matrix on rows of network `inputs` with their `labels`.
+    /// - Throws: `.inputCount` when the sizes disagree, `.label` for a label out of range.
     public func evaluate(inputs: [Float], labels: [Int32]) throws(InferenceError) -> Evaluation {
         let count = try exampleCount(of: inputs)
         guard count == labels.count else { throw .inputCount(expected: inputCount, actual: inputs.count) }
         return try evaluate(labels: labels) { range, buffer in copyRows(inputs, range, buffer) }
     }
 
-    /// Evaluation where `fill(range, buffer)` writes the inputs of examples `range` into
-    /// `buffer` (range.count rows), so a large set never has to exist as floats at once.
-    /// `fill` is called from several threads at once.
+    /// Evaluation where `fill(range, buffer)` writes the network inputs (already
+    /// preprocessed) of examples `range` into `buffer` (range.count rows), so a large set
+    /// never has to exist as floats at once. `fill` is called from several threads at once.
+    /// - Throws: `.label` for a label out of range.
     public func evaluate(
         labels: [Int32], fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void
     ) throws(InferenceError) -> Evaluation {
@@ -86,8 +193,12 @@ public final class Predictor {
     }
 
     private func exampleCount(of inputs: [Float]) throws(InferenceError) -> Int {
-        guard inputs.count % inputCount == 0 else { throw .inputCount(expected: inputCount, actual: inputs.count) }
-        return inputs.count / inputCount
+        try exampleCount(of: inputs.count)
+    }
+
+    private func exampleCount(of count: Int) throws(InferenceError) -> Int {
+        guard count % inputCount == 0 else { throw .inputCount(expected: inputCount, actual: count) }
+        return count / inputCount
     }
 
     private func copyRows(_ inputs: [Float], _ range: Range<Int>, _ buffer: UnsafeMutableBufferPointer<Float>) {

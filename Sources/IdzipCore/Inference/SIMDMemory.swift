@@ -1,17 +1,17 @@
 /// Unaligned loads and stores of eight floats, for explicitly vectorised loops.
-public enum SIMDMemory {
+package enum SIMDMemory {
     @inlinable @inline(__always)
-    public static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    package static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     @inlinable @inline(__always)
-    public static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    package static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     @inlinable @inline(__always)
-    public static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    package static func store(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 }
@@ -19,7 +19,7 @@ public enum SIMDMemory {
 extension SIMDMemory {
     /// target[0..<count] = source[0..<count], eight at a time.
     @inlinable @inline(__always)
-    public static func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
+    package static func copy(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             store(load(source + i), target + i)
@@ -33,7 +33,7 @@ extension SIMDMemory {
 
     /// target[0..<count] += source[0..<count], eight at a time.
     @inlinable @inline(__always)
-    public static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+    package static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             store(load(target + i) + load(source + i), target + i)

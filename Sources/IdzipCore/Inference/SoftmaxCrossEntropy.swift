@@ -1,10 +1,10 @@
 import Foundation
 
 /// Softmax, cross-entropy loss and its gradient on rows of logits, worked in float64.
-public enum SoftmaxCrossEntropy {
+package enum SoftmaxCrossEntropy {
     /// Loss of one row: log(sum exp(logits)) - logits[label].
     @inline(__always)
-    public static func loss(_ logits: UnsafePointer<Float>, classes: Int, label: Int) -> Double {
+    package static func loss(_ logits: UnsafePointer<Float>, classes: Int, label: Int) -> Double {
         var largest = Double(logits[0])
         for j in 1..<classes { largest = max(largest, Double(logits[j])) }
         var sum = 0.0
@@ -13,7 +13,7 @@ public enum SoftmaxCrossEntropy {
     }
 
     /// Softmax probabilities of one row, into `probabilities`.
-    public static func softmax(_ logits: UnsafePointer<Float>, classes: Int, into probabilities: UnsafeMutablePointer<Double>) {
+    package static func softmax(_ logits: UnsafePointer<Float>, classes: Int, into probabilities: UnsafeMutablePointer<Double>) {
         var largest = Double(logits[0])
         for j in 1..<classes { largest = max(largest, Double(logits[j])) }
         var sum = 0.0
@@ -29,7 +29,7 @@ public enum SoftmaxCrossEntropy {
     /// `gradient` ([batch, classes]); each row is (softmax - onehot(label)) / divisor.
     /// The divisor is the batch size for the mean loss, or the whole batch's size when
     /// `batch` rows are one piece of it.
-    public static func lossAndGradient(
+    package static func lossAndGradient(
         logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, classes: Int,
         divisor: Int, gradient: UnsafeMutablePointer<Float>
     ) -> (lossSum: Double, correct: Int) {
@@ -56,7 +56,7 @@ public enum SoftmaxCrossEntropy {
 
     /// Index of the largest number (the first one on ties).
     @inline(__always)
-    public static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+    package static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
         var best = 0
         for j in 1..<count where values[j] > values[best] { best = j }
         return best

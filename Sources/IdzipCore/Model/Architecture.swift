@@ -5,8 +5,10 @@
 public struct Architecture: Sendable, Hashable {
     /// Shape of one example without the batch dimension: [features] or [channels, height, width].
     public var inputShape: [Int]
+    /// The layers in order (spec section 6 lists the rules they must follow).
     public var layers: [Layer]
 
+    /// An architecture from its parts; `parameterTensors()` and `IdzFile` check the rules.
     public init(inputShape: [Int], layers: [Layer]) {
         self.inputShape = inputShape
         self.layers = layers
@@ -43,7 +45,9 @@ public struct Architecture: Sendable, Hashable {
 
     // MARK: Shapes
 
-    /// The output shape after each layer; throws on an inconsistent or oversized network.
+    /// The output shape after each layer (without the batch dimension).
+    /// - Throws: `ArchitectureError.invalid` for an inconsistent or oversized network
+    ///   (Formats/idz-v1.md section 6).
     public func outputShapes() throws(ArchitectureError) -> [[Int]] {
         guard layers.count <= Limits.maxLayers else {
             throw .invalid("\(layers.count) layers exceed the limit of \(Limits.maxLayers)")
@@ -60,7 +64,8 @@ public struct Architecture: Sendable, Hashable {
         return shapes
     }
 
-    /// The parameter tensors in theta order, with their offsets.
+    /// The parameter tensors in theta order, with their offsets (Formats/idz-v1.md section 7).
+    /// - Throws: `ArchitectureError.invalid` as `outputShapes()`.
     public func parameterTensors() throws(ArchitectureError) -> [TensorSpec] {
         let shapes = try outputShapes()
         var tensors: [TensorSpec] = []
@@ -94,12 +99,14 @@ public struct Architecture: Sendable, Hashable {
         return tensors
     }
 
-    /// D, the number of parameters.
+    /// D, the number of parameters (at most 2^36).
+    /// - Throws: `ArchitectureError.invalid` as `outputShapes()`.
     public func parameterCount() throws(ArchitectureError) -> Int {
         try parameterTensors().reduce(0) { $0 + $1.count }
     }
 
     /// Number of output classes (the size of the last layer's output).
+    /// - Throws: `ArchitectureError.invalid` as `outputShapes()`.
     public func outputCount() throws(ArchitectureError) -> Int {
         try outputShapes().last!.reduce(1, *)
     }
@@ -161,8 +168,10 @@ public struct Architecture: Sendable, Hashable {
 
 /// An architecture that cannot be built.
 public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
+    /// A rule of Formats/idz-v1.md section 6 fails; the message says which.
     case invalid(String)
 
+    /// One line naming the problem.
     public var description: String {
         switch self {
         case .invalid(let message): "invalid architecture: \(message)"

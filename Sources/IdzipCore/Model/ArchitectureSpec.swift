@@ -4,6 +4,7 @@ extension Architecture {
     /// - `fc5`: the paper's FC-5 for shuffled labels (784, five layers of 400, 10);
     /// - `lenet`, `lenet:1x28x28`, `lenet:3x32x32`, optionally `lenet:3x32x32:10` classes;
     /// - `toy`: the paper's toy objective (D = 1000).
+    /// - Throws: `ArchitectureError.invalid` for an unknown name or an invalid network.
     public init(spec: String) throws(ArchitectureError) {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         switch parts[0] {

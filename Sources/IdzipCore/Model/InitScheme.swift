@@ -14,6 +14,7 @@ public enum InitScheme: UInt8, Sendable, Hashable, CaseIterable {
     /// N(0, 1).
     case standardNormal = 4
 
+    /// The name `idzip info` prints, e.g. "he_normal".
     public var name: String {
         switch self {
         case .zeros: "zeros"

@@ -7,6 +7,7 @@ public enum ThetaEncoding: UInt8, Sendable, Hashable, CaseIterable {
     /// Signed 8-bit integers q with one float32 scale: value = Float(q) * scale.
     case int8 = 3
 
+    /// The name the command line uses: "float32", "float16" or "int8".
     public var name: String {
         switch self {
         case .float32: "float32"
@@ -15,6 +16,7 @@ public enum ThetaEncoding: UInt8, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The encoding called `name`, if any.
     public init?(name: String) {
         guard let encoding = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = encoding

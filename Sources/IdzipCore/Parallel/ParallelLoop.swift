@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs independent pieces of work on several threads.
+/// Runs independent pieces of work on several threads; public for `defaultThreads`, the
+/// default of every `threads:` parameter.
 ///
 /// Callers split work into pieces whose boundaries do not depend on the thread count, so
 /// results are identical whatever `threads` is.
@@ -16,7 +17,7 @@ public enum ParallelLoop {
 
     /// Calls `body(piece)` once for every piece in 0..<pieces, on up to `threads` threads.
     /// Pieces are handed out dynamically; `body` must not depend on which thread runs it.
-    public static func forEach(pieces: Int, threads: Int = defaultThreads, _ body: (Int) -> Void) {
+    package static func forEach(pieces: Int, threads: Int = defaultThreads, _ body: (Int) -> Void) {
         guard pieces > 0 else { return }
         let workers = max(1, min(threads, pieces))
         if workers == 1 {

@@ -5,8 +5,8 @@ import IdzipCore
 ///
 /// Not thread-safe; it uses its own threads inside.
 public final class NetworkGradient {
-    public let plan: NetworkPlan
-    public let forward: ForwardPass
+    package let plan: NetworkPlan
+    package let forward: ForwardPass
     private var gradientOf: [UnsafeMutablePointer<Float>: UnsafeMutablePointer<Float>] = [:]
     private var allocations: [UnsafeMutableBufferPointer<Float>] = []
     private let columnGradient: UnsafeMutableBufferPointer<Float>
@@ -20,7 +20,7 @@ public final class NetworkGradient {
         public var correct: Int
     }
 
-    public init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
+    package init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
         self.plan = plan
         forward = try ForwardPass(plan: plan, batchCapacity: batchCapacity)
         var largestColumns = 1

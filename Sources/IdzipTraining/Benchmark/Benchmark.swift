@@ -330,7 +330,7 @@ public enum Benchmark {
             result.rssBeforeBytes = currentRSSBytes()
             var digest: [UInt8] = []
             result.seconds = try median(repetitions: options.repetitions) {
-                digest = try ModelExpansion.digest(of: model)
+                digest = try ModelExpansion.digest(of: model, threads: options.threads)
             }
             result.peakRSSBytes = peakRSSBytes()
             result.outputBytes = D * 4

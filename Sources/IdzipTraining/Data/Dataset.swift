@@ -79,6 +79,30 @@ public struct Dataset: Sendable {
         indices.withUnsafeBufferPointer { fill(examples: $0, into: output.baseAddress!) }
     }
 
+    /// Writes the raw features of the consecutive examples `range` into `output` as floats,
+    /// as the files store them (a byte b as Float(b)), for `Predictor` to preprocess.
+    public func fillRaw(range: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
+        let width = featureCount
+        switch features {
+        case .bytes(let values):
+            values.withUnsafeBufferPointer { values in
+                let source = values.baseAddress! + range.lowerBound * width
+                for i in 0..<(range.count * width) { output[i] = Float(source[i]) }
+            }
+        case .floats(let values):
+            values.withUnsafeBufferPointer { values in
+                output.baseAddress!.update(from: values.baseAddress! + range.lowerBound * width, count: range.count * width)
+            }
+        }
+    }
+
+    /// The input scale training applies, as a model's `Preprocessing` records it: 1/255
+    /// for byte features, 1 for float features (used as they are).
+    public var trainingInputScale: Float {
+        if case .bytes = features { return 1.0 / 255.0 }
+        return 1
+    }
+
     /// All examples as scaled float rows.
     public func floatFeatures() -> [Float] {
         var result = [Float](repeating: 0, count: count * featureCount)

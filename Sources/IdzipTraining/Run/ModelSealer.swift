@@ -57,7 +57,7 @@ public struct ModelSealer: Sendable {
     /// - Throws: `TrainingError.network` when the model cannot be expanded.
     public func weights(of draft: IdzModel) throws(TrainingError) -> [Float] {
         do {
-            return try ModelExpansion.expander(for: draft).expandAll()
+            return try ModelExpansion.expander(for: draft, threads: threads).expandAll()
         } catch {
             throw .network(error.description)
         }
@@ -76,7 +76,7 @@ public struct ModelSealer: Sendable {
             model.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
         } else {
             do {
-                model.weightsSHA256 = try ModelExpansion.digest(of: draft)
+                model.weightsSHA256 = try ModelExpansion.digest(of: draft, threads: threads)
             } catch {
                 throw .network(error.description)
             }
@@ -91,20 +91,14 @@ public struct ModelSealer: Sendable {
     }
 
     /// Writes the full weights of direct training (D floats) as safetensors (PyTorch
-    /// layout, `metadata` in the header), atomically; returns the file's size in bytes.
+    /// layout, the architecture and `metadata` in the header), atomically; returns the
+    /// file's size in bytes.
     /// - Throws: `TrainingError.output` when the file cannot be written.
     public func writeSafetensors(_ theta: [Float], metadata: [(key: String, value: String)], to url: URL) throws(TrainingError) -> Int {
         do {
-            let tensors = try architecture.parameterTensors()
-            let writer = try AtomicFileWriter(destination: url)
-            try writer.write(SafetensorsHeader.encode(tensors: tensors, metadata: metadata))
-            let bytes = theta.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
-            try writer.write(bytes)
-            try writer.commit()
-        } catch let error as CustomStringConvertible {
-            throw .output(error.description)
+            try SafetensorsWriter.write(theta, architecture: architecture, metadata: metadata, to: url)
         } catch {
-            throw .output("\(error)")
+            throw .output(error.description)
         }
         return Self.fileSize(url)
     }

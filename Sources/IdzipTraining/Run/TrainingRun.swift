@@ -191,17 +191,19 @@ public final class TrainingRun {
 
     private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
         let threads = spec.configuration.threads
+        // What training applied to the inputs: bytes / 255, float features as they are.
+        let preprocessing = Preprocessing(inputScale: data.pair.train.trainingInputScale, mean: [0], standardDeviation: [1])
         let sealer = ModelSealer(
-            architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: ModelSealer.pixelPreprocessing,
+            architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: preprocessing,
             labels: labels(data.pair), threads: threads)
         let shuffledLabels = data.selection.variant.shuffleLabels
         if spec.dimension == nil, url.pathExtension.lowercased() == "safetensors" {
             let theta = trainer.theta()
-            let (test, train) = try evaluate(theta, on: data.pair, threads: threads)
+            let (test, train) = try evaluate(theta, preprocessing: preprocessing, on: data.pair, threads: threads)
             var entries: [(key: String, value: String)] = [
                 ("format", "pt"), ("producer", IdzipVersion.producer), ("idzip.training", spec.configuration.summary),
+                (SafetensorsWriter.architectureKey, ""),  // the writer records the architecture here
             ]
-            if let text = spec.architecture.spec { entries.append(("idzip.architecture", text)) }
             for entry in metadata(data, test: test, train: train) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
             let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
             return SealedRun(fileBytes: bytes, test: test, train: train, shuffledLabels: shuffledLabels)
@@ -209,7 +211,7 @@ public final class TrainingRun {
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
         let weights = try sealer.weights(of: draft)
-        let (test, train) = try evaluate(weights, on: data.pair, threads: threads)
+        let (test, train) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
         let sealed = try sealer.write(draft, weights: weights, metadata: metadata(data, test: test, train: train), to: url)
         return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, shuffledLabels: shuffledLabels)
     }
@@ -237,12 +239,13 @@ public final class TrainingRun {
         return names.count == classes && names != (0..<classes).map(String.init) ? names : []
     }
 
+    /// Evaluated on raw inputs through `preprocessing`, exactly as `idzip eval` does.
     private func evaluate(
-        _ weights: [Float], on data: DatasetPair, threads: Int
+        _ weights: [Float], preprocessing: Preprocessing, on data: DatasetPair, threads: Int
     ) throws(TrainingError) -> (test: Evaluation, train: Evaluation) {
         do {
-            let predictor = try Predictor(architecture: spec.architecture, theta: weights, threads: threads)
-            return (try predictor.evaluate(data.test), try predictor.evaluate(data.train))
+            let predictor = try Predictor(architecture: spec.architecture, theta: weights, preprocessing: preprocessing, threads: threads)
+            return (try predictor.evaluate(raw: data.test), try predictor.evaluate(raw: data.train))
         } catch {
             throw .data(error.description)
         }

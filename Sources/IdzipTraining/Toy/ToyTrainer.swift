@@ -73,7 +73,7 @@ public final class ToyTrainer {
             throw .network(error.description)
         }
         try self.init(
-            objective: objective, theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed), space: space,
+            objective: objective, theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed, threads: configuration.threads), space: space,
             configuration: configuration)
     }
 
@@ -95,8 +95,10 @@ public final class ToyTrainer {
         case .subspace(let projection):
             var theta = [Float](repeating: 0, count: objective.parameterCount)
             theta.withUnsafeMutableBufferPointer { theta in
-                parameters.withUnsafeBufferPointer { projection.project($0, rows: 0..<theta.count, into: theta) }
-                for i in 0..<theta.count { theta[i] += theta0[i] }
+                parameters.withUnsafeBufferPointer { thetaD in
+                    Reparameterization(theta0: .values(theta0), projection: projection)
+                        .write(thetaD: thetaD, rows: 0..<theta.count, into: theta, threads: configuration.threads)
+                }
             }
             return theta
         }
@@ -150,8 +152,8 @@ public final class ToyTrainer {
         case .direct:
             for i in 0..<theta.count { theta[i] = trained[i] }
         case .subspace(let projection):
-            projection.project(UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta)
-            for i in 0..<theta.count { theta[i] += theta0[i] }
+            Reparameterization(theta0: .values(theta0), projection: projection)
+                .write(thetaD: UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta, threads: configuration.threads)
         }
         var loss = objective.gradient(UnsafeBufferPointer(theta), into: gradient)
         if l2Gradient > 0 {

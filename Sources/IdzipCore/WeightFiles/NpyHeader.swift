@@ -1,6 +1,10 @@
-/// The header of a numpy .npy file (format version 1.0) for a little-endian float32
-/// vector, padded so that the data starts on a 64-byte boundary.
+/// The header of a numpy .npy file (format version 1.0,
+/// https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html) for a
+/// little-endian float32 vector, padded so that the data starts on a 64-byte boundary.
+/// `idzip expand --format npy` writes this header followed by theta: D float32 values,
+/// little-endian, in parameter order (Formats/idz-v1.md section 7).
 public enum NpyHeader {
+    /// The header bytes (a multiple of 64) for a vector of `count` float32 values, shape (count,).
     public static func encode(float32Count count: Int) -> [UInt8] {
         let dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(count),), }"
         let prefixLength = 10  // magic (6), version (2), header length (2)
