@@ -7,7 +7,7 @@
 /// Every product regenerates the D x d normals and gives exactly the spec's bits.
 /// Training's float32 copy of P (IdzipTraining's `MaterializedProjection`, not the spec's
 /// bits) is built from `fillEntryRows`.
-public struct DenseProjection: Projection, EntryRowsProjection {
+package struct DenseProjection: Projection, EntryRowsProjection {
     public var kind: ProjectionKind { .dense }
     public let rowCount: Int
     public let columnCount: Int

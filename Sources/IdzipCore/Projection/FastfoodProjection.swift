@@ -8,7 +8,7 @@
 /// (about 8 D bytes; for training, where P is applied at every step). Without, each call
 /// regenerates the blocks it needs, so memory stays O(L) per thread (for expanding a large
 /// model once). Both give the same bits.
-public struct FastfoodProjection: Projection {
+package struct FastfoodProjection: Projection {
     public var kind: ProjectionKind { .fastfood }
     public let rowCount: Int
     public let columnCount: Int

@@ -1,5 +1,5 @@
 /// P = I (d = D): the subspace is the whole parameter space.
-public struct IdentityProjection: Projection {
+package struct IdentityProjection: Projection {
     public var kind: ProjectionKind { .identity }
     public let rowCount: Int
     public var columnCount: Int { rowCount }

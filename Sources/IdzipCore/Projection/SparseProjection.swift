@@ -4,7 +4,7 @@
 /// Positions and signs come from `SparseColumnWalk`. When the nonzeros fit in
 /// `cacheLimitBytes` (6 bytes each) they are generated once and kept chunk by chunk;
 /// otherwise every product regenerates them. Both give the same bits.
-public struct SparseProjection: Projection {
+package struct SparseProjection: Projection {
     public var kind: ProjectionKind { .sparse }
     public var rowAlignment: Int { SparseColumnWalk.chunkLength }
     public let rowCount: Int
