@@ -8,12 +8,11 @@ public enum CheckpointFile {
     static let magic = Array("IDZCKPT1".utf8)
 
     package static func write(_ checkpoint: TrainingCheckpoint, fingerprint: String, to url: URL) throws(FileWriteError) {
-        let text = Array(fingerprint.utf8)
-        var bytes = magic
-        withUnsafeBytes(of: UInt32(text.count).littleEndian) { bytes.append(contentsOf: $0) }
-        bytes += text
-        bytes += checkpoint.serialized()
-        try AtomicFileWriter.write(bytes, to: url)
+        var writer = ByteWriter()
+        writer.raw(magic)
+        writer.string(fingerprint)
+        writer.raw(checkpoint.serialized())
+        try AtomicFileWriter.write(writer.bytes, to: url)
     }
 
     /// The checkpoint at `url`, which must carry `fingerprint`.
@@ -25,15 +24,17 @@ public enum CheckpointFile {
             throw .checkpoint("no checkpoint at \(url.path); run without --resume to start afresh")
         }
         let bytes = [UInt8](data)
-        guard bytes.count >= 12, Array(bytes[0..<8]) == magic else {
-            throw .checkpoint("\(url.path) is not an idzip checkpoint")
+        guard bytes.starts(with: magic) else { throw .checkpoint("\(url.path) is not an idzip checkpoint") }
+        var reader = ByteReader(bytes[magic.count...], context: "checkpoint")
+        let stored: String
+        do throws(IdzError) {
+            stored = try reader.string("fingerprint", limit: 1 << 16)
+        } catch {
+            throw .checkpoint("\(url.path) is truncated or damaged (\(error.message))")
         }
-        let length = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        guard length <= bytes.count - 12 else { throw .checkpoint("\(url.path) is truncated") }
-        let stored = String(decoding: bytes[12..<(12 + length)], as: UTF8.self)
         guard stored == fingerprint else {
             throw .checkpoint("\(url.path) was written by a different training command (\(stored)); run without --resume to start afresh")
         }
-        return try TrainingCheckpoint(serialized: Array(bytes[(12 + length)...]))
+        return try TrainingCheckpoint(serialized: Array(bytes[reader.position...]))
     }
 }

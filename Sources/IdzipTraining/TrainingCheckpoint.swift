@@ -32,70 +32,66 @@ public struct TrainingCheckpoint: Sendable, Hashable {
     static let magic = Array("IDZTRAIN".utf8)
     static let version: UInt32 = 1
 
-    /// A self-checking little-endian encoding (with a CRC-32 at the end).
+    /// A self-checking little-endian encoding (with a CRC-32 at the end), written with the
+    /// container's `ByteWriter`: magic "IDZTRAIN", u32 version, u32-prefixed space and
+    /// optimiser names, u64 epochs, step, D and trained count, u32 slot count, the trained
+    /// floats, each slot's floats, u32 CRC-32 of everything before it.
     public func serialized() -> [UInt8] {
-        var bytes = Self.magic
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-        func append(_ text: String) { append(UInt32(text.utf8.count)); bytes += Array(text.utf8) }
-        func append(_ values: [Float]) { for value in values { append(value.bitPattern) } }
-        append(Self.version)
-        append(spaceName)
-        append(optimizerName)
-        append(UInt64(epochsCompleted))
-        append(UInt64(optimizer.step))
-        append(UInt64(parameterCount))
-        append(UInt64(parameters.count))
-        append(UInt32(optimizer.slots.count))
-        append(parameters)
-        for slot in optimizer.slots { append(slot) }
-        let checksum = bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
-        append(checksum)
-        return bytes
+        var writer = ByteWriter()
+        writer.raw(Self.magic)
+        writer.u32(Self.version)
+        writer.string(spaceName)
+        writer.string(optimizerName)
+        writer.u64(UInt64(epochsCompleted))
+        writer.u64(UInt64(optimizer.step))
+        writer.u64(UInt64(parameterCount))
+        writer.u64(UInt64(parameters.count))
+        writer.u32(UInt32(optimizer.slots.count))
+        for value in parameters { writer.f32(value) }
+        for slot in optimizer.slots { for value in slot { writer.f32(value) } }
+        let checksum = writer.bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
+        writer.u32(checksum)
+        return writer.bytes
     }
 
-    /// Decodes `serialized()` output; throws on damage or a different format.
+    /// Decodes `serialized()` output (with the container's bounds-checked `ByteReader`);
+    /// throws on damage or a different format.
     public init(serialized bytes: [UInt8]) throws(TrainingError) {
         guard bytes.count >= Self.magic.count + 8, bytes.starts(with: Self.magic) else {
             throw .checkpoint("not an idzip training checkpoint")
         }
         let body = bytes.count - 4
-        let stored = bytes[body...].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        var trailer = ByteReader(bytes[body...], context: "checkpoint")
         let computed = bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32(body))) }
-        guard stored == computed else { throw .checkpoint("the checkpoint is damaged (checksum mismatch)") }
-        var offset = Self.magic.count
-        func take(_ count: Int) throws(TrainingError) -> ArraySlice<UInt8> {
-            guard count >= 0, count <= body - offset else { throw .checkpoint("the checkpoint is truncated") }
-            defer { offset += count }
-            return bytes[offset..<(offset + count)]
+        guard (try? trailer.u32("checksum")) == computed else { throw .checkpoint("the checkpoint is damaged (checksum mismatch)") }
+        var reader = ByteReader(bytes[Self.magic.count..<body], context: "checkpoint")
+        do {
+            guard try reader.u32("version") == Self.version else { throw TrainingError.checkpoint("unsupported checkpoint version") }
+            spaceName = try reader.string("space", limit: 256)
+            optimizerName = try reader.string("optimizer", limit: 256)
+            let epochs = try reader.u64("epochs"), step = try reader.u64("step")
+            let parameterCount = try reader.u64("parameter count"), trained = try reader.u64("trained count")
+            let slotCount = try reader.u32("slot count")
+            guard epochs <= UInt64(Int32.max), step <= UInt64(Int.max), parameterCount <= UInt64(Limits.maxParameters),
+                  trained <= UInt64(Limits.maxParameters), slotCount <= 8
+            else { throw TrainingError.checkpoint("the checkpoint holds impossible sizes") }
+            try reader.checkRoom(for: Int(trained) * (1 + Int(slotCount)), of: 4, "floats")
+            func floats() throws(IdzError) -> [Float] {
+                var result = [Float](repeating: 0, count: Int(trained))
+                for index in result.indices { result[index] = try reader.f32("float") }
+                return result
+            }
+            epochsCompleted = Int(epochs)
+            self.parameterCount = Int(parameterCount)
+            parameters = try floats()
+            var slots: [[Float]] = []
+            for _ in 0..<slotCount { slots.append(try floats()) }
+            optimizer = OptimizerState(step: Int(step), slots: slots)
+            guard reader.isAtEnd else { throw TrainingError.checkpoint("the checkpoint has unexpected trailing bytes") }
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw .checkpoint("the checkpoint is truncated or damaged (\((error as? IdzError)?.message ?? "\(error)"))")
         }
-        func integer<T: FixedWidthInteger>(_ type: T.Type) throws(TrainingError) -> T {
-            try take(MemoryLayout<T>.size).reversed().reduce(T(0)) { $0 << 8 | T($1) }
-        }
-        func text() throws(TrainingError) -> String {
-            let count = Int(try integer(UInt32.self))
-            return String(decoding: try take(count), as: UTF8.self)
-        }
-        func floats(_ count: Int) throws(TrainingError) -> [Float] {
-            guard count <= (body - offset) / 4 else { throw .checkpoint("the checkpoint is truncated") }
-            var result = [Float](repeating: 0, count: count)
-            for index in 0..<count { result[index] = Float(bitPattern: try integer(UInt32.self)) }
-            return result
-        }
-        guard try integer(UInt32.self) == Self.version else { throw .checkpoint("unsupported checkpoint version") }
-        spaceName = try text()
-        optimizerName = try text()
-        let epochs = try integer(UInt64.self), step = try integer(UInt64.self)
-        let parameterCount = try integer(UInt64.self), trained = try integer(UInt64.self)
-        let slotCount = try integer(UInt32.self)
-        guard epochs <= UInt64(Int32.max), step <= UInt64(Int.max), parameterCount <= UInt64(Limits.maxParameters),
-              trained <= UInt64(Limits.maxParameters), slotCount <= 8
-        else { throw .checkpoint("the checkpoint holds impossible sizes") }
-        epochsCompleted = Int(epochs)
-        self.parameterCount = Int(parameterCount)
-        parameters = try floats(Int(trained))
-        var slots: [[Float]] = []
-        for _ in 0..<slotCount { slots.append(try floats(Int(trained))) }
-        optimizer = OptimizerState(step: Int(step), slots: slots)
-        guard offset == body else { throw .checkpoint("the checkpoint has unexpected trailing bytes") }
     }
 }

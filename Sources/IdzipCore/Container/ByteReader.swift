@@ -1,45 +1,45 @@
 /// Reads little-endian fields from a slice of bytes, never past its end: every read
 /// checks the remaining length first and throws instead of trapping.
-struct ByteReader {
+package struct ByteReader {
     private let bytes: ArraySlice<UInt8>
-    private(set) var position: Int
+    package private(set) var position: Int
     /// Names the bytes being read in error messages, e.g. "architecture section".
-    let context: String
+    package let context: String
 
-    init(_ bytes: ArraySlice<UInt8>, context: String) {
+    package init(_ bytes: ArraySlice<UInt8>, context: String) {
         self.bytes = bytes
         self.position = bytes.startIndex
         self.context = context
     }
 
-    var remaining: Int { bytes.endIndex - position }
-    var isAtEnd: Bool { remaining == 0 }
+    package var remaining: Int { bytes.endIndex - position }
+    package var isAtEnd: Bool { remaining == 0 }
 
-    mutating func u8(_ field: String) throws(IdzError) -> UInt8 {
+    package mutating func u8(_ field: String) throws(IdzError) -> UInt8 {
         try need(1, field)
         defer { position += 1 }
         return bytes[position]
     }
 
-    mutating func u16(_ field: String) throws(IdzError) -> UInt16 { try littleEndian(field) }
+    package mutating func u16(_ field: String) throws(IdzError) -> UInt16 { try littleEndian(field) }
 
-    mutating func u32(_ field: String) throws(IdzError) -> UInt32 { try littleEndian(field) }
+    package mutating func u32(_ field: String) throws(IdzError) -> UInt32 { try littleEndian(field) }
 
-    mutating func u64(_ field: String) throws(IdzError) -> UInt64 { try littleEndian(field) }
+    package mutating func u64(_ field: String) throws(IdzError) -> UInt64 { try littleEndian(field) }
 
-    mutating func f32(_ field: String) throws(IdzError) -> Float { Float(bitPattern: try littleEndian(field)) }
+    package mutating func f32(_ field: String) throws(IdzError) -> Float { Float(bitPattern: try littleEndian(field)) }
 
-    mutating func f64(_ field: String) throws(IdzError) -> Double { Double(bitPattern: try littleEndian(field)) }
+    package mutating func f64(_ field: String) throws(IdzError) -> Double { Double(bitPattern: try littleEndian(field)) }
 
     /// The next `count` bytes.
-    mutating func raw(_ count: Int, _ field: String) throws(IdzError) -> ArraySlice<UInt8> {
+    package mutating func raw(_ count: Int, _ field: String) throws(IdzError) -> ArraySlice<UInt8> {
         try need(count, field)
         defer { position += count }
         return bytes[position..<(position + count)]
     }
 
     /// A u64 size or count, at most `limit` (checked before anything is allocated).
-    mutating func count(_ field: String, limit: Int) throws(IdzError) -> Int {
+    package mutating func count(_ field: String, limit: Int) throws(IdzError) -> Int {
         let value = try u64(field)
         guard value <= UInt64(limit) else {
             throw IdzError(.limitExceeded, "\(field) \(value) exceeds the limit \(limit) (\(context))")
@@ -48,7 +48,7 @@ struct ByteReader {
     }
 
     /// A u32 count, at most `limit`.
-    mutating func count32(_ field: String, limit: Int) throws(IdzError) -> Int {
+    package mutating func count32(_ field: String, limit: Int) throws(IdzError) -> Int {
         let value = try u32(field)
         guard UInt64(value) <= UInt64(limit) else {
             throw IdzError(.limitExceeded, "\(field) \(value) exceeds the limit \(limit) (\(context))")
@@ -57,7 +57,7 @@ struct ByteReader {
     }
 
     /// A u32-prefixed UTF-8 string of at most `limit` bytes.
-    mutating func string(_ field: String, limit: Int) throws(IdzError) -> String {
+    package mutating func string(_ field: String, limit: Int) throws(IdzError) -> String {
         let utf8 = try blob(field, limit: limit)
         guard let string = String(validating: utf8, as: UTF8.self) else {
             throw IdzError(.invalidUTF8, "\(field) is not valid UTF-8 (\(context))")
@@ -66,7 +66,7 @@ struct ByteReader {
     }
 
     /// A u32-prefixed byte string of at most `limit` bytes.
-    mutating func blob(_ field: String, limit: Int) throws(IdzError) -> ArraySlice<UInt8> {
+    package mutating func blob(_ field: String, limit: Int) throws(IdzError) -> ArraySlice<UInt8> {
         let length = try u32("\(field) length")
         guard length <= UInt32(clamping: limit) else {
             throw IdzError(.limitExceeded, "\(field) of \(length) bytes exceeds the limit \(limit) (\(context))")
@@ -75,7 +75,7 @@ struct ByteReader {
     }
 
     /// Throws unless `count` items of at least `minimumSize` bytes each can still follow.
-    func checkRoom(for count: Int, of minimumSize: Int, _ items: String) throws(IdzError) {
+    package func checkRoom(for count: Int, of minimumSize: Int, _ items: String) throws(IdzError) {
         let (needed, overflow) = count.multipliedReportingOverflow(by: minimumSize)
         guard !overflow, needed <= remaining else {
             throw IdzError(.malformedSection, "more \(items) than bytes: \(count) \(items) need at least \(overflow ? "more than \(Int.max)" : String(needed)) bytes, \(remaining) remain (\(context))")
@@ -83,7 +83,7 @@ struct ByteReader {
     }
 
     /// Throws if anything is left: a section must be consumed exactly.
-    func expectEnd() throws(IdzError) {
+    package func expectEnd() throws(IdzError) {
         guard isAtEnd else {
             throw IdzError(.malformedSection, "\(remaining) unexpected trailing bytes in the \(context)")
         }

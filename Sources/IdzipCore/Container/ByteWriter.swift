@@ -1,33 +1,35 @@
-/// Appends little-endian fields to a byte array.
-struct ByteWriter {
-    private(set) var bytes: [UInt8] = []
+/// Appends little-endian fields to a byte array: the one encoder of idzip's binary files
+/// (the `.idz` payload, training checkpoints).
+package struct ByteWriter {
+    package init() {}
+    package private(set) var bytes: [UInt8] = []
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    package mutating func u8(_ value: UInt8) { bytes.append(value) }
 
-    mutating func u16(_ value: UInt16) { littleEndian(value) }
+    package mutating func u16(_ value: UInt16) { littleEndian(value) }
 
-    mutating func u32(_ value: UInt32) { littleEndian(value) }
+    package mutating func u32(_ value: UInt32) { littleEndian(value) }
 
-    mutating func u64(_ value: UInt64) { littleEndian(value) }
+    package mutating func u64(_ value: UInt64) { littleEndian(value) }
 
-    mutating func f32(_ value: Float) { littleEndian(value.bitPattern) }
+    package mutating func f32(_ value: Float) { littleEndian(value.bitPattern) }
 
-    mutating func f64(_ value: Double) { littleEndian(value.bitPattern) }
+    package mutating func f64(_ value: Double) { littleEndian(value.bitPattern) }
 
-    mutating func raw(_ data: [UInt8]) { bytes.append(contentsOf: data) }
+    package mutating func raw(_ data: [UInt8]) { bytes.append(contentsOf: data) }
 
     /// A count or size: always non-negative in a valid model.
-    mutating func count(_ value: Int) { u64(UInt64(clamping: value)) }
+    package mutating func count(_ value: Int) { u64(UInt64(clamping: value)) }
 
     /// u32 byte length, then the UTF-8 bytes.
-    mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         let utf8 = Array(value.utf8)
         u32(UInt32(clamping: utf8.count))
         raw(utf8)
     }
 
     /// u32 length, then the bytes.
-    mutating func blob(_ value: [UInt8]) {
+    package mutating func blob(_ value: [UInt8]) {
         u32(UInt32(clamping: value.count))
         raw(value)
     }
