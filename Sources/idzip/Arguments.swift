@@ -39,31 +39,42 @@ struct ModelArgument: Sendable, CustomStringConvertible {
 }
 
 /// `--dims`: a list and/or ranges of subspace dimensions, "100,200,400", "1-20", "100-1500:100".
-struct DimensionList: ExpressibleByArgument, Sendable {
+struct DimensionList: Sendable {
     var dimensions: [Int]
-    init?(argument: String) {
-        guard let list = SweepPlan.parseDimensions(argument) else { return nil }
-        dimensions = list
+
+    static func parse(_ text: String) throws -> DimensionList {
+        guard let list = SweepPlan.parseDimensions(text) else {
+            throw ValidationError("--dims must be a comma-separated list of positive integers and ranges such as 1-20 or 100-1500:100")
+        }
+        return DimensionList(dimensions: list)
     }
 }
 
 /// `--search`: a range LOW-HIGH of positive integers.
-struct DimensionRange: ExpressibleByArgument, Sendable {
+struct DimensionRange: Sendable {
     var low: Int
     var high: Int
-    init?(argument: String) {
-        guard let range = IntrinsicDimensionSearch.parseRange(argument) else { return nil }
-        (low, high) = range
+
+    static func parse(_ text: String) throws -> DimensionRange {
+        guard let range = IntrinsicDimensionSearch.parseRange(text) else {
+            throw ValidationError("--search must be a range LOW-HIGH of positive integers, such as 1-1000")
+        }
+        return DimensionRange(low: range.low, high: range.high)
     }
 }
 
-extension SweepShard: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
-}
+/// Parsers of the sweep's typed options, with the reason in the message (an
+/// `ExpressibleByArgument` conformance could only say "invalid").
+enum SweepArgument {
+    static func shard(_ text: String) throws -> SweepShard {
+        guard let shard = SweepShard(text) else { throw ValidationError("--shard must be i/n with 1 <= i <= n, such as 2/4") }
+        return shard
+    }
 
-extension SweepBaseline: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
-    public var defaultValueDescription: String { argument }
+    static func baseline(_ text: String) throws -> SweepBaseline {
+        guard let baseline = SweepBaseline(text) else { throw ValidationError("--baseline must be a positive number or 'local'") }
+        return baseline
+    }
 }
 
 /// Parsers of the format's enums by name (not `ExpressibleByArgument`: the help would show

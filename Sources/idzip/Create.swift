@@ -40,6 +40,7 @@ struct Create: ParsableCommand {
         if projection != .identity && dimension == nil {
             throw ValidationError("give the subspace dimension with --dim (or use --projection identity)")
         }
+        guard URL(fileURLWithPath: output).pathExtension.lowercased() == "idz" else { throw ValidationError("create writes a .idz file; name the output model.idz") }
         guard thetaScale.isFinite, thetaScale >= 0 else { throw ValidationError("--theta-scale must be a finite number >= 0") }
         if projection == .identity, let dimension, dimension != model.parameterCount {
             throw ValidationError("the identity projection needs d = D = \(model.parameterCount)")

@@ -65,7 +65,10 @@ struct Eval: ParsableCommand {
     func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
             let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
-            guard let architecture = try model?.architecture ?? file.metadata["idzip.architecture"].map({ try ModelArgument.parse($0).architecture }) else {
+            // A bad architecture inside the file is a bad file (exit 1), not a bad command line.
+            guard let architecture = try model?.architecture
+                ?? file.metadata["idzip.architecture"].map({ text in try failing(modelFile) { try Architecture(spec: text) } })
+            else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
             return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil)

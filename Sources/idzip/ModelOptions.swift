@@ -8,13 +8,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(ModelArgument.helpWithDefault), transform: ModelArgument.parse)
     var model: ModelArgument = .fullyConnected
 
-    @Option(help: "Projection for subspace training: dense, sparse or fastfood (default: fastfood).", transform: FormatArgument.projection)
+    @Option(help: "Projection for subspace training: dense, sparse or fastfood (default: fastfood; identity means direct training).", transform: FormatArgument.projection)
     var projection: ProjectionKind = .fastfood
 
     @Option(help: "Stored precision of theta_d: float32, float16 or int8 (default: float32).", transform: FormatArgument.encoding)
     var encoding: ThetaEncoding = .float32
 
-    func validate() throws {
-        guard projection != .identity else { throw ValidationError("--projection must be dense, sparse or fastfood (for direct training leave out --dim)") }
-    }
 }

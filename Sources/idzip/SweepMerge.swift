@@ -22,7 +22,7 @@ struct SweepMerge: ParsableCommand {
     @Option(name: .customLong("out"), help: "Directory of the merged sweep.", completion: .directory)
     var directory: String
 
-    @Option(help: "Baseline: a number or 'local' (default: the one the shards were run with, else 1.0).")
+    @Option(help: "Baseline: a number or 'local' (default: the one the shards were run with, else 1.0).", transform: SweepArgument.baseline)
     var baseline: SweepBaseline?
 
     @Option(help: "Threshold (default: the one the shards were run with, else 0.9).")

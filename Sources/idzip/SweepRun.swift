@@ -24,10 +24,10 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).")
+    @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).", transform: DimensionList.parse)
     var dims: DimensionList?
 
-    @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect.")
+    @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect.", transform: DimensionRange.parse)
     var search: DimensionRange?
 
     @Option(help: "With --search: stop bisecting when the interval is this narrow.")
@@ -38,7 +38,7 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
-    @Option(help: "Baseline performance: a number (global, e.g. 1.0) or 'local' (train directly once).")
+    @Option(help: "Baseline performance: a positive number (global) or 'local' (train directly once) (default: 1.0).", transform: SweepArgument.baseline)
     var baseline: SweepBaseline = .global(1.0)
 
     @Option(help: "d_int90 is the first d whose mean performance is above threshold x baseline.")
@@ -50,7 +50,7 @@ struct SweepRun: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Stop a run after an epoch once it is clearly above the level or clearly cannot reach it.")
     var earlyStop = true
 
-    @Option(help: "Run only shard i of n (1 <= i <= n) of the runs of --dims; combine the shards with `idzip sweep merge`.")
+    @Option(help: "Run only shard i of n (1 <= i <= n) of the runs of --dims; combine the shards with `idzip sweep merge`.", transform: SweepArgument.shard)
     var shard: SweepShard?
 
     @Flag(help: "Print the summary as JSON on standard output (progress goes to standard error).")
@@ -67,7 +67,9 @@ struct SweepRun: ParsableCommand {
         if shard != nil, search != nil {
             throw ValidationError("--shard needs --dims: a --search picks each d from the results before it, so it cannot be split")
         }
+        guard modelOptions.projection != .identity else { throw ValidationError("--projection must be dense, sparse or fastfood") }
         try modelOptions.model.check(dimension: dimensions.largest)
+        _ = try training.configuration(base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: true))
     }
 
     var dimensions: SweepDimensions {
@@ -80,7 +82,6 @@ struct SweepRun: ParsableCommand {
         let settings = SweepSettings(
             model: model.name, architecture: model.architecture, data: model.isToy ? nil : dataOptions.selection,
             projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding, earlyStop: earlyStop)
-        _ = try training.configuration(base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: true))
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

@@ -44,6 +44,7 @@ struct Train: ParsableCommand {
             guard dimension >= 1, dimension <= Limits.maxSubspaceDimension else {
                 throw ValidationError("--dim must be between 1 and \(Limits.maxSubspaceDimension)")
             }
+            guard modelOptions.projection != .identity else { throw ValidationError("for direct training leave out --dim") }
             guard pathExtension == "idz" else { throw ValidationError("subspace training writes a .idz file; name the output model.idz") }
         } else {
             guard pathExtension == "idz" || pathExtension == "safetensors" else {
@@ -52,6 +53,8 @@ struct Train: ParsableCommand {
         }
         if modelOptions.model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
         try modelOptions.model.check(dimension: dimension)
+        _ = try training.configuration(
+            base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: dimension != nil))
     }
 
     func run() throws {
@@ -67,7 +70,9 @@ struct Train: ParsableCommand {
         let progress = TrainingProgress(totalEpochs: spec.configuration.epochs, json: json)
         progress.say(TrainReport.headline(run))
         let checkpoint = URL(fileURLWithPath: output + ".checkpoint")
-        if resume {
+        if resume, model.isToy {
+            progress.say("the toy problem keeps no checkpoints (a run takes a fraction of a second): training from the start")
+        } else if resume {
             try failing { try run.resume(from: checkpoint) }
             progress.say("resuming after epoch \(run.epochsCompleted)")
         }

@@ -215,3 +215,40 @@ import Testing
         #expect(throws: SweepError.self) { try refused.run() }
     }
 }
+
+/// Sweep directories are read as untrusted input.
+struct SweepDirectoryTests {
+    @Test func modelPathsOutsideModelsAreRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("idzip-sweepdir-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let directory = SweepDirectory(root.path)
+        try directory.create()
+        let record = SweepRecord(d: 8, seed: 1, projection: "fastfood", performance: 0.5, epochs: 1, seconds: 0.1, model: "../../escaped.idz")
+        try directory.save([record])
+        #expect(throws: SweepError.self) { try directory.records() }
+        var fine = record
+        fine.model = "models/d8-seed1.idz"
+        try directory.save([fine])
+        #expect(try directory.records().isEmpty, "a record without its model file is not finished")
+    }
+
+    @Test func shardsWithDifferentBaselinesMergeWhenOneIsGiven() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("idzip-merge-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func directory(_ name: String) -> SweepDirectory { SweepDirectory(root.appendingPathComponent(name).path) }
+        for (index, value) in [(1, 0.5), (2, 0.6)] {
+            let runner = SweepRunner(
+                settings: SweepRunnerTests.settings(), dimensions: .list([9, 10]), runs: 1, baseline: .global(value), threshold: 0.9,
+                shard: SweepShard(index: index, count: 2), directory: directory("s\(index)"))
+            _ = try runner.run()
+        }
+        let refused = SweepMerger(
+            inputs: [directory("s1"), directory("s2")], output: directory("a"), baseline: nil, threshold: nil, allowPartial: false)
+        #expect(throws: SweepError.self) { try refused.merge() }
+        #expect(!FileManager.default.fileExists(atPath: directory("a").path), "a refused merge leaves no directory")
+        let merged = try SweepMerger(
+            inputs: [directory("s1"), directory("s2")], output: directory("b"), baseline: .global(1), threshold: 0.9, allowPartial: false
+        ).merge()
+        #expect(merged.summary.d_int90 == 10)
+    }
+}

@@ -62,6 +62,11 @@ public struct SweepDirectory: Sendable {
         } catch {
             throw SweepError("\(url.path): not a sweep's results (\(error.localizedDescription))")
         }
+        // A run's model lives at models/<stem>.idz: any other path (`../x`) is a damaged or
+        // crafted file, never read from or written to.
+        if let stray = records.first(where: { $0.model != "models/\($0.key.fileStem).idz" }) {
+            throw SweepError("\(url.path): run \(stray.key.fileStem) names the model file '\(stray.model)', not models/\(stray.key.fileStem).idz")
+        }
         return records.filter { FileManager.default.fileExists(atPath: file($0.model).path) }
     }
 

@@ -48,6 +48,12 @@ public struct SweepMerger: Sendable {
             }
         }
         try checkComplete(shards, finished: Set(records.map(\.model)))
+        if baseline == nil, !shards.allSatisfy({ $0.baseline == shards[0].baseline }) {
+            throw SweepError("the shards were run with different baselines; give --baseline")
+        }
+        if threshold == nil, !shards.allSatisfy({ $0.threshold == shards[0].threshold }) {
+            throw SweepError("the shards were run with different thresholds; give --threshold")
+        }
 
         try output.create()
         try output.adopt(settings: settings)
@@ -67,9 +73,7 @@ public struct SweepMerger: Sendable {
         }
         try output.save(records)
 
-        guard shards.allSatisfy({ $0.baseline == shards[0].baseline && $0.threshold == shards[0].threshold }) else {
-            throw SweepError("the shards were run with different baselines or thresholds; give --baseline and --threshold")
-        }
+
         let baselineText = shards.first?.baseline ?? "1.0"
         guard let baselineKind = baseline ?? SweepBaseline(baselineText) else {
             throw SweepError("\(inputs[0].file("shard.json").path): the baseline '\(baselineText)' is not a number or 'local'")
