@@ -17,8 +17,9 @@ __all__ = ["project", "identity", "dense", "sparse", "fastfood", "walsh_hadamard
            "sparse_columns", "SPARSE_CHUNK_ROWS"]
 
 SPARSE_CHUNK_ROWS = 4096
-_DENSE_CHUNK_ENTRIES = 1 << 21
-_FASTFOOD_BATCH_ENTRIES = 1 << 20
+_DENSE_CHUNK_ENTRIES = 1 << 16
+_DENSE_CACHE_ENTRIES = 1 << 25
+_FASTFOOD_BATCH_ENTRIES = 1 << 17
 
 
 def project(kind, seed, D, v):
@@ -54,8 +55,8 @@ def identity(D, v):
 def dense(seed, D, v):
     """Dense Gaussian projection with unit columns: z_ij = normal(i d + j) of purpose 2.
 
-    Two passes over row chunks (the column norms, then the product), regenerating z
-    in each: memory O(chunk * d), time O(D d) normals twice.
+    Two passes over row chunks: the column norms, then the product. z is kept between them
+    when D d <= 2^25 (256 MB of float64), else regenerated: time O(D d) normals.
     """
     d = len(v)
     stream = Stream(seed, PURPOSE_DENSE, 0)
@@ -65,7 +66,7 @@ def dense(seed, D, v):
         return stream.normals(r0 * d, (r1 - r0) * d).reshape(r1 - r0, d)
 
     n2 = np.zeros(d, np.float64)
-    cached = [] if D * d <= 4 * _DENSE_CHUNK_ENTRIES else None
+    cached = [] if D * d <= _DENSE_CACHE_ENTRIES else None
     for r0 in range(0, D, rows_per_chunk):
         z = chunk(r0, min(D, r0 + rows_per_chunk))
         if cached is not None:
@@ -211,7 +212,7 @@ def fastfood_tables(seed, D, L, blocks):
 def fastfood(seed, D, v):
     """Stacked Fastfood blocks of length L (the smallest power of two >= d), purposes 4-6.
 
-    Blocks are processed in batches of about 2^20 entries: memory O(batch), time
+    Blocks are processed in batches of about 2^17 entries: memory O(batch), time
     O(D log d) float32 operations plus D normals and D permutation draws.
     """
     d = len(v)

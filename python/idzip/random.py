@@ -41,8 +41,8 @@ def philox4x32_10(c0, c1, c2, c3, key):
     Returns:
         (w0, w1, w2, w3): uint64 arrays of the broadcast shape, each word < 2^32.
     """
-    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) for c in (c0, c1, c2, c3))
-    c0, c1, c2, c3 = np.broadcast_arrays(c0, c1, c2, c3)
+    c0, c1, c2, c3 = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64) for c in (c0, c1, c2, c3)))
+    c0, c1, c2, c3 = (np.array(c, dtype=np.uint64, copy=True) for c in (c0, c1, c2, c3))
     k0, k1 = key & _MASK32, (key >> 32) & _MASK32
     for r in range(10):
         if r > 0:
@@ -50,8 +50,15 @@ def philox4x32_10(c0, c1, c2, c3, key):
             k1 = (k1 + _W1) & _MASK32
         p0 = c0 * _M0
         p1 = c2 * _M1
-        c0, c1, c2, c3 = ((p1 >> _S32) ^ c1 ^ np.uint64(k0), p1 & _U32,
-                          (p0 >> _S32) ^ c3 ^ np.uint64(k1), p0 & _U32)
+        # (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0), in place.
+        np.right_shift(p1, _S32, out=c0)
+        c0 ^= c1
+        c0 ^= np.uint64(k0)
+        np.right_shift(p0, _S32, out=c2)
+        c2 ^= c3
+        c2 ^= np.uint64(k1)
+        np.bitwise_and(p1, _U32, out=c1)
+        np.bitwise_and(p0, _U32, out=c3)
     return c0, c1, c2, c3
 
 
@@ -126,9 +133,13 @@ def sin_cos_two_pi(t):
     for k in range(7, -1, -1):
         pc = pc * a2 + COS_COEFFICIENTS[k]
     cos_a = 1.0 + a2 * pc
+    # By q mod 4: 0: (sinA, cosA)  1: (cosA, -sinA)  2: (-sinA, -cosA)  3: (-cosA, sinA).
     quadrant = q.astype(np.int64) & 3
-    sin_out = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [sin_a, cos_a, -sin_a], -cos_a)
-    cos_out = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [cos_a, -sin_a, -cos_a], sin_a)
+    odd = (quadrant & 1) == 1
+    sin_out = np.where(odd, cos_a, sin_a)
+    np.negative(sin_out, out=sin_out, where=(quadrant & 2) == 2)
+    cos_out = np.where(odd, sin_a, cos_a)
+    np.negative(cos_out, out=cos_out, where=(quadrant == 1) | (quadrant == 2))
     return sin_out, cos_out
 
 
@@ -198,15 +209,21 @@ class Stream:
         return r * c, r * s
 
     def normals(self, start, count):
-        """Normals start ..< start + count, float64 array of length count (one stream)."""
-        if count <= 0:
-            return np.zeros(0, np.float64)
-        first, last = start // 2, (start + count - 1) // 2
-        even, odd = self.normal_pairs(np.arange(first, last + 1, dtype=np.uint64))
-        both = np.empty(2 * len(even), np.float64)
-        both[0::2], both[1::2] = even, odd
-        offset = start - 2 * first
-        return both[offset:offset + count]
+        """Normals start ..< start + count, float64 array of length count (one stream).
+
+        Generated 2^15 blocks at a time (arrays that stay in cache are about twice as fast).
+        """
+        out = np.empty(max(count, 0), np.float64)
+        piece = 1 << 16
+        for at in range(0, max(count, 0), piece):
+            n = min(piece, count - at)
+            first, last = (start + at) // 2, (start + at + n - 1) // 2
+            even, odd = self.normal_pairs(np.arange(first, last + 1, dtype=np.uint64))
+            both = np.empty(2 * len(even), np.float64)
+            both[0::2], both[1::2] = even, odd
+            offset = start + at - 2 * first
+            out[at:at + n] = both[offset:offset + n]
+        return out
 
     def normal(self, n):
         """Normal n (array of positions), float64."""
@@ -234,6 +251,15 @@ def permutations(seed, purpose, substreams, count):
     ks = np.arange(count - 1, 0, -1, dtype=np.uint64)          # k = count-1 down to 1
     positions = np.uint64(count - 1) - ks                       # n = count-1-k
     js = stream.integer(positions[None, :], ks[None, :] + np.uint64(1)).astype(np.int64)
+    if rows < 16:
+        # Few long permutations: plain Python swaps beat one numpy call per swap.
+        out = []
+        for row, jrow in zip(perm, js):
+            p = row.tolist()
+            for k, j in zip(range(count - 1, 0, -1), jrow.tolist()):
+                p[k], p[j] = p[j], p[k]
+            out.append(p)
+        return np.array(out, dtype=np.int64).reshape(rows, count)
     index = np.arange(rows)
     for step, k in enumerate(range(count - 1, 0, -1)):
         j = js[:, step]
