@@ -192,8 +192,7 @@ def fastfood_tables(seed, D, L, blocks):
     """
     blocks = np.asarray(blocks, dtype=np.uint64)
     n = len(blocks)
-    ks = np.arange(L, dtype=np.uint64)[None, :]
-    signs = Stream(seed, PURPOSE_FASTFOOD_SIGNS, blocks[:, None]).sign(ks)
+    signs = Stream(seed, PURPOSE_FASTFOOD_SIGNS, blocks[:, None]).signs(L)
     perm = permutations(seed, PURPOSE_FASTFOOD_PERMUTATION, blocks, L)
     pairs = (L + 1) // 2
     even, odd = Stream(seed, PURPOSE_FASTFOOD_GAUSSIAN, blocks[:, None]).normal_pairs(

@@ -143,6 +143,13 @@ def sin_cos_two_pi(t):
     return sin_out, cos_out
 
 
+def _high_product(x, b):
+    """The high 64 bits of the 128-bit product x * b, for uint64 x and 1 <= b < 2^32:
+    (x_hi b + (x_lo b >> 32)) >> 32, every step exact in 64 bits."""
+    b = np.asarray(b, dtype=np.uint64)
+    return ((x >> _S32) * b + (((x & _U32) * b) >> _S32)) >> _S32
+
+
 class Stream:
     """A random stream (section 8.2): Philox blocks at 64-bit indices with
     key = seed and counter = (index low, index high, sub-stream, purpose).
@@ -177,6 +184,24 @@ class Stream:
         odd = (n & np.uint64(1)) == 1
         return np.where(odd, (w[3] << _S32) | w[2], (w[1] << _S32) | w[0])
 
+    def words(self, count):
+        """Words 0 ..< count: uint64 array [..., count] (one Philox block per four words)."""
+        w = self.block(np.arange((count + 3) // 4, dtype=np.uint64))
+        return np.stack(w, axis=-1).reshape(w[0].shape[:-1] + (-1,))[..., :count]
+
+    def uint64s(self, count):
+        """64-bit values 0 ..< count: uint64 array [..., count] (one block per two values)."""
+        w0, w1, w2, w3 = self.block(np.arange((count + 1) // 2, dtype=np.uint64))
+        pairs = np.stack([(w1 << _S32) | w0, (w3 << _S32) | w2], axis=-1)
+        return pairs.reshape(pairs.shape[:-2] + (-1,))[..., :count]
+
+    def signs(self, count):
+        """Signs 0 ..< count: float32 array [..., count] of -1 and +1 (32 signs per word)."""
+        words = self.words((count + 31) // 32)
+        bits = (words[..., :, None] >> np.arange(32, dtype=np.uint64)) & np.uint64(1)
+        bits = bits.reshape(bits.shape[:-2] + (-1,))[..., :count]
+        return np.where(bits == 1, np.float32(-1), np.float32(1)).astype(np.float32)
+
     def uniform_float32(self, n):
         """Float32 uniform n: (word n >> 8) * 2^-24, float32 in [0, 1)."""
         return ((self.word(n) >> np.uint64(8)).astype(np.float64) * 2.0 ** -24).astype(np.float32)
@@ -193,11 +218,7 @@ class Stream:
 
     def integer(self, n, below):
         """Integer n below b: the high 64 bits of (64-bit value n) * b, for 1 <= b < 2^32."""
-        x = self.uint64(n)
-        b = np.asarray(below, dtype=np.uint64)
-        high = (x >> _S32) * b
-        low = ((x & _U32) * b) >> _S32
-        return (high + low) >> _S32
+        return _high_product(self.uint64(n), below)
 
     def normal_pairs(self, block_index):
         """Box-Muller on the blocks at ``block_index``: (normal 2j, normal 2j+1) as float64 arrays."""
@@ -248,9 +269,10 @@ def permutations(seed, purpose, substreams, count):
     if count <= 1:
         return perm
     stream = Stream(seed, purpose, substreams)
-    ks = np.arange(count - 1, 0, -1, dtype=np.uint64)          # k = count-1 down to 1
-    positions = np.uint64(count - 1) - ks                       # n = count-1-k
-    js = stream.integer(positions[None, :], ks[None, :] + np.uint64(1)).astype(np.int64)
+    # Swap step n = 0 .. count-2 handles k = count-1-n with j = integer(n, below: k + 1).
+    bounds = np.arange(count, 1, -1, dtype=np.uint64)[None, :]        # k + 1
+    x = stream.uint64s(count - 1)
+    js = _high_product(x, bounds).astype(np.int64)
     if rows < 16:
         # Few long permutations: plain Python swaps beat one numpy call per swap.
         out = []
