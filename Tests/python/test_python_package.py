@@ -233,11 +233,14 @@ def test_torch_state_dict_loads_into_an_equivalent_module():
     numpy_state = model.state_dict(theta=theta)
     for name, tensor in state.items():
         assert tensor.dtype == torch.float32 and tensor.numpy().tobytes() == numpy_state[name].tobytes()
-    net = torch.nn.Sequential(
+    net = torch.nn.Module()  # parameters named layers.<i>.weight, as section 7 says
+    net.layers = torch.nn.Sequential(
         torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(),
         torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(256, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84),
         torch.nn.ReLU(), torch.nn.Linear(84, 10))
-    net.load_state_dict(state)
+    net.load_state_dict(state)  # strict: every name and shape must match
+    x = torch.from_numpy(model.preprocess(np.zeros((2, 1, 28, 28), np.uint8)))
+    assert net.layers(x).shape == (2, 10)
 
 
 def test_architecture_metadata_and_preprocessing():
