@@ -392,3 +392,64 @@ def test_the_readme_python_example_runs_as_shown():
     finally:
         os.chdir(cwd)
     assert test.examples and runner.failures == 0
+
+
+# MARK: Differential: mutated files, the package against the Swift reader
+
+
+def _payload(data):
+    clen = struct.unpack("<Q", data[16:24])[0]
+    return zlib.decompress(data[32:32 + clen])
+
+
+def _seal_payload(payload):
+    compressed = zlib.compress(payload, 6)
+    head = idzip.container.MAGIC + struct.pack("<IIQQ", 1, 0, len(compressed), len(payload)) + compressed
+    return head + hashlib.sha256(head).digest()
+
+
+def test_mutated_files_are_accepted_exactly_when_idzip_accepts_them(idzip, tmp_path):
+    """Seeded random edits of valid payloads (resealed, so they pass the trailer): the package
+    reads a file exactly when `idzip info --json` does, and then reads the same fields; it never
+    raises anything but an IdzError."""
+    import idzip as package
+    rng = np.random.default_rng(14)
+    bases = [_payload((HOSTILE / name).read_bytes()) for name in
+             ("valid-small-conv-float16.idz", "valid-tiny-dense-float32.idz", "valid-toy-int8.idz")]
+    bases.append(_payload(spec_test_vector()))
+    accepted = rejected = 0
+    for trial in range(150):
+        payload = bytearray(bases[trial % len(bases)])
+        for _ in range(int(rng.integers(1, 3))):
+            anywhere = trial % 3 == 0  # else the headers, where the structure is
+            position = int(rng.integers(0, len(payload) if anywhere else min(len(payload), 160)))
+            edit = 0 if anywhere else int(rng.integers(0, 4))
+            if edit == 0:
+                payload[position] ^= 1 << int(rng.integers(0, 8))
+            elif edit == 1:
+                payload[position] = int(rng.choice([0, 1, 2, 3, 7, 0x7F, 0x80, 0xFF]))
+            elif edit == 2:
+                del payload[position]
+            else:
+                payload.insert(position, int(rng.integers(0, 256)))
+        path = tmp_path / ("m%d.idz" % trial)
+        path.write_bytes(_seal_payload(bytes(payload)))
+        swift = idzip("info", "--json", path, check=False)
+        try:
+            model = package.read(path)
+        except package.IdzError as error:
+            assert swift.returncode != 0, "trial %d: idzip reads a file the package rejects (%s)" % (trial, error)
+            rejected += 1
+            continue
+        assert swift.returncode == 0, "trial %d: the package reads a file idzip rejects: %s" % (trial, swift.stderr)
+        accepted += 1
+        info = json.loads(swift.stdout)
+        assert info["parameters"] == model.parameter_count and info["layers"] == model.architecture.layer_summary
+        assert info["input_shape"] == list(model.architecture.input_shape)
+        assert [(t["name"], t["shape"]) for t in info["tensors"]] == [(t.name, list(t.shape)) for t in model.tensors]
+        assert info["theta0_seed"] == model.theta0_seed and info["weights_sha256"] == model.weights_sha256.hex()
+        assert (info["projection"]["kind"], info["projection"]["seed"], info["projection"]["d"]) == (
+            model.projection.kind, model.projection.seed, model.projection.d)
+        assert (info["theta_d"]["encoding"], info["theta_d"]["count"]) == (model.theta_d_stored.encoding, len(model.theta_d))
+        assert info["labels"] == model.labels
+    assert accepted >= 10 and rejected >= 60, (accepted, rejected)
