@@ -453,3 +453,51 @@ def test_mutated_files_are_accepted_exactly_when_idzip_accepts_them(idzip, tmp_p
         assert (info["theta_d"]["encoding"], info["theta_d"]["count"]) == (model.theta_d_stored.encoding, len(model.theta_d))
         assert info["labels"] == model.labels
     assert accepted >= 10 and rejected >= 60, (accepted, rejected)
+
+
+# MARK: The vectorised paths: their batch and chunk sizes never change a bit
+
+
+def test_batch_and_chunk_sizes_do_not_change_the_bits(monkeypatch):
+    """Dense without its cache and in many row chunks, sparse with columns that need more
+    batches of draws, Fastfood in batches of one and of several blocks, permutations done
+    row by row and column by column, theta0 in small chunks: all equal the default settings
+    and the pure-Python reference."""
+    import idzip.expand as expand
+    v = (np.arange(37) % 7).astype(np.float32) * np.float32(0.25) - np.float32(0.5)
+    D = 9000
+    default = {kind: idzip.projections.project(kind, 99, D, v) for kind in ("dense", "sparse", "fastfood")}
+    monkeypatch.setattr(idzip.projections, "_DENSE_CACHE_ENTRIES", 0)
+    monkeypatch.setattr(idzip.projections, "_DENSE_CHUNK_ENTRIES", 37 * 100 + 5)
+    monkeypatch.setattr(idzip.projections, "_SPARSE_DRAW_BATCH", 2)
+    monkeypatch.setattr(idzip.projections, "_FASTFOOD_BATCH_ENTRIES", 64)  # one block of L = 64 per batch
+    for kind, expected in default.items():
+        assert idzip.projections.project(kind, 99, D, v).tobytes() == expected.tobytes(), kind
+    monkeypatch.setattr(idzip.projections, "_FASTFOOD_BATCH_ENTRIES", 64 * 20)  # 20 blocks: column-wise swaps
+    assert idzip.projections.project("fastfood", 99, D, v).tobytes() == default["fastfood"].tobytes()
+
+    from idz_reference import project as reference_project
+    for kind in ("sparse", "fastfood"):
+        assert reference_project({"sparse": 2, "fastfood": 3}[kind], 99, D, 37, v).tobytes() == default[kind].tobytes()
+    assert reference_project(1, 99, 300, 37, v).tobytes() == idzip.projections.project("dense", 99, 300, v).tobytes()
+
+    model = idzip.read(SAMPLES / "lenet-fastfood-d300-float16.idz")
+    theta0 = model.theta0()
+    monkeypatch.setattr(expand, "_CHUNK", 1000)
+    assert model.theta0().tobytes() == theta0.tobytes()
+
+
+def test_init_schemes_the_v1_architectures_do_not_use():
+    """lecun_normal and glorot_uniform (section 9) against the reference stream, in binary64 then one rounding."""
+    import math
+    from idzip.architecture import TensorSpec
+    from idzip.expand import tensor_theta0
+    for scheme in (2, 3):
+        tensor = TensorSpec("t", (5, 7), scheme, 7, 5, 0, 35, 3)
+        values = tensor_theta0(11, tensor)
+        s = ReferenceStream(11, 1, 3)
+        if scheme == 2:
+            expected = [s.normal(k) * math.sqrt(1.0 / 7) for k in range(35)]
+        else:
+            expected = [(2 * s.uniform_double(k) - 1) * math.sqrt(6.0 / 12) for k in range(35)]
+        assert values.tobytes() == np.array(expected, np.float64).astype(np.float32).tobytes()

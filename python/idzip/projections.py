@@ -17,6 +17,8 @@ __all__ = ["project", "identity", "dense", "sparse", "fastfood", "walsh_hadamard
            "sparse_columns", "SPARSE_CHUNK_ROWS"]
 
 SPARSE_CHUNK_ROWS = 4096
+# Draws per column and chunk generated at once (0: the expected count plus six deviations); tests set it small.
+_SPARSE_DRAW_BATCH = 0
 _DENSE_CHUNK_ENTRIES = 1 << 16
 _DENSE_CACHE_ENTRIES = 1 << 25
 _FASTFOOD_BATCH_ENTRIES = 1 << 17
@@ -104,7 +106,7 @@ def sparse_columns(seed, D, d):
     for c in range(chunks):
         n_c = min(SPARSE_CHUNK_ROWS, D - c * SPARSE_CHUNK_ROWS)
         expected = n_c * density
-        batch = int(expected + 6.0 * math.sqrt(expected) + 8)
+        batch = _SPARSE_DRAW_BATCH or int(expected + 6.0 * math.sqrt(expected) + 8)
         pending = columns                     # columns whose chunk has not stopped yet
         position = np.full(d, -1, np.int64)   # p per column
         drawn = np.zeros(d, np.int64)         # k per column
