@@ -501,3 +501,26 @@ def test_init_schemes_the_v1_architectures_do_not_use():
         else:
             expected = [(2 * s.uniform_double(k) - 1) * math.sqrt(6.0 / 12) for k in range(35)]
         assert values.tobytes() == np.array(expected, np.float64).astype(np.float32).tobytes()
+
+
+def _toy_file(groups, size, kind, d):
+    """A file of the toy architecture with the given projection (theta_d: d float16 zeros)."""
+    sections = _sections(spec_test_vector())
+    sections[0x0001] = struct.pack("<BI", 0, 1) + struct.pack("<BQQ", 6, groups, size)
+    name = b"layers.0.theta"
+    sections[0x0002] = struct.pack("<I", 1) + struct.pack("<I", len(name)) + name + struct.pack("<BQB", 1, groups * size, 4)
+    sections[0x0004] = struct.pack("<BQQ", kind, 5, d)
+    sections[0x0005] = struct.pack("<BQ", 2, d) + bytes(2 * d)
+    return _seal(sections)
+
+
+def test_huge_declared_models_are_checked_without_allocating_them():
+    """D = 2^36 (the limit) reads at once; Fastfood with d = 1 would need 2^36 blocks (limit 2^32)."""
+    model = idzip.read(_toy_file(1 << 24, 1 << 12, 3, 1 << 10))
+    assert model.parameter_count == 1 << 36 and model.tensors[0].shape == (1 << 36,)
+    with pytest.raises(idzip.LimitExceeded, match="blocks"):
+        idzip.read(_toy_file(1 << 24, 1 << 12, 3, 1))
+    with pytest.raises(idzip.InvalidArchitecture):
+        idzip.read(_toy_file(1 << 24, 1 << 13, 3, 1))
+    with pytest.raises(idzip.InvalidValue):
+        idzip.read(_toy_file(10, 100, 0, 999))
