@@ -340,6 +340,7 @@ def test_wrong_weights_digest_is_refused_on_expansion():
     with pytest.raises(idzip.WeightsChecksumMismatch) as caught:
         model.expand()
     assert caught.value.kind == "weights-checksum-mismatch" and isinstance(caught.value, idzip.ChecksumMismatch)
+    assert caught.value.expected == "00" * 32 and caught.value.actual.startswith("62b7c70c")
     assert model.expand(verify=False).shape == (23,)
 
 

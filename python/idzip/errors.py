@@ -60,8 +60,9 @@ DuplicateMetadataKey = _kind("DuplicateMetadataKey", "duplicate-metadata-key", "
 InvalidUTF8 = _kind("InvalidUTF8", "invalid-utf8", "A string that is not valid UTF-8.")
 WeightsChecksumMismatch = _kind(
     "WeightsChecksumMismatch", "weights-checksum-mismatch",
-    "The expanded weights do not match the weights SHA-256 section (section 11). A subclass of "
-    "ChecksumMismatch, so `except ChecksumMismatch` catches both.",
+    "The expanded weights do not match the weights SHA-256 section (section 11; idzip's "
+    "ExpansionError.checksumMismatch). A subclass of ChecksumMismatch, so `except ChecksumMismatch` "
+    "catches both; `expected` and `actual` hold the two digests in hexadecimal.",
     base=ChecksumMismatch)
 IdzIOError = _kind("IdzIOError", "io", "The operating system could not read the file.")
 

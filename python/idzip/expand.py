@@ -73,7 +73,9 @@ def expand(architecture, theta0_seed, projection_kind, projection_seed, theta_d,
     if expected_sha256 is not None:
         digest = weights_digest(base)
         if digest != bytes(expected_sha256):
-            raise WeightsChecksumMismatch(
-                "weights checksum mismatch: the expanded weights have SHA-256 %s, the file records %s"
-                % (digest.hex(), bytes(expected_sha256).hex()))
+            error = WeightsChecksumMismatch(
+                "expanded weights do not match the file's checksum (expected sha256 %s, got %s)"
+                % (bytes(expected_sha256).hex(), digest.hex()))
+            error.expected, error.actual = bytes(expected_sha256).hex(), digest.hex()
+            raise error
     return base
