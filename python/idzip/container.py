@@ -451,12 +451,14 @@ def decode(data):
     Raises:
         IdzError: the subclass of the first rule the bytes break (section 15).
     """
-    data = bytes(data)
+    if not isinstance(data, bytes):
+        data = bytes(data)
     compressed, uncompressed = _preamble(data)
     end = PREAMBLE_SIZE + compressed
-    if hashlib.sha256(data[:end]).digest() != data[end:]:
+    view = memoryview(data)  # no copies of the (up to 256 MiB) payload
+    if hashlib.sha256(view[:end]).digest() != data[end:]:
         raise E.ChecksumMismatch("checksum mismatch: the file is corrupt")
-    payload = _inflate(data[PREAMBLE_SIZE:end], uncompressed)
+    payload = _inflate(view[PREAMBLE_SIZE:end], uncompressed)
     sections = _split_sections(payload)
 
     def required(tag):
