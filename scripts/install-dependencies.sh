@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
 # Debian packages (zlib, OpenBLAS, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
-# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest).
+# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest) and the repository's
+# own Python package (python/, installed editable so that the tests use this checkout's code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,17 @@ fi
 if ! .venv/bin/python -c 'import numpy, safetensors, pytest' 2>/dev/null; then
     echo "installing Python packages into .venv: numpy safetensors pytest"
     .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest
+fi
+# The idzip Python package: editable, so the suite tests this checkout's python/ sources; reinstalled
+# only when it is missing, comes from another directory, or its version differs from pyproject.toml.
+package_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' python/pyproject.toml)
+if ! .venv/bin/python - "$package_version" 2>/dev/null <<'PY'
+import importlib.metadata, os, sys
+import idzip
+assert os.path.realpath(idzip.__file__) == os.path.realpath("python/idzip/__init__.py")
+assert importlib.metadata.version("idzip") == sys.argv[1]
+PY
+then
+    echo "installing the idzip Python package into .venv (pip install -e ./python)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ./python
 fi
