@@ -422,7 +422,7 @@ extension CHeaderExport {
 
         let buffers = ["idz_scratch_a", "idz_scratch_b"]
         var current = 0
-        var body = ""
+        var body = "    /* preprocessing: x = (raw * IDZ_INPUT_SCALE - mean[c]) / std[c] */\n"
         let inputShape = network.inputShape
         if model.preprocessing.mean.count == 1 {
             body += """
