@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
+# Debian packages (zlib, OpenBLAS, pkg-config, gcc, Python, Fashion-MNIST) and, in a virtual environment at
 # .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest) and the repository's
 # own Python package (python/, installed editable so that the tests use this checkout's code).
 set -euo pipefail
@@ -10,6 +10,8 @@ need_apt=()
 pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# gcc compiles the headers of `idzip export --format c` in the tests (Tests/python/test_c_header.py).
+command -v gcc >/dev/null || need_apt+=(gcc)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
 # Fashion-MNIST, a named data set (`--data fashion-mnist`) that the tests load for real.
