@@ -5,6 +5,11 @@ public struct Prediction: Sendable, Equatable {
     public var predictedClass: Int
     public var probabilities: [Double]
 
+    public init(predictedClass: Int, probabilities: [Double]) {
+        self.predictedClass = predictedClass
+        self.probabilities = probabilities
+    }
+
     /// The `k` most probable classes with their probabilities, the most probable first (ties:
     /// the lower class first); the predicted class leads.
     public func top(_ k: Int) -> [(class: Int, probability: Double)] {

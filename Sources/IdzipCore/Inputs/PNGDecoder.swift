@@ -8,6 +8,7 @@ import CLibPNG
 /// MNIST's background (by libpng, in linear light). The dimensions are
 /// checked against `InputLimits` before the pixel buffer is allocated; libpng's own
 /// checks (CRCs, chunk lengths, its 1,000,000-pixel side limit) stop malformed files.
+/// libpng stops reading after the last row: a missing IEND chunk is not an error.
 package enum PNGDecoder {
     package static let magic: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
