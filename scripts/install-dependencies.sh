@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
+# Debian packages (zlib, OpenBLAS, libpng, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
 # .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
+pkg-config --exists libpng 2>/dev/null || need_apt+=(libpng-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
