@@ -19,9 +19,9 @@ struct Predict: ParsableCommand {
     var modelFile: String
 
     @Argument(help: "PNG, PGM (P2/P5) or .npy files; - for standard input.", completion: .file(extensions: ["png", "pgm", "npy"]))
-    var inputs: [String] = []
+    var inputs: [String]
 
-    @Option(help: "Also print the next most probable classes, k in all.")
+    @Option(help: ArgumentHelp("Print the k most probable classes, the predicted one first.", valueName: "k"))
     var top: Int = 1
 
     @Flag(help: "Resize images whose width or height differs from the model's input (area resampling).")
