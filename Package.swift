@@ -13,7 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // System libraries from Debian (zlib1g-dev, libopenblas-dev), found with pkg-config.
+        // System libraries from Debian (zlib1g-dev, libopenblas-dev, libpng-dev), found with pkg-config.
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -24,6 +24,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // PNG inputs of `idzip predict`, through libpng's simplified API (IdzipCore/Inputs/PNGDecoder).
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
 
         // The C kernels, one target: bulk Philox and Box-Muller (random/), the projections'
         // Walsh-Hadamard and Fastfood permutations (projection/) and training's float32
@@ -33,13 +39,14 @@ let package = Package(
         .target(name: "CIdzipKernels"),
 
         // The embeddable core: portable randomness, projections, the .idz container,
-        // weight expansion and inference.
+        // weight expansion, inference and its inputs (PNG, PGM, NPY).
         .target(
             name: "IdzipCore",
             dependencies: [
                 "CIdzipKernels",
                 "CZlib",
                 "COpenBLAS",
+                "CLibPNG",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -70,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "IdzipTrainingTests",
             dependencies: ["IdzipTraining", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "IdzipCLITests", dependencies: ["IdzipCore"]),
+        // IdzipTraining reads the MNIST images that the predict tests feed the binary.
+        .testTarget(name: "IdzipCLITests", dependencies: ["IdzipCore", "IdzipTraining"]),
     ]
 )

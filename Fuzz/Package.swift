@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// A libFuzzer target for the .idz reader; see README.md for how to build and run it.
+// libFuzzer targets for the .idz reader (IdzipFuzz) and the inputs of `idzip predict`
+// (InputFuzz: PNG, PGM, NPY); see README.md for how to build and run them.
 let package = Package(
     name: "IdzipFuzz",
     dependencies: [
@@ -10,6 +11,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "IdzipFuzz",
+            dependencies: [.product(name: "IdzipCore", package: "idzip")]
+        ),
+        .executableTarget(
+            name: "InputFuzz",
             dependencies: [.product(name: "IdzipCore", package: "idzip")]
         ),
     ]

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, pkg-config, gcc, Python, Fashion-MNIST) and, in a virtual environment at
-# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest) and the repository's
-# own Python package (python/, installed editable so that the tests use this checkout's code).
+# Debian packages (zlib, OpenBLAS, libpng, pkg-config, gcc, Python, Fashion-MNIST) and, in a virtual
+# environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest) and the
+# repository's own Python package (python/, installed editable so that the tests use this checkout's code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
+pkg-config --exists libpng 2>/dev/null || need_apt+=(libpng-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # gcc compiles the headers of `idzip export --format c` in the tests (Tests/python/test_c_header.py).
 command -v gcc >/dev/null || need_apt+=(gcc)

@@ -23,7 +23,10 @@ struct CommandRunner {
         return URL(fileURLWithPath: "idzip")
     }()
 
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
+    /// - Parameter standardInput: a file the command reads as standard input (default: nothing).
+    static func run(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:], standardInput: URL? = nil
+    ) throws -> Result {
         let process = Process()
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -35,7 +38,7 @@ struct CommandRunner {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = try standardInput.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
         try process.run()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()

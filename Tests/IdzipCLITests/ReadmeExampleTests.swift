@@ -5,7 +5,8 @@ import Testing
 /// each `$ idzip ...` command is run in one temporary directory, in README order (later
 /// examples use the files earlier ones wrote), and its output (standard error, then
 /// standard output) is compared line by line. Times and rates (`0.8 s`, `78,053 ex/s`)
-/// are masked; a `...` line in the README stands for any number of lines. Blocks with no
+/// are masked; a `...` line in the README stands for any number of lines. The images of
+/// samples/digits are copied into the directory first. Blocks with no
 /// output lines (commands shown only for their options) are not run.
 @Suite(.serialized) struct ReadmeExampleTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -58,6 +59,11 @@ import Testing
         let examples = try Self.examples()
         #expect(examples.count >= 6, "the README's examples were found")
         let directory = try TemporaryDirectory()
+        // The images the `idzip predict` example reads.
+        let digits = Self.root.appendingPathComponent("samples/digits")
+        for name in try FileManager.default.contentsOfDirectory(atPath: digits.path) {
+            try FileManager.default.copyItem(at: digits.appendingPathComponent(name), to: directory.file(name))
+        }
         for example in examples {
             let result = try CommandRunner.run(
                 example.arguments, in: directory.url,

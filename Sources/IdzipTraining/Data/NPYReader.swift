@@ -1,3 +1,5 @@
+import IdzipCore
+
 /// Reads NumPy `.npy` files (format versions 1, 2 and 3): little-endian, C order.
 public enum NPYReader {
     public enum ElementType: String, Sendable, CaseIterable {
@@ -92,22 +94,16 @@ public enum NPYReader {
         return Array(path: path, shape: shape, elementType: elementType, bytes: bytes)
     }
 
-    /// Parses the Python dict literal, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (60000, 784), }.
+    /// Parses the Python dict literal, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (60000, 784), }
+    /// (with IdzipCore's `NpyHeader.parseDictionary`), and checks the dtype.
     static func parseHeader(_ header: String, path: String) throws(DataError) -> (ElementType, [Int]) {
-        func value(after key: String) throws(DataError) -> Substring {
-            for quote in ["'", "\""] {
-                if let range = header.range(of: quote + key + quote) {
-                    let rest = header[range.upperBound...].drop { $0 == " " }
-                    if rest.first == ":" { return rest.dropFirst().drop { $0 == " " } }
-                }
-            }
-            throw .malformed(path: path, reason: "NPY header has no '\(key)'")
+        let parsed: (descr: String, shape: [Int])
+        do {
+            parsed = try NpyHeader.parseDictionary(header, maxDimension: DataLimits.maxArrayBytes)
+        } catch {
+            throw .malformed(path: path, reason: error.reason)
         }
-        let descrValue = try value(after: "descr")
-        guard let quote = descrValue.first, quote == "'" || quote == "\"",
-              let end = descrValue.dropFirst().firstIndex(of: quote)
-        else { throw .malformed(path: path, reason: "NPY header has an unreadable 'descr'") }
-        let descr = descrValue[descrValue.index(after: descrValue.startIndex)..<end]
+        let descr = parsed.descr
         guard let order = descr.first, "<|=>".contains(order) else {
             throw .malformed(path: path, reason: "unsupported dtype '\(descr)'")
         }
@@ -117,32 +113,6 @@ public enum NPYReader {
         guard order != ">" || elementType.size == 1 else {
             throw .malformed(path: path, reason: "big-endian dtype '\(descr)' is not supported")
         }
-        let fortran = try value(after: "fortran_order")
-        if fortran.hasPrefix("True") { throw .malformed(path: path, reason: "Fortran-order arrays are not supported; save in C order") }
-        guard fortran.hasPrefix("False") else { throw .malformed(path: path, reason: "NPY header has an unreadable 'fortran_order'") }
-        let shapeValue = try value(after: "shape")
-        guard shapeValue.first == "(", let close = shapeValue.firstIndex(of: ")") else {
-            throw .malformed(path: path, reason: "NPY header has an unreadable 'shape'")
-        }
-        var shape: [Int] = []
-        for part in shapeValue[shapeValue.index(after: shapeValue.startIndex)..<close].split(separator: ",") {
-            let text = part.trimmingCharacters(in: " L")
-            if text.isEmpty { continue }
-            guard let dimension = Int(text), dimension >= 0, dimension <= DataLimits.maxArrayBytes else {
-                throw .malformed(path: path, reason: "NPY shape has a bad dimension '\(text)'")
-            }
-            shape.append(dimension)
-        }
-        guard shape.count <= 8 else { throw .malformed(path: path, reason: "NPY arrays of rank \(shape.count) are not supported") }
-        return (elementType, shape)
-    }
-}
-
-private extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
-        var result = self
-        while let first = result.first, set.contains(first) { result = result.dropFirst() }
-        while let last = result.last, set.contains(last) { result = result.dropLast() }
-        return result
+        return (elementType, parsed.shape)
     }
 }

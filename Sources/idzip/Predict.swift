@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import IdzipCore
+import IdzipTraining
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a .idz model on inputs: PNG or PGM images and .npy arrays; print each class and its probability.",
+        discussion: """
+            Values are raw (pixels 0...255, arrays as stored); the model's preprocessing is applied, as in idzip eval. \
+            An image must have the model's width and height (or give --resize: area resampling, stretched); a color image \
+            given to a gray model is converted with L = 0.299 R + 0.587 G + 0.114 B, transparency is composited onto black. \
+            A .npy array (uint8, float32 or float64) holds one example ([784], [1,28,28], [28,28] for LeNet) or a batch \
+            ([N,784], [N,1,28,28], [N,28,28]). "-" reads one file from standard input.
+            """
+    )
+
+    @Argument(help: "The .idz model.", completion: .file(extensions: ["idz"]))
+    var modelFile: String
+
+    @Argument(help: "PNG, PGM (P2/P5) or .npy files; - for standard input.", completion: .file(extensions: ["png", "pgm", "npy"]))
+    var inputs: [String]
+
+    @Option(help: ArgumentHelp("Print the k most probable classes, the predicted one first.", valueName: "k"))
+    var top: Int = 1
+
+    @Flag(help: "Resize images whose width or height differs from the model's input (area resampling).")
+    var resize = false
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print JSON for pipelines: a list of records.")
+    var json = false
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input: a PNG, PGM or .npy file, or - for standard input") }
+        if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be given only once") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+    }
+
+    func run() throws {
+        let model = try ModelFile.read(modelFile)
+        let threadCount = threads ?? ParallelLoop.defaultThreads
+        let reader = ModelInputs(inputShape: model.architecture.inputShape, resize: resize)
+        // Every input is read and checked before anything is printed.
+        let decoded = try inputs.map { input in
+            try failing {
+                let bytes = input == "-" ? try ModelInputs.readStandardInput() : try ModelInputs.read(path: input)
+                return (name: input, examples: try reader.examples(from: bytes, name: input))
+            }
+        }
+        let theta = try failing(modelFile) { try ModelExpansion.weights(of: model, threads: threadCount) }
+        let predictor = try failing {
+            try Predictor(architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, threads: threadCount)
+        }
+        let predictions = try failing { try predictor.classify(raw: decoded.flatMap(\.examples.raw)) }
+        let labels = model.labels.count == predictor.classCount ? model.labels : []
+        var records: [PredictionRecord] = []
+        var next = 0
+        for (name, examples) in decoded {
+            for index in 0..<examples.count {
+                records.append(PredictionRecord(
+                    input: name, index: examples.count > 1 ? index : nil, prediction: predictions[next], top: top, labels: labels))
+                next += 1
+            }
+        }
+        if json { return try printJSON(records) }
+        records.forEach { print($0.text) }
+    }
+}
+
+/// One example's prediction, in the shape of `idzip predict --json`.
+private struct PredictionRecord: Encodable {
+    struct Candidate: Encodable {
+        var `class`: Int
+        var label: String?
+        var probability: Double
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(`class`, forKey: .class)
+            try container.encode(label, forKey: .label)  // null without labels
+            try container.encode(probability, forKey: .probability)
+        }
+    }
+
+    var input: String
+    /// The example's index in a batch (an array of several examples), else nil.
+    var index: Int?
+    var `class`: Int
+    var label: String?
+    var probability: Double
+    var top: [Candidate]
+    var probabilities: [Double]
+
+    enum CodingKeys: String, CodingKey { case input, index, `class`, label, probability, top, probabilities }
+
+    init(input: String, index: Int?, prediction: Prediction, top k: Int, labels: [String]) {
+        self.input = input
+        self.index = index
+        `class` = prediction.predictedClass
+        label = labels.isEmpty ? nil : labels[prediction.predictedClass]
+        probability = prediction.probabilities[prediction.predictedClass]
+        top = prediction.top(k).map { Candidate(class: $0.class, label: labels.isEmpty ? nil : labels[$0.class], probability: $0.probability) }
+        probabilities = prediction.probabilities
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(input, forKey: .input)
+        try container.encode(index, forKey: .index)  // null for a single example
+        try container.encode(`class`, forKey: .class)
+        try container.encode(label, forKey: .label)  // null without labels
+        try container.encode(probability, forKey: .probability)
+        try container.encode(top, forKey: .top)
+        try container.encode(probabilities, forKey: .probabilities)
+    }
+
+    /// `digit.png: 7 (p=0.9981)`, `batch.npy[3]: 2 (p=0.5120); next 7 (p=0.4102), 3 (p=0.0511)`.
+    var text: String {
+        func candidate(_ item: Candidate) -> String {
+            "\(item.class)" + (item.label.map { " \($0)" } ?? "") + String(format: " (p=%.4f)", item.probability)
+        }
+        let name = index.map { "\(input)[\($0)]" } ?? input
+        let alternatives = top.dropFirst().map(candidate)
+        return "\(name): " + candidate(top[0]) + (alternatives.isEmpty ? "" : "; next " + alternatives.joined(separator: ", "))
+    }
+}
