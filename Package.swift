@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The ONNX export's protobuf messages (Sources/IdzipCore/Export/onnx.pb.swift).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries from Debian (zlib1g-dev, libopenblas-dev), found with pkg-config.
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "CIdzipKernels"),
 
         // The embeddable core: portable randomness, projections, the .idz container,
-        // weight expansion and inference.
+        // weight expansion, inference and deployment formats (ONNX).
         .target(
             name: "IdzipCore",
             dependencies: [
@@ -41,6 +43,7 @@ let package = Package(
                 "CZlib",
                 "COpenBLAS",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
 
