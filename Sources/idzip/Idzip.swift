@@ -10,6 +10,6 @@ struct Idzip: ParsableCommand {
             mismatch), 64 when the command line is wrong.
             """,
         version: IdzipVersion.current,
-        subcommands: [Train.self, Sweep.self, Eval.self, Expand.self, Info.self, Create.self, Bench.self]
+        subcommands: [Train.self, Sweep.self, Eval.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
 }
