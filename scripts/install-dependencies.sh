@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
 # Debian packages (zlib, OpenBLAS, pkg-config, Python, Fashion-MNIST) and, in a virtual environment at
-# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest).
+# .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
+# onnxruntime check `idzip export --format onnx`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import numpy, safetensors, pytest' 2>/dev/null; then
-    echo "installing Python packages into .venv: numpy safetensors pytest"
-    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest
+if ! .venv/bin/python -c 'import numpy, safetensors, pytest, onnx, onnxruntime' 2>/dev/null; then
+    echo "installing Python packages into .venv: numpy safetensors pytest onnx onnxruntime"
+    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest onnx onnxruntime
 fi
