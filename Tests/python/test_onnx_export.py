@@ -99,3 +99,61 @@ def test_toy_model_is_refused(idzip, tmp_path):
     assert not (tmp_path / "toy.onnx").exists()
     bad = idzip("export", tmp_path / "toy.idz", "--format", "tflite", check=False)
     assert bad.returncode == 64
+
+
+def conv2d(x, w, b, pad):
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    k = w.shape[2]
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # n, c, oh, ow, k, k
+    return np.einsum("ncijkl,ockl->noij", windows, w, optimize=True) + b[None, :, None, None]
+
+
+def maxpool(x, size):
+    n, c, h, w = x.shape
+    x = x[:, :, : h // size * size, : w // size * size]
+    return x.reshape(n, c, h // size, size, w // size, size).max(axis=(3, 5))
+
+
+def forward_summary(summary, tensors, x):
+    """A float64 forward pass from `idzip info`'s layer summary ("conv 3x3x4 same, relu, ...")."""
+    for index, layer in enumerate(summary.split(", ")):
+        kind, *rest = layer.split(" ")
+        weight, bias = tensors.get("layers.%d.weight" % index), tensors.get("layers.%d.bias" % index)
+        if kind == "conv":
+            x = conv2d(x, weight, bias, (weight.shape[2] - 1) // 2 if rest[1] == "same" else 0)
+        elif kind == "maxpool":
+            x = maxpool(x, int(rest[0]))
+        elif kind == "relu":
+            x = np.maximum(x, 0)
+        elif kind == "flatten":
+            x = x.reshape(len(x), -1)
+        elif kind == "dense":
+            x = x @ weight.T + bias
+        else:
+            raise AssertionError(f"unknown layer {layer}")
+    return x.reshape(len(x), -1)
+
+
+@pytest.mark.parametrize("fixture", ["conv-same-rgb.idz", "conv-image-output.idz", "fc-image.idz"])
+def test_other_layer_kinds_run_in_onnxruntime(idzip, tmp_path, fixture):
+    """Same padding, a pool dropping a partial window, per-channel preprocessing, an
+    image-shaped FC input and a last output that is not flat (models written by
+    Tests/IdzipCoreTests/OnnxExportTests.swift), on random bytes."""
+    model = ROOT / "Tests" / "python" / "fixtures" / fixture
+    idzip("export", model, "-o", tmp_path / "m.onnx")
+    graph = onnx.load(str(tmp_path / "m.onnx"))
+    onnx.checker.check_model(graph, full_check=True)
+    info = json.loads(idzip("info", "--json", model).stdout)
+    pixels = np.random.default_rng(5).integers(0, 256, size=(64, *info["input_shape"])).astype(np.float32)
+    logits = run_onnx(tmp_path / "m.onnx", pixels)
+
+    preprocessing = info["preprocessing"]
+    channels = (-1, 1, 1) if len(preprocessing["mean"]) > 1 else (-1,)
+    x = pixels * np.float32(preprocessing["input_scale"])
+    x = (x - np.float32(preprocessing["mean"]).reshape(channels)) / np.float32(preprocessing["standard_deviation"]).reshape(channels)
+    idzip("expand", model, "-o", tmp_path / "w.safetensors")
+    tensors = {k: v.astype(np.float64) for k, v in load_file(str(tmp_path / "w.safetensors")).items()}
+    reference = forward_summary(info["layers"], tensors, x.astype(np.float64))
+    assert logits.shape == reference.shape
+    error = np.abs(logits - reference)
+    assert np.all(error <= ABSOLUTE + RELATIVE * np.abs(reference)), f"max |logit difference| {error.max():.3g}"
