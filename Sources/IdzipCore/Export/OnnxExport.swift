@@ -211,7 +211,7 @@ public enum OnnxExport {
         model.docString = "Exported by \(IdzipVersion.producer) from a .idz model; the weights are theta = theta0 + P theta_d, regenerated and checked against weights_sha256."
         var properties: [(String, String)] = [
             ("idzip.architecture", architecture.spec ?? architecture.layerSummary),
-            ("idzip.preprocessing", "x = (input * \(preprocessing.inputScale) - \(preprocessing.mean)) / \(preprocessing.standardDeviation)"),
+            ("idzip.preprocessing", "x = (input * input_scale - mean[c]) / std[c]; input_scale \(preprocessing.inputScale), mean \(preprocessing.mean), std \(preprocessing.standardDeviation)"),
         ]
         if !weightsSHA256.isEmpty { properties.append(("weights_sha256", hexString(weightsSHA256))) }
         if !labels.isEmpty, let json = try? JSONEncoder().encode(labels) {
@@ -295,7 +295,8 @@ public struct OnnxExportReport: Sendable, Equatable {
     public var parameterCount: Int
     /// The file's size in bytes.
     public var bytesWritten: Int
-    /// Nodes of the graph (3 of preprocessing, then one per layer).
+    /// Nodes of the graph (3 of preprocessing, one per layer, and a final `Flatten` when
+    /// the last layer's output is not flat).
     public var nodeCount: Int
     /// Initializers (3 of preprocessing, then each weight and bias).
     public var initializerCount: Int
