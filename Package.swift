@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The ONNX export's protobuf messages (Sources/IdzipCore/Export/onnx.pb.swift).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries from Debian (zlib1g-dev, libopenblas-dev, libpng-dev), found with pkg-config.
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "CIdzipKernels"),
 
         // The embeddable core: portable randomness, projections, the .idz container,
-        // weight expansion, inference and its inputs (PNG, PGM, NPY).
+        // weight expansion, inference and its inputs (PNG, PGM, NPY), deployment formats (ONNX, C).
         .target(
             name: "IdzipCore",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
                 "COpenBLAS",
                 "CLibPNG",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
 

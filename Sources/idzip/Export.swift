@@ -5,23 +5,29 @@ import IdzipTraining
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a model for deployment: a C header with the weights and a forward pass.",
+        abstract: "Write a model in a deployment format: ONNX, or a C header with the weights and a forward pass.",
         discussion: """
-            c: one C99 header with the expanded weights (bit for bit, checked against the .idz \
-            file's SHA-256) as static const float arrays, their shapes, the preprocessing \
-            constants and idz_predict(raw_input, logits); define IDZ_IMPLEMENTATION in one C \
-            file before including it. On any error no output file is left behind.
+            The weights are regenerated and checked against the SHA-256 stored in the .idz file; \
+            on any error no output file is left behind. onnx: the network with its weights as \
+            initializers; the graph takes raw inputs (pixels 0...255 as float32) named 'input' \
+            [N, ...], applies the model's preprocessing itself and outputs 'logits' [N, classes]. \
+            c: one C99 header with the weights (bit for bit) as static const float arrays, their \
+            shapes, the preprocessing constants and idz_predict(raw_input, logits); define \
+            IDZ_IMPLEMENTATION in one C file before including it.
             """
     )
 
     @Argument(help: "The .idz model.", completion: .file(extensions: ["idz"]))
     var model: String
 
-    @Option(help: "The deployment format: c (a C99 header for microcontrollers and apps).")
+    @Option(help: "The deployment format: onnx, or c (a C99 header for microcontrollers and apps).")
     var format: ExportFormat
 
     @Option(name: .shortAndLong, help: "Output file (default: the model's name with the format's extension).", completion: .file())
     var output: String?
+
+    @Option(help: "Threads for the expansion (default: all cores; the bits do not depend on it).")
+    var threads: Int?
 
     @Flag(help: "Print a JSON report instead of a sentence.")
     var json = false
@@ -31,6 +37,7 @@ struct Export: ParsableCommand {
     }
 
     func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
         if output?.isEmpty == true { throw ValidationError("-o needs a file name") }
         if URL(fileURLWithPath: outputPath).standardizedFileURL == URL(fileURLWithPath: model).standardizedFileURL {
             throw ValidationError("the output \(outputPath) would overwrite the model; name another file with -o")
@@ -39,36 +46,73 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let idz = try ModelFile.read(model)
-        let outputPath = self.outputPath
+        let url = URL(fileURLWithPath: outputPath)
         switch format {
+        case .onnx:
+            let report = try failing(model) { try OnnxExport.write(idz, to: url, threads: threads ?? ParallelLoop.defaultThreads) }
+            try printOnnx(report)
         case .c:
-            let report = try failing(model) {
-                try CHeaderExport.write(idz, to: URL(fileURLWithPath: outputPath), source: (model as NSString).lastPathComponent)
-            }
+            let report = try failing(model) { try CHeaderExport.write(idz, to: url, source: (model as NSString).lastPathComponent) }
             if json {
-                try printJSON(ExportReport(
+                return try printJSON(CHeaderReport(
                     model: model, output: outputPath, format: format.rawValue, parameters: report.parameterCount,
                     bytes: report.bytesWritten, weights_sha256: hexString(report.sha256), verified: true))
-            } else {
-                print("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified")
             }
+            print("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified")
         }
+    }
+
+    private func printOnnx(_ report: OnnxExportReport) throws {
+        if json {
+            return try printJSON(OnnxReport(
+                model: model, output: outputPath, format: format.rawValue, bytes: report.bytesWritten,
+                parameters: report.parameterCount, opset: OnnxExport.opsetVersion, ir_version: OnnxExport.irVersion,
+                nodes: report.operatorTypes, initializers: report.initializerCount,
+                input: OnnxExport.inputName, input_shape: ["N"] + report.inputShape.map(String.init),
+                output_name: OnnxExport.outputName, output_shape: ["N", String(report.outputCount)],
+                weights_sha256: hexString(report.weightsSHA256), verified: true, seconds: report.seconds))
+        }
+        let input = "[N, " + report.inputShape.map(String.init).joined(separator: ", ") + "]"
+        print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
+        print("graph: \(report.operatorTypes.joined(separator: ", "))")
+        print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0...255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
     }
 }
 
-/// A deployment format of `idzip export`.
+/// The deployment formats of `idzip export`.
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case onnx
     case c
 
     /// The output's extension when -o is not given.
     var pathExtension: String {
         switch self {
+        case .onnx: "onnx"
         case .c: "h"
         }
     }
 }
 
-private struct ExportReport: Encodable {
+private struct OnnxReport: Encodable {
+    var model: String
+    var output: String
+    var format: String
+    var bytes: Int
+    var parameters: Int
+    var opset: Int
+    var ir_version: Int
+    var nodes: [String]
+    var initializers: Int
+    var input: String
+    var input_shape: [String]
+    var output_name: String
+    var output_shape: [String]
+    var weights_sha256: String
+    var verified: Bool
+    var seconds: Double
+}
+
+private struct CHeaderReport: Encodable {
     var model: String
     var output: String
     var format: String
