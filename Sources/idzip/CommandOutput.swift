@@ -7,7 +7,8 @@ import IdzipTraining
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-    init(_ error: any Error) { description = String(describing: error) }
+    /// A library error's line, with any text that came from a file made terminal-safe.
+    init(_ error: any Error) { description = terminalSafe(String(describing: error)) }
 }
 
 /// Runs `body`, turning any library error into a one-line `CommandFailure` (exit 1).
@@ -20,7 +21,7 @@ func failing<Value>(_ prefix: String? = nil, _ body: () throws -> Value) throws 
         throw error
     } catch {
         let text = CommandFailure(error).description
-        throw CommandFailure(prefix.map { "\($0): \(text)" } ?? text)
+        throw CommandFailure(prefix.map { "\(terminalSafe($0)): \(text)" } ?? text)
     }
 }
 
@@ -38,4 +39,20 @@ enum ModelFile {
     static func size(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
+}
+
+/// Text from a file or a path made safe for a terminal: control characters (escape, bell,
+/// newlines, carriage returns, NUL, C1 controls, the line separators) are shown as `\u{..}`
+/// escapes, so a crafted file cannot clear the screen, set the title or forge a line.
+func terminalSafe(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+        let value = scalar.value
+        if value < 0x20 || value == 0x7F || (0x80...0x9F).contains(value) || value == 0x2028 || value == 0x2029 {
+            result += "\\u{" + String(value, radix: 16) + "}"
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }

@@ -99,7 +99,7 @@ private struct EvalReport: Encodable {
 
     init(model: String, data: String, split: String, evaluation: Evaluation, classNames names: [String], confusion: Bool) {
         let count = evaluation.classCount
-        classNames = names.count == count ? names : (0..<count).map(String.init)
+        classNames = (names.count == count ? names : (0..<count).map(String.init)).map(terminalSafe)
         perClass = evaluation.perClassAccuracy
         self.model = model
         self.data = data

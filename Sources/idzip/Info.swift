@@ -32,19 +32,19 @@ extension ModelDescription {
         func row(_ label: String, _ value: String) {
             lines.append(label.padding(toLength: 15, withPad: " ", startingAt: 0) + value)
         }
-        lines.append("\(file): idzip model, format version \(format_version), \(grouped(file_bytes)) bytes")
+        lines.append("\(terminalSafe(file)): idzip model, format version \(format_version), \(grouped(file_bytes)) bytes")
         row("architecture", "input \(input_shape.map(String.init).joined(separator: "x")); \(layers)")
         row("parameters", "D = \(grouped(parameters)) (\(grouped(expanded_bytes)) bytes as float32, \(String(format: "%.1f", compression_ratio))x this file)")
         row("theta0", "seed \(theta0_seed); " + Set(tensors.map(\.`init`)).sorted().joined(separator: ", "))
         row("projection", "\(projection.kind), d = \(grouped(projection.d)), seed \(projection.seed)")
         row("theta_d", "\(grouped(theta_d.count)) values, \(theta_d.encoding)" + (theta_d.scale.map { ", scale \($0)" } ?? ""))
         row("preprocessing", "x * \(preprocessing.input_scale), mean \(preprocessing.mean), std \(preprocessing.standard_deviation)")
-        row("labels", labels.isEmpty ? "(none)" : labels.joined(separator: " "))
+        row("labels", labels.isEmpty ? "(none)" : terminalSafe(labels.joined(separator: " ")))
         row("weights", "sha256 \(weights_sha256)")
         if !model.metadata.isEmpty {
             lines.append("metadata")
             for entry in model.metadata {
-                lines.append("  \(entry.key) = \(MetadataJSON(entry.value).text)")
+                lines.append("  \(terminalSafe(entry.key)) = \(terminalSafe(MetadataJSON(entry.value).text))")
             }
         }
         return lines.joined(separator: "\n")

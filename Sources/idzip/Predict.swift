@@ -121,9 +121,9 @@ private struct PredictionRecord: Encodable {
     /// `digit.png: 7 (p=0.9981)`, `batch.npy[3]: 2 (p=0.5120); next 7 (p=0.4102), 3 (p=0.0511)`.
     var text: String {
         func candidate(_ item: Candidate) -> String {
-            "\(item.class)" + (item.label.map { " \($0)" } ?? "") + String(format: " (p=%.4f)", item.probability)
+            "\(item.class)" + (item.label.map { " " + terminalSafe($0) } ?? "") + String(format: " (p=%.4f)", item.probability)
         }
-        let name = index.map { "\(input)[\($0)]" } ?? input
+        let name = terminalSafe(index.map { "\(input)[\($0)]" } ?? input)
         let alternatives = top.dropFirst().map(candidate)
         return "\(name): " + candidate(top[0]) + (alternatives.isEmpty ? "" : "; next " + alternatives.joined(separator: ", "))
     }

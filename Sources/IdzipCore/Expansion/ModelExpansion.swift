@@ -54,9 +54,25 @@ public enum ModelExpansion {
     public static func weights(
         of model: IdzModel, threads: Int = ParallelLoop.defaultThreads
     ) throws(ExpansionError) -> [Float] {
-        let theta = try expander(for: model, threads: threads).expandAll()
+        let expander = try expander(for: model, threads: threads)
+        try checkMemory(forParameters: expander.parameterCount)
+        let theta = expander.expandAll()
         try verify(IdzChecksum.weightsSHA256(theta), against: model)
         return theta
+    }
+
+    /// Refuses, before allocating, weights in memory that this machine cannot hold: D
+    /// floats plus the copies inference and export make (three copies of 4 D bytes) must
+    /// fit in half of the physical memory. Streaming expansion (`write`) has no such limit.
+    /// - Throws: `ExpansionError.invalidModel` naming the bytes needed and the machine's memory.
+    package static func checkMemory(forParameters count: Int) throws(ExpansionError) {
+        let physical = Double(ProcessInfo.processInfo.physicalMemory)
+        let needed = Double(count) * 4 * 3
+        guard needed <= physical / 2 else {
+            throw .invalidModel(String(
+                format: "holding its %@ parameters in memory needs about %.1f GB, more than half of this machine's %.1f GB; `idzip expand` streams models of any size to a file",
+                "\(count)", needed / 1e9, physical / 1e9))
+        }
     }
 
     /// Streams the weights into `url` in `format` (safetensors: named tensors with

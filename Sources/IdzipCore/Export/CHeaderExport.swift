@@ -111,7 +111,15 @@ public enum CHeaderExport {
         if model.architecture.layers.contains(where: { if case .toyGroupSum = $0 { true } else { false } }) {
             throw .unsupported("the toy problem has no network to run; a C header exports networks (dense, conv2d, maxpool, relu, flatten)")
         }
+        // About 17 bytes of text per weight, built in memory: a header is for small models.
+        let count = model.parameterCount
+        guard count <= maxParameterCount else {
+            throw .unsupported("\(count) parameters exceed the \(maxParameterCount) a C header holds (about 17 bytes of source per weight); export ONNX or expand to a weights file")
+        }
     }
+
+    /// The most weights a C header holds (a 1.7 GB header).
+    public static let maxParameterCount = 100_000_000
 }
 
 /// What `CHeaderExport.write` produced.

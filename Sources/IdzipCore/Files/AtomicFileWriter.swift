@@ -15,6 +15,14 @@ package final class AtomicFileWriter {
 
     package init(destination: URL) throws(FileWriteError) {
         self.destination = destination
+        // An existing destination that is not a regular file (a device, a FIFO, a symlink,
+        // a directory) is never replaced by one: refuse with one line.
+        var status = stat()
+        if lstat(destination.path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            throw FileWriteError(
+                path: destination.path,
+                reason: "it exists and is not a regular file (a device, FIFO, symbolic link or directory); name a new or regular file")
+        }
         let directory = destination.deletingLastPathComponent().path
         let name = destination.lastPathComponent
         var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
