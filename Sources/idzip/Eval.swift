@@ -145,6 +145,9 @@ struct Eval: ParsableCommand {
             guard theta.count == count else {
                 throw CommandFailure("\(modelFile): \(grouped(theta.count)) weights, but the architecture has \(grouped(count)) parameters")
             }
+            if let expected = description?.weightsSHA256, hexString(IdzChecksum.weightsSHA256(theta)) != expected.lowercased() {
+                throw CommandFailure("\(modelFile): the weights do not match the sha256 its sidecar records (\(terminalSafe(expected)))")
+            }
             return LoadedWeights(
                 architecture: architecture, theta: theta, preprocessing: description?.preprocessing,
                 dataset: description?.dataset, datasetDigest: description?.datasetSHA256)

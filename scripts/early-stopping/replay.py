@@ -108,6 +108,35 @@ def main():
                 wrong[name] += outcome == "cannot_reach" and run["test_accuracy"][-1] > level
     print(f"\nFine grid (levels 0.85...0.99 step 0.0005, {len(grid)} levels x {len(runs)} runs): wrong cannot-reach stops: "
           f"old rule {wrong['old']}, new rule {wrong['new']}.")
+    for rule, (gap, name, epoch) in headroom(runs).items():
+        print(f"\nHeadroom, {rule} rule: smallest (optimistic end - trained-out accuracy) over every judged epoch of every run = "
+              f"{gap:+.4f} ({name}, after epoch {epoch}); " + ("positive: no wrong stop at any level." if gap > 0 else
+              "not positive: this run is stopped wrongly at the levels between its optimistic end and its trained-out accuracy."))
+
+
+def headroom(runs):
+    """Level-free check: a rule stops a run wrongly at some level exactly when, at a judged
+    epoch, its optimistic end (latest + allowance + margin) is below the trained-out accuracy.
+    Returns, per rule, the smallest (optimistic end - trained-out accuracy) and where."""
+    def ends(curve, rule):
+        total = len(curve)
+        for k in range(1, total):
+            history = curve[:k]
+            latest = history[-1]
+            if rule == "old":
+                if k < max(2, (total + 2) // 3):
+                    continue
+                yield k, latest + 2.0 * (total - k) * max(0.0, latest - history[-2]) + 0.01
+            else:
+                if k < max(2, (total + 1) // 2):
+                    continue
+                gains = [b - a for a, b in zip(history, history[1:])]
+                yield k, latest + (total - k) * max(0.02, 3.0 * max(gains)) + 0.01
+    result = {}
+    for rule in ("old", "new"):
+        result[rule] = min((end - run["test_accuracy"][-1], run["name"], k)
+                           for run in runs for k, end in ends(run["test_accuracy"], rule))
+    return result
 
 
 if __name__ == "__main__":

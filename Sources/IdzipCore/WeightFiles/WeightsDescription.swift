@@ -75,29 +75,36 @@ public struct WeightsDescription: Sendable, Equatable {
     /// Reads `json(_:)`'s object (any JSON object with those three keys).
     /// - Throws: `WeightsDescriptionError` when a key is missing or not finite numbers.
     public static func preprocessing(json text: String) throws(WeightsDescriptionError) -> Preprocessing {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw WeightsDescriptionError("the preprocessing is not a JSON object")
+        guard let decoded = try? JSONDecoder().decode(PreprocessingJSON.self, from: Data(text.utf8)) else {
+            throw WeightsDescriptionError("the preprocessing is not a JSON object with input_scale, mean and std")
         }
-        return try preprocessing(object: object)
+        return try decoded.checked()
     }
 
-    static func preprocessing(object: [String: Any]) throws(WeightsDescriptionError) -> Preprocessing {
-        func float(_ value: Any?) -> Float? {
-            guard let number = value as? NSNumber, !(value is Bool) else { return nil }
-            let float = Float(number.doubleValue)
-            return float.isFinite ? float : nil
+    /// The JSON form; numbers are read as float32 from their decimal text.
+    struct PreprocessingJSON: Decodable {
+        var input_scale: Float
+        var mean: [Float]
+        var std: [Float]
+
+        func checked() throws(WeightsDescriptionError) -> Preprocessing {
+            guard !mean.isEmpty, mean.count == std.count, mean.count <= Limits.maxDimension else {
+                throw WeightsDescriptionError("the preprocessing needs mean and std lists of one length")
+            }
+            guard input_scale.isFinite, mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw WeightsDescriptionError("the preprocessing needs a finite scale, finite means and positive finite standard deviations")
+            }
+            return Preprocessing(inputScale: input_scale, mean: mean, standardDeviation: std)
         }
-        guard let scale = float(object["input_scale"]),
-              let means = object["mean"] as? [Any], let deviations = object["std"] as? [Any],
-              !means.isEmpty, means.count == deviations.count, means.count <= Limits.maxDimension
-        else {
-            throw WeightsDescriptionError("the preprocessing needs input_scale, and mean and std lists of one length")
-        }
-        let mean = means.compactMap(float), deviation = deviations.compactMap(float)
-        guard mean.count == means.count, deviation.count == deviations.count, deviation.allSatisfy({ $0 > 0 }) else {
-            throw WeightsDescriptionError("the preprocessing needs finite means and positive finite standard deviations")
-        }
-        return Preprocessing(inputScale: scale, mean: mean, standardDeviation: deviation)
+    }
+
+    struct SidecarJSON: Decodable {
+        var architecture: String
+        var parameters: Int
+        var preprocessing: PreprocessingJSON
+        var dataset: String?
+        var dataset_sha256: String?
+        var weights_sha256: String
     }
 
     // MARK: Safetensors metadata
@@ -138,18 +145,18 @@ public struct WeightsDescription: Sendable, Equatable {
         guard bytes.count <= Self.maxSidecarBytes else {
             throw WeightsDescriptionError("the sidecar has \(bytes.count) bytes, more than \(Self.maxSidecarBytes)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw WeightsDescriptionError("the sidecar is not a JSON object")
+        let sidecar: SidecarJSON
+        do {
+            sidecar = try JSONDecoder().decode(SidecarJSON.self, from: Data(bytes))
+        } catch {
+            throw WeightsDescriptionError("the sidecar is not a JSON object with architecture, parameters, preprocessing and weights_sha256")
         }
-        guard let architecture = object["architecture"] as? String, let parameters = object["parameters"] as? Int,
-              parameters >= 1, parameters <= Limits.maxParameters, let weights = object["weights_sha256"] as? String,
-              let preprocessing = object["preprocessing"] as? [String: Any]
-        else {
-            throw WeightsDescriptionError("the sidecar needs architecture, parameters, preprocessing and weights_sha256")
+        guard sidecar.parameters >= 1, sidecar.parameters <= Limits.maxParameters else {
+            throw WeightsDescriptionError("the sidecar's parameter count \(sidecar.parameters) is out of range")
         }
         self.init(
-            architecture: architecture, parameters: parameters, preprocessing: try Self.preprocessing(object: preprocessing),
-            dataset: object["dataset"] as? String, datasetSHA256: object["dataset_sha256"] as? String, weightsSHA256: weights)
+            architecture: sidecar.architecture, parameters: sidecar.parameters, preprocessing: try sidecar.preprocessing.checked(),
+            dataset: sidecar.dataset, datasetSHA256: sidecar.dataset_sha256, weightsSHA256: sidecar.weights_sha256)
     }
 }
 
