@@ -79,7 +79,9 @@ let package = Package(
         .testTarget(name: "IdzipCoreTests", dependencies: ["IdzipCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "IdzipTrainingTests",
-            dependencies: ["IdzipTraining", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["IdzipTraining", .product(name: "Crypto", package: "swift-crypto")],
+            // Read from the source tree (#filePath): recorded training curves.
+            exclude: ["Fixtures"]),
         // IdzipTraining reads the MNIST images that the predict tests feed the binary.
         .testTarget(name: "IdzipCLITests", dependencies: ["IdzipCore", "IdzipTraining"]),
     ]

@@ -33,8 +33,17 @@ public enum CheckpointFile {
             throw .checkpoint("\(url.path) is truncated or damaged (\(error.message))")
         }
         guard stored == fingerprint else {
-            throw .checkpoint("\(url.path) was written by a different training command (\(stored)); run without --resume to start afresh")
+            throw .checkpoint("\(url.path) was written by a different training command (\(differences(stored, fingerprint))); "
+                + "run without --resume to start afresh")
         }
         return try TrainingCheckpoint(serialized: Array(bytes[reader.position...]))
+    }
+
+    /// The settings that differ between two fingerprints ("a; b; c"), each with its old and
+    /// new value: "was 'seed 1', now 'seed 2'".
+    static func differences(_ old: String, _ new: String) -> String {
+        let before = old.components(separatedBy: "; "), after = new.components(separatedBy: "; ")
+        guard before.count == after.count else { return "was '\(old)', now '\(new)'" }
+        return zip(before, after).filter { $0 != $1 }.map { "was '\($0)', now '\($1)'" }.joined(separator: "; ")
     }
 }

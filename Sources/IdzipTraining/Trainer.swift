@@ -203,13 +203,15 @@ public final class Trainer {
             let evaluationStart = DispatchTime.now().uptimeNanoseconds
             let theta = self.theta()
             var test: Evaluation?
+            var validation: Evaluation?
             if configuration.evaluateEveryEpoch || epochsCompleted == configuration.epochs {
                 test = try evaluate(data.test, theta: theta, evaluator: evaluator)
+                if let held = data.validation { validation = try evaluate(held, theta: theta, evaluator: evaluator) }
             }
             let penalty = theta.withUnsafeBufferPointer { self.penalty($0) }
             let report = EpochReport(
                 epoch: epoch, learningRate: learningRate, trainLoss: lossSum / Double(trainCount),
-                trainAccuracy: Double(correct) / Double(trainCount), penalty: penalty, test: test,
+                trainAccuracy: Double(correct) / Double(trainCount), penalty: penalty, test: test, validation: validation,
                 trainingSeconds: trainingSeconds,
                 evaluationSeconds: Double(DispatchTime.now().uptimeNanoseconds - evaluationStart) / 1e9,
                 exampleCount: trainCount)

@@ -28,11 +28,16 @@ public struct EpochReport: Sendable, Hashable {
     public var penalty: Double
     /// Test-set evaluation at the end of the epoch, when one was run.
     public var test: Evaluation?
+    /// Validation-set evaluation at the end of the epoch (with `--validation-fraction`).
+    public var validation: Evaluation? = nil
     /// Seconds spent training (without evaluation).
     public var trainingSeconds: Double
     public var evaluationSeconds: Double
     public var examplesPerSecond: Double { trainingSeconds > 0 ? Double(exampleCount) / trainingSeconds : 0 }
     public var exampleCount: Int
+
+    /// The accuracy decisions are taken on: validation when held out, else test.
+    public var selectionAccuracy: Double? { validation?.accuracy ?? test?.accuracy }
 }
 
 /// What the epoch callback wants next.

@@ -5,19 +5,25 @@ import IdzipTraining
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a model (.idz or safetensors) on a data set: accuracy, loss, per-class accuracy.",
-        discussion: "A .idz model is expanded and checked against its SHA-256 first. A safetensors file needs its architecture, from --model or from the file's idzip metadata."
+        abstract: "Evaluate a model (.idz, safetensors or .npy weights) on a data set: accuracy, loss, per-class accuracy.",
+        discussion: """
+            A .idz model is expanded and checked against its SHA-256 first. Safetensors and .npy weights \
+            take their architecture and preprocessing from the file's idzip metadata or the .npy.json sidecar \
+            that `idzip expand` writes (--model names the architecture of other files). Without --data, the \
+            data set the model records is used, and standard error says so; a data set whose SHA-256 differs \
+            from the recorded one is reported.
+            """
     )
 
-    @Argument(help: "A .idz model or a safetensors file of full weights.", completion: .file(extensions: ["idz", "safetensors"]))
+    @Argument(help: "A .idz model, or full weights as safetensors or .npy.", completion: .file(extensions: ["idz", "safetensors", "npy"]))
     var modelFile: String
 
-    @Option(help: "Architecture of a safetensors file (default: the one its metadata names).", transform: ModelArgument.parse)
+    @Option(help: "Architecture of safetensors or .npy weights (default: the one their metadata or sidecar names).", transform: ModelArgument.parse)
     var model: ModelArgument?
 
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Which part of the data set: test or train.")
+    @Option(help: "Which part of the data set: test, train or validation (held out with --validation-fraction).")
     var split: Split = .test
 
     @Flag(help: "Also print the confusion matrix (rows: true class, columns: predicted).")
@@ -32,20 +38,31 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON for pipelines.")
     var json = false
 
-    enum Split: String, ExpressibleByArgument, CaseIterable { case test, train }
+    enum Split: String, ExpressibleByArgument, CaseIterable { case test, train, validation }
 
     func validate() throws {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
     }
 
     func run() throws {
-        let (architecture, theta, storedPreprocessing) = try loadWeights()
-        let data = try dataOptions.load()
-        let dataset = split == .test ? data.pair.test : data.pair.train
-        // safetensors store no preprocessing: then bytes / 255 and float features as they are, as in training.
-        let preprocessing = storedPreprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
+        let weights = try loadWeights()
+        let data = try loadData(recorded: weights.dataset, digest: weights.datasetDigest)
+        let dataset: Dataset
+        switch split {
+        case .test: dataset = data.pair.test
+        case .train: dataset = data.pair.train
+        case .validation:
+            guard let held = data.pair.validation else {
+                throw ValidationError("--split validation needs a validation set: --validation-fraction, or a model trained with one")
+            }
+            dataset = held
+        }
+        // Weights that record no preprocessing: bytes / 255 and float features as they are, as in training.
+        let preprocessing = weights.preprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
         let predictor = try failing {
-            try Predictor(architecture: architecture, theta: theta, preprocessing: preprocessing, threads: threads ?? ParallelLoop.defaultThreads)
+            try Predictor(
+                architecture: weights.architecture, theta: weights.theta, preprocessing: preprocessing,
+                threads: threads ?? ParallelLoop.defaultThreads)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
         if let predictions {
@@ -61,23 +78,92 @@ struct Eval: ParsableCommand {
         report.text.forEach { print($0) }
     }
 
-    /// The architecture, the full weights and the input preprocessing of the model file.
-    func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
-        if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
-            let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
+    /// The data: --data as given, else the data set the model records (said on standard
+    /// error), else MNIST (said too). A recorded SHA-256 that the data does not match is reported.
+    func loadData(recorded: String?, digest: String?) throws -> SelectedData {
+        var selection = dataOptions.selection
+        if dataOptions.data == nil {
+            if let recorded {
+                selection = DataSelection(recorded: recorded)
+                note("evaluating on \(terminalSafe(recorded)), the data set \(modelFile) records (--data chooses another)")
+            } else {
+                note("\(modelFile) records no data set: evaluating on \(selection.summary) (--data chooses another)")
+            }
+        }
+        let data = try failing { try SelectedData(selection) }
+        if let digest, digest.lowercased() != hexString(data.pair.digest) {
+            note("warning: \(selection.summary) has sha256 \(hexString(data.pair.digest)), but \(modelFile) records sha256 "
+                + "\(terminalSafe(digest)) for the data it was trained on (\(terminalSafe(recorded ?? "unnamed"))): not the same data")
+        }
+        return data
+    }
+
+    private func note(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// A model file's weights and what it records about them.
+    struct LoadedWeights {
+        var architecture: Architecture
+        /// The full weights, D floats in parameter order.
+        var theta: [Float]
+        var preprocessing: Preprocessing?
+        /// The data set it was trained on and its SHA-256 (hex), if recorded.
+        var dataset: String?
+        var datasetDigest: String?
+    }
+
+    /// The architecture, the full weights, the input preprocessing and the recorded data set
+    /// of a .idz, a safetensors file (idzip.* metadata) or a .npy vector (its .npy.json sidecar).
+    func loadWeights() throws -> LoadedWeights {
+        let url = URL(fileURLWithPath: modelFile)
+        switch url.pathExtension.lowercased() {
+        case "safetensors":
+            let file = try failing(modelFile) { try SafetensorsFile(contentsOf: url) }
             // A bad architecture inside the file is a bad file (exit 1), not a bad command line.
             guard let architecture = try model?.architecture
-                ?? file.metadata["idzip.architecture"].map({ text in try failing(modelFile) { try Architecture(spec: text) } })
+                ?? file.metadata[SafetensorsWriter.architectureKey].map({ text in try failing(modelFile) { try Architecture(spec: text) } })
             else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
-            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil)
+            let preprocessing = try file.metadata[WeightsDescription.preprocessingKey].map { text in
+                try failing(modelFile) { try WeightsDescription.preprocessing(json: text) }
+            }
+            return LoadedWeights(
+                architecture: architecture, theta: try failing(modelFile) { try file.parameters(for: architecture) },
+                preprocessing: preprocessing, dataset: file.metadata[WeightsDescription.datasetKey],
+                datasetDigest: file.metadata[WeightsDescription.datasetDigestKey])
+        case "npy":
+            let sidecarPath = WeightsDescription.sidecarPath(of: modelFile)
+            let description = try FileManager.default.fileExists(atPath: sidecarPath)
+                ? failing(sidecarPath) { try WeightsDescription(sidecar: ModelInputs.read(path: sidecarPath)) } : nil
+            guard let architecture = try model?.architecture
+                ?? description.map({ text in try failing(sidecarPath) { try Architecture(spec: text.architecture) } })
+            else {
+                throw ValidationError("\(modelFile) has no sidecar \(sidecarPath) naming its architecture; give it with --model")
+            }
+            let theta = try failing(modelFile) { try NpyWeights.read(url) }
+            let count = try failing { try architecture.parameterCount() }
+            guard theta.count == count else {
+                throw CommandFailure("\(modelFile): \(grouped(theta.count)) weights, but the architecture has \(grouped(count)) parameters")
+            }
+            if let expected = description?.weightsSHA256, hexString(IdzChecksum.weightsSHA256(theta)) != expected.lowercased() {
+                throw CommandFailure("\(modelFile): the weights do not match the sha256 its sidecar records (\(terminalSafe(expected)))")
+            }
+            return LoadedWeights(
+                architecture: architecture, theta: theta, preprocessing: description?.preprocessing,
+                dataset: description?.dataset, datasetDigest: description?.datasetSHA256)
+        default:
+            let idz = try ModelFile.read(modelFile)
+            if let model, model.architecture != idz.architecture {
+                throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
+            }
+            let theta = try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }
+            let description = WeightsDescription(model: idz)
+            var dataset: String?
+            if case .string(let name) = idz.metadata["dataset"] { dataset = name }
+            return LoadedWeights(
+                architecture: idz.architecture, theta: theta, preprocessing: idz.preprocessing, dataset: dataset,
+                datasetDigest: description?.datasetSHA256)
         }
-        let idz = try ModelFile.read(modelFile)
-        if let model, model.architecture != idz.architecture {
-            throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
-        }
-        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }, idz.preprocessing)
     }
 }
 

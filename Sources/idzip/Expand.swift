@@ -8,7 +8,9 @@ struct Expand: ParsableCommand {
         abstract: "Regenerate a model's full weights and write them as safetensors or .npy.",
         discussion: """
             The weights are checked against the SHA-256 stored in the .idz file; on a mismatch \
-            or any error no output file is left behind.
+            or any error no output file is left behind. The architecture, the input preprocessing and the \
+            data set travel with the weights: as idzip.* metadata in safetensors, in a JSON sidecar \
+            (OUTPUT.npy.json) beside a .npy, so that `idzip eval` needs no --model.
             """
     )
 
@@ -36,13 +38,23 @@ struct Expand: ParsableCommand {
         let model = try ModelFile.read(self.model)
         let chosenFormat = format ?? output.flatMap { WeightsFileFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) } ?? .safetensors
         let outputPath = output ?? ((self.model as NSString).deletingPathExtension + "." + chosenFormat.rawValue)
+        // The architecture, preprocessing and data set travel with the weights.
+        let description = WeightsDescription(model: model)
         let report: ExpansionReport
         do {
             report = try ModelExpansion.write(
                 model, to: URL(fileURLWithPath: outputPath), format: chosenFormat,
-                metadata: [("format", "pt"), ("producer", "idzip \(IdzipVersion.current)"), ("weights_sha256", hexString(model.weightsSHA256))])
+                metadata: [("format", "pt"), ("producer", "idzip \(IdzipVersion.current)"), ("weights_sha256", hexString(model.weightsSHA256))]
+                    + (description?.safetensorsMetadata ?? []))
         } catch {
             throw CommandFailure("\(self.model): \(error.description)")
+        }
+        // A .npy vector cannot say what it is: the sidecar beside it does (a stream gets none).
+        var isFile: ObjCBool = false
+        if chosenFormat == .npy, let description, FileManager.default.fileExists(atPath: outputPath, isDirectory: &isFile), !isFile.boolValue,
+           (try? FileManager.default.attributesOfItem(atPath: outputPath)[.type] as? FileAttributeType) == .typeRegular {
+            let sidecar = WeightsDescription.sidecarPath(of: outputPath)
+            try failing { try AtomicFileWriter.write(Array(description.sidecarJSON.utf8), to: URL(fileURLWithPath: sidecar)) }
         }
         if json {
             try printJSON(ExpandReport(

@@ -24,6 +24,8 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
+    @OptionGroup(title: "Input preprocessing") var preprocessingOptions: PreprocessingOptions
+
     @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).", transform: DimensionList.parse)
     var dims: DimensionList?
 
@@ -79,8 +81,10 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let model = modelOptions.model
+        var selection = dataOptions.selection
+        selection.preprocessing = preprocessingOptions.choice
         let settings = SweepSettings(
-            model: model.name, architecture: model.architecture, data: model.isToy ? nil : dataOptions.selection,
+            model: model.name, architecture: model.architecture, data: model.isToy ? nil : selection,
             projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding, earlyStop: earlyStop)
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,

@@ -18,6 +18,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
+    @OptionGroup(title: "Input preprocessing") var preprocessingOptions: PreprocessingOptions
+
     @Option(name: [.customLong("dim"), .customShort("d")], help: "Subspace dimension d; without it, direct training of all parameters.")
     var dimension: Int?
 
@@ -57,6 +59,13 @@ struct Train: ParsableCommand {
             base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: dimension != nil))
     }
 
+    /// The data with the chosen preprocessing; a missing or damaged data set is one line, exit 1.
+    func loadData() throws -> SelectedData {
+        var selection = dataOptions.selection
+        selection.preprocessing = preprocessingOptions.choice
+        return try failing { try SelectedData(selection) }
+    }
+
     func run() throws {
         let model = modelOptions.model
         let spec = TrainingRunSpec(
@@ -65,7 +74,7 @@ struct Train: ParsableCommand {
             configuration: try training.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)),
             encoding: modelOptions.encoding)
-        let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try dataOptions.load())
+        let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }
         let progress = TrainingProgress(totalEpochs: spec.configuration.epochs, json: json)
         progress.say(TrainReport.headline(run))

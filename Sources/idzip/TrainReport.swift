@@ -35,10 +35,16 @@ struct TrainReport {
         }
         let summary = run.summary(sealed: sealed, reports: reports, output: output, wallSeconds: seconds)
         if json { return try printJSON(summary) }
+        let ratio = summary.compression_ratio
         Swift.print("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
-            + String(format: "%.1fx smaller than float32 weights", summary.compression_ratio) + ")")
-        Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d epochs in %.1f s, %@ ex/s",
-            summary.test_accuracy * 100, summary.train_accuracy * 100, run.epochsCompleted, seconds,
+            + (ratio >= 1 ? String(format: "%.1fx smaller than float32 weights", ratio)
+                : String(format: "%.2fx the size of float32 weights", 1 / ratio)) + ")")
+        Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d %@ in %.1f s, %@ ex/s",
+            summary.test_accuracy * 100, summary.train_accuracy * 100, run.epochsCompleted,
+            run.epochsCompleted == 1 ? "epoch" : "epochs", seconds,
             grouped(Int(summary.examples_per_second))))
+        if let validation = summary.validation_accuracy {
+            Swift.print(String(format: "validation accuracy %.2f%% on the %@", validation * 100, summary.selected_on))
+        }
     }
 }

@@ -42,7 +42,7 @@ struct ExpandCommandTests {
         _ = try CommandRunner.run(["create", "--model", "toy", "--dim", "10", "--theta-scale", "1", "-o", "toy.idz"], in: directory.url)
         let npy = try CommandRunner.run(["expand", "toy.idz", "--format", "npy"], in: directory.url)
         #expect(npy.status == 0, "\(npy.standardError)")
-        #expect(directory.contents == ["toy.idz", "toy.npy"])
+        #expect(directory.contents == ["toy.idz", "toy.npy", "toy.npy.json"], "the vector and its sidecar")
         let bytes = try Data(contentsOf: directory.file("toy.npy"))
         #expect(bytes.starts(with: [0x93] + Array("NUMPY".utf8)))
         #expect((bytes.count - 1000 * 4) % 64 == 0)

@@ -65,6 +65,9 @@ struct TrainCommandTests {
             arguments + ["--epochs", "2", "--resume", "--learning-rate", "0.02", "-o", "d.idz"], in: directory.url)
         #expect(other.status == 1)
         #expect(other.standardError.contains("different training command"))
+        // The changed setting is named with its old and new value, and only it.
+        #expect(other.standardError.contains("lr=0.01") && other.standardError.contains("now '")
+            && other.standardError.contains("lr=0.02") && !other.standardError.contains("was 'model"), "\(other.standardError)")
     }
 
     @Test func directTrainingWritesSafetensorsThatEvalReads() throws {

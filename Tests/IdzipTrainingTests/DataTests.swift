@@ -261,3 +261,54 @@ enum FileBytes {
         #expect(throws: DataError.self) { try pair.applying(DatasetVariant(trainingFraction: 0)) }
     }
 }
+
+@Suite struct ValidationSplitTests {
+    /// --validation-fraction: a reproducible held-out part of the training set, disjoint from
+    /// what training keeps, the same for the same data seed and another for another seed.
+    @Test func heldOutExamplesAreReproducibleAndDisjoint() throws {
+        let pair = try VariantTests.pair()
+        let variant = DatasetVariant(validationFraction: 0.2, seed: 4)
+        let a = try pair.applying(variant), b = try pair.applying(variant)
+        let validation = try #require(a.validation)
+        #expect(validation.count == 10 && a.train.count == 40)
+        #expect(b.validation?.labels == validation.labels && b.train.labels == a.train.labels)
+        func rows(_ set: Dataset) -> Set<[UInt8]> {
+            guard case .bytes(let values) = set.features else { return [] }
+            return Set((0..<set.count).map { Array(values[($0 * 12)..<(($0 + 1) * 12)]) })
+        }
+        #expect(rows(validation).isDisjoint(with: rows(a.train)))
+        #expect(rows(validation).union(rows(a.train)) == rows(pair.train))
+        let other = try pair.applying(DatasetVariant(validationFraction: 0.2, seed: 5))
+        #expect(rows(try #require(other.validation)) != rows(validation))
+        #expect(throws: DataError.self) { try pair.applying(DatasetVariant(validationFraction: 0.001, seed: 4)) }
+        #expect(pair.validation == nil, "no validation set unless asked")
+    }
+
+    /// The summary a model records reads back as the same selection (idzip eval uses it).
+    @Test func recordedSummariesReadBack() {
+        let selections = [
+            DataSelection(name: "mnist"),
+            DataSelection(name: "/data/my set (v2)", variant: DatasetVariant(shufflePixels: true, seed: 3)),
+            DataSelection(name: "mnist", variant: DatasetVariant(shuffleLabels: true, trainingFraction: 0.1, validationFraction: 0.2, seed: 7)),
+        ]
+        for selection in selections {
+            #expect(DataSelection(recorded: selection.summary) == selection, "\(selection.summary)")
+        }
+        #expect(DataSelection(recorded: "/data/odd (name)").name == "/data/odd (name)")
+    }
+
+    /// --scale/--mean/--std: training fills exactly (raw * scale - mean[c]) / std[c].
+    @Test func explicitPreprocessingIsWhatTrainingSees() throws {
+        var pair = try VariantTests.pair()
+        let preprocessing = try InputPreprocessing(scale: 0.5, mean: [1, 2, 3], standardDeviation: [2, 4, 8]).resolved(for: pair.train)
+        pair.train.preprocessing = preprocessing
+        var filled = [Float](repeating: 0, count: 12)
+        filled.withUnsafeMutableBufferPointer { pair.train.fill(range: 1..<2, into: $0) }
+        guard case .bytes(let raw) = pair.train.features else { Issue.record("bytes"); return }
+        let expected = (0..<12).map { i in (Float(raw[12 + i]) * 0.5 - [1, 2, 3][i / 4]) / [2, 4, 8][i / 4] }
+        #expect(filled == expected)
+        #expect(pair.train.trainingPreprocessing == preprocessing)
+        #expect(throws: DataError.self) { try InputPreprocessing(mean: [1, 2]).resolved(for: pair.train) }
+        #expect(try InputPreprocessing().resolved(for: pair.train) == Preprocessing(inputScale: 1.0 / 255, mean: [0], standardDeviation: [1]))
+    }
+}

@@ -28,6 +28,8 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case subsetSelection = 19
     /// Resampling of a sweep's runs for the bootstrap interval of d_int90.
     case bootstrap = 20
+    /// Which training examples are held out as the validation set (`--validation-fraction`).
+    case validationSplit = 21
     /// Random theta_d of sample models written by `idzip create`.
     case sampleTheta = 32
 }

@@ -20,6 +20,10 @@ public struct Dataset: Sendable {
     public let exampleShape: [Int]
     public private(set) var labels: [Int32]
     public let classNames: [String]
+    /// An explicit preprocessing (`idzip train --scale --mean --std`) that `fill` applies,
+    /// x = (raw * scale - mean[c]) / std[c] in float32, exactly as `Predictor` applies a
+    /// model's; nil: bytes / 255 and float features as they are.
+    public var preprocessing: Preprocessing?
 
     public var count: Int { labels.count }
     public var featureCount: Int { exampleShape.reduce(1, *) }
@@ -37,6 +41,11 @@ public struct Dataset: Sendable {
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classNames.count }) {
             throw .invalid("label \(labels[bad]) of example \(bad) is outside 0..<\(classNames.count)")
         }
+        // A NaN or infinity in the inputs would surface as a diverging loss, blamed on the
+        // learning rate: refuse it here, where it is.
+        if case .floats(let values) = features, let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw .invalid("feature \(bad % perExample) of example \(bad / perExample) is \(values[bad]); the inputs must be finite numbers")
+        }
         self.features = features
         self.exampleShape = exampleShape
         self.labels = labels
@@ -46,6 +55,14 @@ public struct Dataset: Sendable {
     /// Writes the scaled features of examples `indices` as consecutive rows into `output`.
     public func fill(examples indices: UnsafeBufferPointer<Int>, into output: UnsafeMutablePointer<Float>) {
         let width = featureCount
+        if let preprocessing {
+            for (row, index) in indices.enumerated() {
+                let target = UnsafeMutableBufferPointer(start: output + row * width, count: width)
+                fillRaw(range: index..<(index + 1), into: target)
+                preprocessing.apply(to: target, inputShape: exampleShape)
+            }
+            return
+        }
         switch features {
         case .bytes(let values):
             values.withUnsafeBufferPointer { values in
@@ -96,11 +113,17 @@ public struct Dataset: Sendable {
         }
     }
 
-    /// The input scale training applies, as a model's `Preprocessing` records it: 1/255
-    /// for byte features, 1 for float features (used as they are).
+    /// The input scale training applies by default, as a model's `Preprocessing` records
+    /// it: 1/255 for byte features, 1 for float features (used as they are).
     public var trainingInputScale: Float {
         if case .bytes = features { return 1.0 / 255.0 }
         return 1
+    }
+
+    /// What training applies to the raw features, as a model records it: the explicit
+    /// `preprocessing`, else x * `trainingInputScale` with mean 0 and std 1.
+    public var trainingPreprocessing: Preprocessing {
+        preprocessing ?? Preprocessing(inputScale: trainingInputScale, mean: [0], standardDeviation: [1])
     }
 
     /// All examples as scaled float rows.
@@ -170,6 +193,9 @@ public struct DatasetPair: Sendable {
     public var name: String
     public var train: Dataset
     public var test: Dataset
+    /// Examples held out of the training set for decisions (`DatasetVariant.validationFraction`);
+    /// nil: decisions use the test set.
+    public var validation: Dataset?
 
     public init(name: String, train: Dataset, test: Dataset) throws(DataError) {
         guard train.exampleShape == test.exampleShape else {

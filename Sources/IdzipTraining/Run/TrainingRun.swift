@@ -134,8 +134,14 @@ public final class TrainingRun {
         var settings = spec.configuration
         settings.epochs = 0
         settings.threads = 1
-        return "model \(spec.model); data \(dataSummary); dim \(spec.dimension.map(String.init) ?? "direct"); "
+        return "model \(spec.model); data \(dataSummary)\(preprocessingNote); dim \(spec.dimension.map(String.init) ?? "direct"); "
             + "projection \(spec.projection.name) seed \(spec.projectionSeed); seed \(spec.seed); \(settings.summary)"
+    }
+
+    /// "; preprocessing scale=... mean=[...] std=[...]" for an explicit preprocessing, else "".
+    private var preprocessingNote: String {
+        guard case .dataset(let data) = problem, let preprocessing = data.pair.train.preprocessing else { return "" }
+        return "; preprocessing \(WeightsDescription.json(preprocessing))"
     }
 
     /// Continues from the checkpoint at `url`, which this run's settings must have written.
@@ -191,29 +197,32 @@ public final class TrainingRun {
 
     private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
         let threads = spec.configuration.threads
-        // What training applied to the inputs: bytes / 255, float features as they are.
-        let preprocessing = Preprocessing(inputScale: data.pair.train.trainingInputScale, mean: [0], standardDeviation: [1])
+        // What training applied to the inputs: the explicit preprocessing, else bytes / 255
+        // and float features as they are.
+        let preprocessing = data.pair.train.trainingPreprocessing
         let sealer = ModelSealer(
             architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: preprocessing,
             labels: labels(data.pair), threads: threads)
         let shuffledLabels = data.selection.variant.shuffleLabels
         if spec.dimension == nil, url.pathExtension.lowercased() == "safetensors" {
             let theta = trainer.theta()
-            let (test, train) = try evaluate(theta, preprocessing: preprocessing, on: data.pair, threads: threads)
+            let (test, train, validation) = try evaluate(theta, preprocessing: preprocessing, on: data.pair, threads: threads)
             var entries: [(key: String, value: String)] = [
                 ("format", "pt"), ("producer", IdzipVersion.producer), ("idzip.training", spec.configuration.summary),
                 (SafetensorsWriter.architectureKey, ""),  // the writer records the architecture here
+                (WeightsDescription.preprocessingKey, WeightsDescription.json(preprocessing)),
             ]
-            for entry in metadata(data, test: test, train: train) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
+            for entry in metadata(data, test: test, train: train, validation: validation) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
             let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
-            return SealedRun(fileBytes: bytes, test: test, train: train, shuffledLabels: shuffledLabels)
+            return SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
         }
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
         let weights = try sealer.weights(of: draft)
-        let (test, train) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
-        let sealed = try sealer.write(draft, weights: weights, metadata: metadata(data, test: test, train: train), to: url)
-        return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, shuffledLabels: shuffledLabels)
+        let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
+        let sealed = try sealer.write(
+            draft, weights: weights, metadata: metadata(data, test: test, train: train, validation: validation), to: url)
+        return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
     }
 
     private func sealToy(_ objective: ToyObjective, to url: URL) throws(TrainingError) -> SealedRun {
@@ -242,10 +251,12 @@ public final class TrainingRun {
     /// Evaluated on raw inputs through `preprocessing`, exactly as `idzip eval` does.
     private func evaluate(
         _ weights: [Float], preprocessing: Preprocessing, on data: DatasetPair, threads: Int
-    ) throws(TrainingError) -> (test: Evaluation, train: Evaluation) {
+    ) throws(TrainingError) -> (test: Evaluation, train: Evaluation, validation: Evaluation?) {
         do {
             let predictor = try Predictor(architecture: spec.architecture, theta: weights, preprocessing: preprocessing, threads: threads)
-            return (try predictor.evaluate(raw: data.test), try predictor.evaluate(raw: data.train))
+            return (
+                try predictor.evaluate(raw: data.test), try predictor.evaluate(raw: data.train),
+                try data.validation.map { held throws(InferenceError) in try predictor.evaluate(raw: held) })
         } catch {
             throw .data(error.description)
         }
@@ -254,12 +265,13 @@ public final class TrainingRun {
     /// Provenance, kept short so that a model with d = 1000 stays under 4 KB: the data set
     /// and its digest, the accuracy of the stored weights (training accuracy too when the
     /// labels are shuffled, where it is the measure of performance) and the epochs.
-    private func metadata(_ data: SelectedData, test: Evaluation, train: Evaluation) -> [MetadataEntry] {
+    private func metadata(_ data: SelectedData, test: Evaluation, train: Evaluation, validation: Evaluation?) -> [MetadataEntry] {
         var entries = [
             MetadataEntry(key: "dataset", value: .string(data.selection.summary)),
             MetadataEntry(key: "dataset.sha256", value: .bytes(data.pair.digest)),
             MetadataEntry(key: "test.accuracy", value: .double(test.accuracy)),
         ]
+        if let validation { entries.append(MetadataEntry(key: "validation.accuracy", value: .double(validation.accuracy))) }
         if data.selection.variant.shuffleLabels { entries.append(MetadataEntry(key: "train.accuracy", value: .double(train.accuracy))) }
         entries.append(MetadataEntry(key: "epochs", value: .int(Int64(trainer.progressCount))))
         return entries
@@ -289,11 +301,16 @@ public struct SealedRun: Sendable {
     /// are shuffled (memorisation, Li et al. 2018, Sec. 3.2), or exp(-loss) for the toy problem.
     public var performance: Double
 
-    init(fileBytes: Int, test: Evaluation, train: Evaluation, shuffledLabels: Bool) {
+    /// The held-out validation set's evaluation (with `--validation-fraction`): then the
+    /// performance, with the test accuracy reported beside it.
+    public var validation: Evaluation?
+
+    init(fileBytes: Int, test: Evaluation, train: Evaluation, validation: Evaluation?, shuffledLabels: Bool) {
         self.fileBytes = fileBytes
         self.test = test
         self.train = train
-        performance = shuffledLabels ? train.accuracy : test.accuracy
+        self.validation = validation
+        performance = shuffledLabels ? train.accuracy : (validation ?? test).accuracy
     }
 
     init(fileBytes: Int, loss: Double, performance: Double) {

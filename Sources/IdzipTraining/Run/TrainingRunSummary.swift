@@ -11,6 +11,8 @@ public struct EpochSummary: Encodable, Sendable {
     public var train_accuracy: Double
     public var test_accuracy: Double?
     public var test_loss: Double?
+    /// With a held-out validation set (`--validation-fraction`).
+    public var validation_accuracy: Double?
     public var seconds: Double
     public var examples_per_second: Double
 
@@ -21,6 +23,7 @@ public struct EpochSummary: Encodable, Sendable {
         train_accuracy = report.trainAccuracy
         test_accuracy = report.test?.accuracy
         test_loss = report.test?.meanLoss
+        validation_accuracy = report.validation?.accuracy
         seconds = report.trainingSeconds + report.evaluationSeconds
         examples_per_second = report.examplesPerSecond
     }
@@ -37,6 +40,10 @@ public struct TrainSummary: Encodable, Sendable {
     public var test_accuracy: Double
     public var test_loss: Double
     public var train_accuracy: Double
+    /// The held-out validation set's accuracy (`--validation-fraction`), else absent.
+    public var validation_accuracy: Double?
+    /// What decisions on this run (a sweep's early stopping, search, best epoch) are taken on.
+    public var selected_on: String
     public var epochs: Int
     public var wall_seconds: Double
     public var examples_per_second: Double
@@ -76,6 +83,8 @@ extension TrainingRun {
             projection: subspace ? spec.projection.name : nil,
             compression_ratio: Double(parameterCount * 4) / Double(max(1, sealed.fileBytes)),
             test_accuracy: sealed.test?.accuracy ?? 0, test_loss: sealed.test?.meanLoss ?? 0, train_accuracy: sealed.train?.accuracy ?? 0,
+            validation_accuracy: sealed.validation?.accuracy,
+            selected_on: SweepDescription(model: spec.model, data: dataSummary, parameters: parameterCount, projection: "").selectedOn ?? "",
             epochs: epochsCompleted, wall_seconds: wallSeconds,
             examples_per_second: trainingSeconds > 0 ? Double(examples) / trainingSeconds : 0,
             settings: spec.configuration.summary, seed: spec.seed, projection_seed: subspace ? spec.projectionSeed : nil,

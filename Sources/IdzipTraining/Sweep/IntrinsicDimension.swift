@@ -41,10 +41,24 @@ public struct SweepRecord: Codable, Sendable, Hashable {
     public var model: String
     /// Why the run ended before its last epoch, if it did.
     public var stopped: EarlyStopping.Outcome?
+    /// The --threshold of the sweep that trained the run (nil in results written before it
+    /// was recorded, and for the direct baseline run).
+    public var threshold: Double?
+    /// The level (threshold x baseline) early stopping judged the run against; nil when it
+    /// was not judged (early stopping off, the toy problem, the direct run).
+    public var level: Double?
+    /// The test accuracy, when `performance` is measured on a held-out validation set
+    /// (`--validation-fraction`); nil when the performance is the test accuracy itself.
+    public var testAccuracy: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case d, seed, projection, performance, epochs, seconds, model, stopped, threshold, level
+        case testAccuracy = "test_accuracy"
+    }
 
     public init(
         d: Int, seed: UInt64, projection: String, performance: Double, epochs: Int, seconds: Double, model: String,
-        stopped: EarlyStopping.Outcome? = nil
+        stopped: EarlyStopping.Outcome? = nil, threshold: Double? = nil, level: Double? = nil, testAccuracy: Double? = nil
     ) {
         self.d = d
         self.seed = seed
@@ -54,6 +68,9 @@ public struct SweepRecord: Codable, Sendable, Hashable {
         self.seconds = seconds
         self.model = model
         self.stopped = stopped
+        self.threshold = threshold
+        self.level = level
+        self.testAccuracy = testAccuracy
     }
 
     public static let directName = "direct"

@@ -40,12 +40,32 @@ public struct SweepDirectory: Sendable {
     public func adopt(settings: String) throws(SweepError) {
         if let existing = self.settings() {
             guard existing == settings else {
-                let old = existing.split(separator: "\n").joined(separator: "; ")
-                throw SweepError("\(path) holds a sweep with other settings (\(old)); use another --out or the same settings")
+                throw SweepError("\(path) holds a sweep with other settings (\(Self.differences(from: existing, to: settings))); "
+                    + "use another --out or the same settings")
             }
         } else {
             try write(Data(settings.utf8), to: "settings.txt")
         }
+    }
+
+    /// The settings that differ between two settings.txt texts, each named with its old and
+    /// new value: "training was 'adam ... epochs=5', now 'adam ... epochs=10'".
+    public static func differences(from old: String, to new: String) -> String {
+        func lines(_ text: String) -> [(String, String)] {
+            text.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", maxSplits: 1)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            }
+        }
+        let before = lines(old), after = lines(new)
+        var names: [String] = []
+        for (name, _) in before + after where !names.contains(name) { names.append(name) }
+        let changes = names.compactMap { name -> String? in
+            let was = before.first { $0.0 == name }?.1, now = after.first { $0.0 == name }?.1
+            guard was != now else { return nil }
+            return "\(name) was '\(was ?? "unset")', now '\(now ?? "unset")'"
+        }
+        return changes.isEmpty ? "settings.txt differs in layout" : changes.joined(separator: "; ")
     }
 
     /// One setting of settings.txt ("model", "data", "projection", ...).
@@ -123,6 +143,7 @@ public struct SweepDirectory: Sendable {
             ("model", "\(summary.model), D = \(grouped(summary.parameters))"),
             ("data", summary.data ?? "none"),
             ("projection", summary.projection),
+            ("performance measured on", summary.selected_on ?? "exp(-loss) of the toy objective"),
             ("baseline", "\(summary.baseline_kind) \(summary.baseline)"),
             ("threshold", "\(summary.threshold) (level \(summary.threshold * summary.baseline))"),
             ("d_int90", summary.d_int90.map { grouped($0) } ?? "not reached"),

@@ -32,7 +32,8 @@ public struct SweepMerger: Sendable {
         for source in inputs {
             guard let found = source.settings() else { throw SweepError("\(source.path): not a sweep directory (no settings.txt)") }
             if let settings, settings != found {
-                throw SweepError("\(source.path) holds a sweep with other settings than \(inputs[0].path); only one sweep's shards can be merged")
+                throw SweepError("\(source.path) holds a sweep with other settings than \(inputs[0].path) "
+                    + "(\(SweepDirectory.differences(from: settings, to: found))); only one sweep's shards can be merged")
             }
             settings = found
             if let shard = try source.shardFile() { shards.append(shard) }
@@ -49,10 +50,19 @@ public struct SweepMerger: Sendable {
         }
         try checkComplete(shards, finished: Set(records.map(\.model)))
         if baseline == nil, !shards.allSatisfy({ $0.baseline == shards[0].baseline }) {
-            throw SweepError("the shards were run with different baselines; give --baseline")
+            throw SweepError("the shards were run with different baselines (\(Self.distinct(shards.map(\.baseline)))); give --baseline")
         }
-        if threshold == nil, !shards.allSatisfy({ $0.threshold == shards[0].threshold }) {
-            throw SweepError("the shards were run with different thresholds; give --threshold")
+        let thresholds = Self.distinct(shards.map { "\($0.threshold)" } + records.compactMap { $0.threshold.map { "\($0)" } })
+        if threshold == nil, thresholds.contains(",") {
+            throw SweepError("the shards were run with different thresholds (\(thresholds)); give --threshold")
+        }
+        // Runs that early stopping ended were judged against their sweep's level: merged under
+        // another threshold they would mix with runs judged differently.
+        if let threshold, let stopped = records.first(where: { record in
+            record.stopped != nil && (record.threshold ?? shards.first?.threshold).map { $0 != threshold } ?? false
+        }), let old = stopped.threshold ?? shards.first?.threshold {
+            throw SweepError("run \(stopped.key.fileStem) stopped early under --threshold \(old); merging with "
+                + "--threshold \(threshold) would mix runs judged against different levels: merge with --threshold \(old)")
         }
 
         try output.create()
@@ -123,5 +133,12 @@ public struct SweepMerger: Sendable {
                 + "(\(unfinished.prefix(3).joined(separator: ", "))\(unfinished.count > 3 ? ", ..." : "")); "
                 + "re-run those shards to resume them, or --allow-partial")
         }
+    }
+
+    /// The distinct values, in order of first appearance, joined with ", ".
+    static func distinct(_ values: [String]) -> String {
+        var seen: [String] = []
+        for value in values where !seen.contains(value) { seen.append(value) }
+        return seen.joined(separator: ", ")
     }
 }

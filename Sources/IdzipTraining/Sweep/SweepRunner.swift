@@ -31,6 +31,12 @@ public struct SweepSettings: Sendable, Hashable {
 
     public var isToy: Bool { ToyObjective(architecture) != nil }
 
+    /// "scale=0.5 mean=[0.1] std=[0.3]" (unset parts: "default").
+    static func describe(_ choice: InputPreprocessing) -> String {
+        func list(_ values: [Float]?) -> String { values.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" } ?? "default" }
+        return "scale=\(choice.scale.map { "\($0)" } ?? "default") mean=\(list(choice.mean)) std=\(list(choice.standardDeviation))"
+    }
+
     /// The settings.txt text: a directory holding finished runs of other settings is refused.
     /// - Throws: `TrainingError.configuration` when the training overrides are invalid.
     public func settingsText() throws(TrainingError) -> String {
@@ -40,6 +46,7 @@ public struct SweepSettings: Sendable, Hashable {
         return "model \(model)\ndata \(data?.summary ?? "none")\nprojection \(projection.name)\n"
             + "training \(configuration.summary) epochs=\(configuration.epochs)\nencoding \(encoding.name)\n"
             + "early-stop \(earlyStop && !isToy ? "on" : "off")\n"
+            + (data?.preprocessing.map { "preprocessing \(Self.describe($0))\n" } ?? "")
     }
 }
 
@@ -158,7 +165,7 @@ public final class SweepRunner {
                 let stopped = record.stopped.map { $0 == .passed ? ", stopped: passed" : ", stopped: cannot reach" } ?? ""
                 say(String(format: "[%@] %@ performance %.6f (%d %@%@, %.2f s)",
                     isSearch ? "\(trained)" : "\(trained)/\(pending.count)", key.fileStem,
-                    record.performance, record.epochs, settings.isToy ? "steps" : "epochs", stopped, record.seconds))
+                    record.performance, record.epochs, (settings.isToy ? "step" : "epoch") + (record.epochs == 1 ? "" : "s"), stopped, record.seconds))
             }
         }
         // The baseline first: a local one sets the level the early stops judge against.
@@ -167,7 +174,14 @@ public final class SweepRunner {
         case .global(let value): value
         case .local: records.first { $0.isDirect && $0.seed == firstSeed }?.performance
         }
-        if settings.earlyStop, let baselineValue { level = threshold * baselineValue }
+        if settings.earlyStop, !settings.isToy, let baselineValue { level = threshold * baselineValue }
+        if let note = try judgementChange(records: records, level: level) { say(note) }
+        // Every run here now counts for this threshold (re-judged when it changed).
+        records = records.map { record in
+            var record = record
+            if !record.isDirect { record.threshold = threshold }
+            return record
+        }
         try runAll(pending.filter { $0.projection != SweepRecord.directName })
         try directory.save(records)
 
@@ -212,6 +226,46 @@ public final class SweepRunner {
         return .complete(summary, records: used, modelCount: records.count)
     }
 
+    /// Compares the --threshold (and early-stopping level) of this invocation with those the
+    /// runs already in the directory were trained under. Runs that early stopping ended
+    /// against another level cannot be compared with the new one (a run stopped as
+    /// "cannot reach" 0.90 might pass 0.85, a run stopped as "passed" 0.90 says nothing about
+    /// 0.97), so a change is refused, naming the old and new value; runs trained out are
+    /// re-judged against the new level, and the returned line says so.
+    /// - Throws: `SweepError` when runs stopped early were judged against another level.
+    func judgementChange(records: [SweepRecord], level: Double?) throws(SweepError) -> String? {
+        let subspace = records.filter { !$0.isDirect }
+        // Results written before the threshold was recorded per run: the report's threshold.
+        let reported = Self.reportedThreshold(in: directory)
+        let changed = subspace.filter { record in
+            guard let old = record.threshold ?? reported else { return false }
+            return old != threshold || (record.stopped != nil && record.level != nil && level != nil && record.level != level)
+        }
+        guard let first = changed.first else { return nil }
+        let oldThreshold = first.threshold ?? reported ?? threshold
+        let stopped = changed.filter { $0.stopped != nil }
+        if !stopped.isEmpty {
+            if oldThreshold != threshold {
+                throw SweepError("\(directory.path) holds runs of --threshold \(oldThreshold), \(stopped.count) of them stopped early "
+                    + "against its level; --threshold \(threshold) would mix runs judged against different levels: give --threshold "
+                    + "\(oldThreshold) again, or another --out (or --no-early-stop into a new directory to train every run out)")
+            }
+            let oldLevel = stopped.first?.level ?? 0
+            throw SweepError("\(directory.path) holds \(stopped.count) runs stopped early against level \(oldLevel); this sweep's level is "
+                + "\(level ?? 0) (--baseline changed from the one they were judged with): give the same --baseline again, or another --out")
+        }
+        return "--threshold changed from \(oldThreshold) to \(threshold): the \(changed.count) runs already here were trained out "
+            + "(none stopped early), so they are re-judged against the new level"
+    }
+
+    /// The threshold of the report a finished sweep left in `directory` (summary.json), if any.
+    static func reportedThreshold(in directory: SweepDirectory) -> Double? {
+        guard let data = try? Data(contentsOf: directory.file("summary.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["threshold"] as? Double
+    }
+
     private var isSearch: Bool {
         if case .search = dimensions { return true }
         return false
@@ -252,7 +306,9 @@ public final class SweepRunner {
             let sealed = try run.seal(to: directory.file(relative))
             return SweepRecord(
                 d: key.d, seed: key.seed, projection: key.projection, performance: sealed.performance,
-                epochs: run.epochsCompleted, seconds: Date().timeIntervalSince(started), model: relative, stopped: judge?.outcome)
+                epochs: run.epochsCompleted, seconds: Date().timeIntervalSince(started), model: relative, stopped: judge?.outcome,
+                threshold: direct ? nil : threshold, level: judge == nil ? nil : stopping?.level,
+                testAccuracy: sealed.validation == nil ? nil : sealed.test?.accuracy)
         } catch {
             throw SweepError(error.description)
         }
@@ -274,7 +330,7 @@ private final class EarlyStopJudge: TrainingObserver {
     }
 
     func epoch(_ report: EpochReport) -> TrainingDecision {
-        history.append(shuffledLabels ? report.trainAccuracy : report.test?.accuracy ?? 0)
+        history.append(shuffledLabels ? report.trainAccuracy : report.selectionAccuracy ?? 0)
         outcome = rule.outcome(history: history, totalEpochs: totalEpochs)
         return outcome == nil ? .proceed : .stop
     }

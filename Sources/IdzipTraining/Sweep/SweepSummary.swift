@@ -36,6 +36,8 @@ public struct SweepSummary: Encodable, Sendable {
     public var data: String?
     public var parameters: Int
     public var projection: String
+    /// What performance is measured on (`SweepDescription.selectedOn`); nil for the toy problem.
+    public var selected_on: String?
     public var baseline_kind: String
     public var baseline: Double
     public var threshold: Double
@@ -69,6 +71,7 @@ public struct SweepSummary: Encodable, Sendable {
         data = description.data
         parameters = description.parameters
         projection = description.projection
+        selected_on = description.selectedOn
         baseline_kind = baselineKind == .local ? "local" : "global"
         self.baseline = baseline
         self.threshold = threshold
@@ -88,7 +91,7 @@ public struct SweepSummary: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, data, parameters, projection, baseline_kind, baseline, threshold, d_int90, d_int100, d_int100_measured, runs, dims, means
+        case model, data, parameters, projection, selected_on, baseline_kind, baseline, threshold, d_int90, d_int100, d_int100_measured, runs, dims, means
         case d_int90_bootstrap, training_runs, stopped_early, epochs_trained, run_seconds, wall_seconds
     }
 
@@ -98,6 +101,7 @@ public struct SweepSummary: Encodable, Sendable {
         try container.encodeIfPresent(data, forKey: .data)
         try container.encode(parameters, forKey: .parameters)
         try container.encode(projection, forKey: .projection)
+        try container.encodeIfPresent(selected_on, forKey: .selected_on)
         try container.encode(baseline_kind, forKey: .baseline_kind)
         try container.encode(baseline, forKey: .baseline)
         try container.encode(threshold, forKey: .threshold)
@@ -131,7 +135,8 @@ public struct SweepSummary: Encodable, Sendable {
         }
         lines.append(String(
             format: "%d training runs (%d stopped early), %d %@, %.1f s of training", training_runs, stopped_early,
-            epochs_trained, data == nil ? "steps" : "epochs", run_seconds))
+            epochs_trained, (data == nil ? "step" : "epoch") + (epochs_trained == 1 ? "" : "s"), run_seconds))
+        if let selected_on { lines.append("performance measured on the \(selected_on)") }
         return lines
     }
 }
@@ -142,11 +147,22 @@ public struct SweepDescription: Sendable {
     public var data: String?
     public var parameters: Int
     public var projection: String
+    /// What the runs' performance, and so every decision (early stopping, search, d_int90),
+    /// is measured on; nil for the toy problem.
+    public var selectedOn: String?
 
+    /// - Parameter data: the data's summary; `selectedOn` is derived from it.
     public init(model: String, data: String?, parameters: Int, projection: String) {
         self.model = model
         self.data = data
         self.parameters = parameters
         self.projection = projection
+        selectedOn = data.map { summary in
+            let variant = DataSelection(recorded: summary).variant
+            if variant.shuffleLabels { return "training set accuracy (shuffled labels: memorisation, the paper's convention)" }
+            return variant.validationFraction > 0
+                ? "validation set (\(variant.validationFraction) of the training set held out, data seed \(variant.seed)); test accuracy reported beside it"
+                : "test set (the paper's convention; --validation-fraction holds out a validation set instead)"
+        }
     }
 }
