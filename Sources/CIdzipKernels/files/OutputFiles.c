@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -105,6 +106,12 @@ void idz_temporary_install_handlers(const char *message) {
         sigemptyset(&action.sa_mask);
         action.sa_flags = SA_RESETHAND | SA_NODEFER;
         sigaction(signals[i], &action, NULL);
+        // A parent that spawned idzip from a thread blocking signals (libdispatch's workers
+        // block them) passes the mask on: the handled signals must get through.
+        sigset_t handled;
+        sigemptyset(&handled);
+        sigaddset(&handled, signals[i]);
+        pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
     }
 }
 

@@ -110,6 +110,7 @@ public enum OutputTarget: Sendable, Equatable {
         var ancestor = path
         while ancestor.count > 1, ancestor.hasSuffix("/") { ancestor.removeLast() }
         while stat(ancestor, &status) != 0 {
+            if errno == ENOTDIR { throw .usage("\(role) \(path) cannot be created: a part of the path is not a directory") }
             guard errno == ENOENT, ancestor != "/", ancestor != "." else {
                 throw .usage("\(role) \(path) cannot be created: \(String(cString: strerror(errno)))")
             }
