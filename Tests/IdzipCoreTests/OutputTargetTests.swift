@@ -50,8 +50,6 @@ struct OutputTargetTests {
         for (path, words) in [
             (directory.file("sub"), "is a directory"),
             (directory.file("new/"), "names a directory"),
-            (directory.file("missing/m.npy"), "does not exist"),
-            (directory.file("missing/../out.npy"), "does not exist"),
             (directory.file("dangling"), "symbolic link to nothing"),
             ("", "names no file"),
             ("-", "standard output"),
@@ -59,8 +57,13 @@ struct OutputTargetTests {
             let error = refusal(path)
             #expect(error?.isUsage == true && error?.description.contains(words) == true, "\(path): \(String(describing: error))")
         }
+        // A missing directory is the file system's state, as a missing input is: exit 1.
+        for path in [directory.file("missing/m.npy"), directory.file("missing/../out.npy")] {
+            let error = refusal(path)
+            #expect(error?.isUsage == false && error?.description.contains("does not exist") == true, "\(path): \(String(describing: error))")
+        }
         try directory.write("x", to: "plain")
-        #expect(refusal(directory.file("plain/m.npy"))?.isUsage == true, "a path through a regular file")
+        #expect(refusal(directory.file("plain/m.npy"))?.isUsage == false, "a path through a regular file")
         #expect(refusal(directory.file("sub/m.npy")) == nil)
         #expect(try OutputTarget.check("-", role: "-o", inputs: [], standardOutput: true) == .standardOutput)
         #expect(directory.contents == ["dangling", "plain", "sub"], "the checks leave nothing behind")
@@ -98,7 +101,7 @@ struct OutputTargetTests {
         #expect(error(directory.file("new/deeper")) == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.file("new")), "checking creates nothing")
         #expect(error(directory.file("plain"))?.isUsage == true)
-        #expect(error(directory.file("plain/deeper"))?.isUsage == true)
+        #expect(error(directory.file("plain/deeper"))?.isUsage == false)
         #expect(error(directory.path)?.isUsage == nil)
         if FileManager.default.fileExists(atPath: "/proc/self") { #expect(error("/proc/idzip-sweep")?.isUsage == false) }
     }

@@ -50,7 +50,8 @@ public enum OutputTarget: Sendable, Equatable {
     ///   - standardOutput: whether `-` means standard output.
     ///   - streams: whether a FIFO or character device is acceptable.
     /// - Throws: `OutputPathError`: `.isUsage` for a refused name (same as an input, a
-    ///   directory, a missing directory, ...), else a directory that takes no new files.
+    ///   directory, a link to nothing, `-` where no stream is allowed); else (exit 1, like
+    ///   a missing input) a missing directory or one that takes no new files.
     public static func check(
         _ path: String, role: String, inputs: [String], standardOutput: Bool = false, streams: Bool = true
     ) throws(OutputPathError) -> OutputTarget {
@@ -87,7 +88,7 @@ public enum OutputTarget: Sendable, Equatable {
             throw .usage("\(role) \(path) is a symbolic link to nothing; name a file")
         }
         guard error == ENOENT else {
-            if error == ENOTDIR { throw .usage("\(role) \(path): a part of the path is not a directory") }
+            if error == ENOTDIR { throw .failure("cannot write \(path): a part of the path is not a directory") }
             throw .failure("cannot write \(path): \(String(cString: strerror(error)))")
         }
         try checkDirectory(of: path, role: role, output: path)
@@ -110,13 +111,13 @@ public enum OutputTarget: Sendable, Equatable {
         var ancestor = path
         while ancestor.count > 1, ancestor.hasSuffix("/") { ancestor.removeLast() }
         while stat(ancestor, &status) != 0 {
-            if errno == ENOTDIR { throw .usage("\(role) \(path) cannot be created: a part of the path is not a directory") }
+            if errno == ENOTDIR { throw .failure("cannot create \(path): a part of the path is not a directory") }
             guard errno == ENOENT, ancestor != "/", ancestor != "." else {
                 throw .usage("\(role) \(path) cannot be created: \(String(cString: strerror(errno)))")
             }
             ancestor = directoryPart(ancestor)
         }
-        guard status.st_mode & S_IFMT == S_IFDIR else { throw .usage("\(role) \(path) cannot be created: \(ancestor) is not a directory") }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw .failure("cannot create \(path): \(ancestor) is not a directory") }
         try probe(directory: ancestor, output: path)
     }
 
@@ -139,9 +140,9 @@ public enum OutputTarget: Sendable, Equatable {
         let directory = directoryPart(path)
         var status = stat()
         guard stat(directory, &status) == 0 else {
-            throw .usage("\(role) \(output): the directory \(directory) does not exist; create it first")
+            throw .failure("cannot write \(output): the directory \(directory) does not exist; create it first")
         }
-        guard status.st_mode & S_IFMT == S_IFDIR else { throw .usage("\(role) \(output): \(directory) is not a directory") }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw .failure("cannot write \(output): \(directory) is not a directory") }
         try probe(directory: directory, output: output)
     }
 
@@ -160,7 +161,8 @@ public enum OutputTarget: Sendable, Equatable {
 /// An output that cannot be written, found before any work.
 public struct OutputPathError: Error, CustomStringConvertible, Equatable {
     /// True when the command line names an unusable output (exit 64); false when the
-    /// system refuses to create files there (permissions, read-only disk: exit 1).
+    /// file system cannot take it (a missing directory, permissions, a read-only disk:
+    /// exit 1, as a missing input is).
     public var isUsage: Bool
     public var description: String
 
@@ -233,16 +235,23 @@ package struct TemporaryFile {
 
     static func prefix(_ destinationName: String) -> String { ".\(destinationName).idzip-" }
 
-    /// A new named temporary `<directory>/<prefix>XXXXXX`, registered for removal on signals.
+    /// A new named temporary `<directory>/<prefix>XXXXXX`, registered for removal on
+    /// signals before it exists (so no signal can fall between its creation and its record).
     static func named(directory: String, prefix: String) throws(FileWriteError) -> (Int32, String, Int32) {
-        var template = Array("\(directory)/\(prefix)XXXXXX".utf8CString)
-        // A signal before it is registered leaves it for the next write's sweep.
-        let fd = template.withUnsafeMutableBufferPointer { buffer in mkstemp(buffer.baseAddress!) }
-        guard fd >= 0 else { throw FileWriteError(path: directory, reason: String(cString: strerror(errno))) }
-        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let slot = idz_temporary_register(path)
-        fchmod(fd, 0o644)
-        return (fd, path, slot)
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        for _ in 0..<100 {
+            let path = "\(directory)/\(prefix)" + String((0..<6).map { _ in letters.randomElement()! })
+            let slot = idz_temporary_register(path)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                fchmod(fd, 0o644)
+                return (fd, path, slot)
+            }
+            let error = errno
+            idz_temporary_unregister(slot)
+            guard error == EEXIST else { throw FileWriteError(path: directory, reason: String(cString: strerror(error))) }
+        }
+        throw FileWriteError(path: directory, reason: "no free temporary name")
     }
 
     /// Removes `.<name>.idzip-<pid>-XXXXXX` files of processes that no longer exist (left by
