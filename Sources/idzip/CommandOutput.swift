@@ -25,6 +25,54 @@ func failing<Value>(_ prefix: String? = nil, _ body: () throws -> Value) throws 
     }
 }
 
+/// Standard output, checked: what a command printed must have arrived.
+enum StandardOutput {
+    /// Flushes standard output; a failed write (`> /dev/full`, a closed pipe) is exit 1.
+    static func finish() throws {
+        if let reason = StandardStreams.flushOutput() { throw CommandFailure("cannot write standard output: \(reason)") }
+    }
+
+    /// A line on standard output, flushed (progress), or on standard error with `toError`.
+    static func line(_ text: String, toError: Bool = false) {
+        StandardStreams.write(text + "\n", toError: toError)
+    }
+
+    /// Text on standard error without a newline (a live progress bar).
+    static func error(_ text: String) {
+        StandardStreams.write(text, toError: true)
+    }
+}
+
+/// Checks the outputs named on the command line before any work (the rules are
+/// `OutputTarget`'s): a refused name is one line and exit 64; a directory that takes no
+/// files (permissions, read-only disk) is one line and exit 1.
+enum OutputCheck {
+    static func file(
+        _ path: String, role: String, inputs: [String], standardOutput: Bool = false, streams: Bool = true
+    ) throws -> OutputTarget {
+        do {
+            return try OutputTarget.check(path, role: role, inputs: inputs, standardOutput: standardOutput, streams: streams)
+        } catch {
+            throw refusal(error)
+        }
+    }
+
+    static func directory(_ path: String, role: String, inputs: [String]) throws {
+        do {
+            try OutputTarget.checkDirectory(path, role: role, inputs: inputs)
+        } catch {
+            throw refusal(error)
+        }
+    }
+
+    private static func refusal(_ error: OutputPathError) -> any Error {
+        guard error.isUsage else { return CommandFailure(terminalSafe(error.description)) }
+        // One line (a ValidationError would add the usage), exit 64.
+        StandardOutput.line("Error: " + terminalSafe(error.description), toError: true)
+        return ExitCode(64)
+    }
+}
+
 /// Prints an Encodable value as JSON on standard output.
 func printJSON<Value: Encodable>(_ value: Value) throws {
     print(String(decoding: try prettyJSON(value), as: UTF8.self))

@@ -49,6 +49,7 @@ struct Create: ParsableCommand {
     }
 
     func run() throws {
+        _ = try OutputCheck.file(output, role: "-o", inputs: [])
         let d = projection == .identity ? model.parameterCount : dimension ?? 0
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }

@@ -29,7 +29,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also print the confusion matrix (rows: true class, columns: predicted).")
     var confusion = false
 
-    @Option(help: "Write the predicted class of every example to this file, one number per line.", completion: .file())
+    @Option(help: "Write the predicted class of every example to this file (- for standard output), one number per line.", completion: .file())
     var predictions: String?
 
     @Option(help: "Threads (default: all cores).")
@@ -42,9 +42,14 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if predictions == "-", json { throw ValidationError("--predictions - sends the predictions to standard output; leave out --json") }
     }
 
     func run() throws {
+        let predictionsTarget = try predictions.map {
+            try OutputCheck.file(
+                $0, role: "--predictions", inputs: [modelFile] + DatasetCatalog.inputFiles(of: dataOptions.selection.name), standardOutput: true)
+        }
         let weights = try loadWeights()
         let data = try loadData(recorded: weights.dataset, digest: weights.datasetDigest)
         let dataset: Dataset
@@ -65,17 +70,17 @@ struct Eval: ParsableCommand {
                 threads: threads ?? ParallelLoop.defaultThreads)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
-        if let predictions {
+        if let predictionsTarget {
             let labels = try failing { try predictor.predictions(raw: dataset) }
             try failing {
-                try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: URL(fileURLWithPath: predictions))
+                try AtomicFileWriter.write(Array(labels.map(String.init).joined(separator: "\n").appending("\n").utf8), to: predictionsTarget)
             }
         }
         let report = EvalReport(
             model: modelFile, data: data.selection.summary, split: split.rawValue, evaluation: evaluation,
             classNames: dataset.classNames, confusion: confusion)
         if json { return try printJSON(report) }
-        report.text.forEach { print($0) }
+        report.text.forEach { StandardOutput.line($0, toError: predictionsTarget == .standardOutput) }
     }
 
     /// The data: --data as given, else the data set the model records (said on standard

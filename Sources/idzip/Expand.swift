@@ -17,7 +17,7 @@ struct Expand: ParsableCommand {
     @Argument(help: "The .idz model.", completion: .file(extensions: ["idz"]))
     var model: String
 
-    @Option(name: .shortAndLong, help: "Output file (default: the model's name with the format's extension).", completion: .file())
+    @Option(name: .shortAndLong, help: "Output file, or - for standard output (default: the model's name with the format's extension).", completion: .file())
     var output: String?
 
     @Option(help: "safetensors (named tensors) or npy (one flat float32 vector). Default: from the output's extension, else safetensors.")
@@ -27,7 +27,8 @@ struct Expand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard let output, format == nil else { return }
+        if output == "-", json { throw ValidationError("-o - sends the weights to standard output; leave out --json") }
+        guard let output, format == nil, output != "-" else { return }
         let pathExtension = URL(fileURLWithPath: output).pathExtension
         if !pathExtension.isEmpty, WeightsFileFormat(pathExtension: pathExtension) == nil {
             throw ValidationError("cannot tell the format from '.\(pathExtension)'; name the output .safetensors or .npy, or pass --format")
@@ -35,15 +36,16 @@ struct Expand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try ModelFile.read(self.model)
         let chosenFormat = format ?? output.flatMap { WeightsFileFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) } ?? .safetensors
         let outputPath = output ?? ((self.model as NSString).deletingPathExtension + "." + chosenFormat.rawValue)
+        let target = try OutputCheck.file(outputPath, role: "-o", inputs: [self.model], standardOutput: true)
+        let model = try ModelFile.read(self.model)
         // The architecture, preprocessing and data set travel with the weights.
         let description = WeightsDescription(model: model)
         let report: ExpansionReport
         do {
             report = try ModelExpansion.write(
-                model, to: URL(fileURLWithPath: outputPath), format: chosenFormat,
+                model, to: target, format: chosenFormat,
                 metadata: [("format", "pt"), ("producer", "idzip \(IdzipVersion.current)"), ("weights_sha256", hexString(model.weightsSHA256))]
                     + (description?.safetensorsMetadata ?? []))
         } catch {
@@ -62,7 +64,7 @@ struct Expand: ParsableCommand {
                 bytes: report.bytesWritten, seconds: report.seconds, weights_sha256: hexString(report.sha256), verified: true))
         } else {
             let seconds = String(format: "%.3f", report.seconds)
-            print("expanded \(grouped(report.parameterCount)) parameters to \(outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) verified")
+            StandardOutput.line("expanded \(grouped(report.parameterCount)) parameters to \(target == .standardOutput ? "standard output" : outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) verified", toError: target == .standardOutput)
         }
     }
 }

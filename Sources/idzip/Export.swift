@@ -23,7 +23,7 @@ struct Export: ParsableCommand {
     @Option(help: "The deployment format: onnx, or c (a C99 header for microcontrollers and apps).")
     var format: ExportFormat
 
-    @Option(name: .shortAndLong, help: "Output file (default: the model's name with the format's extension).", completion: .file())
+    @Option(name: .shortAndLong, help: "Output file, or - for standard output (default: the model's name with the format's extension).", completion: .file())
     var output: String?
 
     @Option(help: "Threads for the expansion (default: all cores; the bits do not depend on it).")
@@ -39,14 +39,15 @@ struct Export: ParsableCommand {
     func validate() throws {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
         if output?.isEmpty == true { throw ValidationError("-o needs a file name") }
+        if output == "-", json { throw ValidationError("-o - sends the export to standard output; leave out --json") }
         if URL(fileURLWithPath: outputPath).standardizedFileURL == URL(fileURLWithPath: model).standardizedFileURL {
             throw ValidationError("the output \(outputPath) would overwrite the model; name another file with -o")
         }
     }
 
     func run() throws {
+        let url = try OutputCheck.file(outputPath, role: "-o", inputs: [model], standardOutput: true)
         let idz = try ModelFile.read(model)
-        let url = URL(fileURLWithPath: outputPath)
         switch format {
         case .onnx:
             let report = try failing(model) { try OnnxExport.write(idz, to: url, threads: threads ?? ParallelLoop.defaultThreads) }
@@ -58,7 +59,7 @@ struct Export: ParsableCommand {
                     model: model, output: outputPath, format: format.rawValue, parameters: report.parameterCount,
                     bytes: report.bytesWritten, weights_sha256: hexString(report.sha256), verified: true))
             }
-            print("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified")
+            StandardOutput.line("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified", toError: output == "-")
         }
     }
 
@@ -73,6 +74,7 @@ struct Export: ParsableCommand {
                 weights_sha256: hexString(report.weightsSHA256), verified: true, seconds: report.seconds))
         }
         let input = "[N, " + report.inputShape.map(String.init).joined(separator: ", ") + "]"
+        let print = { StandardOutput.line($0, toError: output == "-") }
         print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
         print("graph: \(report.operatorTypes.joined(separator: ", "))")
         print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0...255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IdzipCore
 
 @main
@@ -12,4 +13,17 @@ struct Idzip: ParsableCommand {
         version: IdzipVersion.current,
         subcommands: [Train.self, Sweep.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
+
+    /// As ArgumentParser's `main`, plus: temporaries removed on SIGINT/SIGTERM/SIGHUP, and
+    /// standard output flushed and checked at the end (a full disk or closed pipe is exit 1).
+    static func main() {
+        OutputCleanup.installSignalHandlers()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            try StandardOutput.finish()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -44,6 +44,7 @@ struct SweepMerge: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.directory(directory, role: "--out", inputs: inputs)
         let merger = SweepMerger(
             inputs: inputs.map(SweepDirectory.init), output: SweepDirectory(directory), baseline: baseline, threshold: threshold,
             allowPartial: allowPartial)

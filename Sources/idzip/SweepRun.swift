@@ -81,6 +81,7 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let model = modelOptions.model
+        try OutputCheck.directory(directory, role: "--out", inputs: model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name))
         var selection = dataOptions.selection
         selection.preprocessing = preprocessingOptions.choice
         let settings = SweepSettings(
@@ -89,7 +90,7 @@ struct SweepRun: ParsableCommand {
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))
-        runner.say = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        runner.say = { StandardOutput.line($0, toError: true) }
         let outcome = try failing { try runner.run() }
         switch outcome {
         case .shard(let shard, let planned, let finished):

@@ -68,6 +68,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let model = modelOptions.model
+        // Outputs are checked before the data is loaded or a step is taken.
+        let dataFiles = model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name)
+        _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles)
+        if !model.isToy { _ = try OutputCheck.file(output + ".checkpoint", role: "the checkpoint", inputs: dataFiles, streams: false) }
         let spec = TrainingRunSpec(
             model: model.name, architecture: model.architecture, dimension: dimension, projection: modelOptions.projection,
             projectionSeed: projectionSeed, seed: training.seed,
@@ -94,14 +98,12 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Prints one line and exits on Ctrl-C. Outputs are written atomically and checkpoints after
-/// each epoch, so nothing partial is left; `--resume` continues.
+/// Prints one line on Ctrl-C; the process then dies of the signal. Outputs are written
+/// atomically and checkpoints after each epoch, so nothing partial is left (temporaries are
+/// removed, see `OutputCleanup`); `--resume` continues.
 enum InterruptMessage {
     static func install() {
-        signal(SIGINT) { _ in
-            let message = "\ninterrupted: no output written; the same command with --resume continues from the last finished epoch\n"
-            message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
-            _exit(130)
-        }
+        OutputCleanup.installSignalHandlers(
+            interruptMessage: "\ninterrupted: no output written; the same command with --resume continues from the last finished epoch\n")
     }
 }

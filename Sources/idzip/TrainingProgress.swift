@@ -55,7 +55,7 @@ final class TrainingProgress: TrainingObserver {
             format: "\repoch %d/%d [%@] %d/%d loss %.4f acc %.1f%% %@ ex/s ETA %@ ",
             progress.epoch + 1, totalEpochs, bar, progress.batch + 1, progress.batchesPerEpoch,
             lossSum / Double(lossCount), accuracy, rate, Self.clock(remaining))
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardOutput.error(line)
     }
 
     func step(_ step: Int, loss: Double) -> TrainingDecision {
@@ -64,7 +64,7 @@ final class TrainingProgress: TrainingObserver {
     }
 
     func epoch(_ report: EpochReport) -> TrainingDecision {
-        if liveBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if liveBar { StandardOutput.error("\r\u{1B}[K") }
         var line = String(
             format: "epoch %d/%d  loss %.4f  train %.2f%%", report.epoch + 1, totalEpochs, report.trainLoss, report.trainAccuracy * 100)
         if let test = report.test {
@@ -76,11 +76,7 @@ final class TrainingProgress: TrainingObserver {
     }
 
     func say(_ line: String) {
-        if linesToStandardError {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        } else {
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
-        }
+        StandardOutput.line(line, toError: linesToStandardError)
     }
 
     static func clock(_ seconds: Double) -> String {

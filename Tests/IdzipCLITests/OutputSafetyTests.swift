@@ -2,28 +2,11 @@ import Foundation
 import IdzipCore
 import Testing
 
-/// Outputs never replace what is not a regular file; models too large to hold in memory are
-/// refused with one line before allocating; text from a file cannot drive the terminal.
+/// Models too large to hold in memory are refused with one line before allocating; text
+/// from a file cannot drive the terminal. (Outputs: OutputRulesTests.)
 struct OutputSafetyTests {
     func idzip(_ arguments: [String], in directory: TemporaryDirectory) throws -> CommandRunner.Result {
         try CommandRunner.run(arguments, in: directory.url)
-    }
-
-    @Test func aFIFOOrSymlinkDestinationIsRefusedNotReplaced() throws {
-        let directory = try TemporaryDirectory()
-        #expect(try idzip(["create", "--model", "fc:16-8-4", "--dim", "5", "--theta-scale", "0.1", "-o", "m.idz"], in: directory).status == 0)
-        #expect(mkfifo(directory.file("fifo").path, 0o644) == 0)
-        try FileManager.default.createSymbolicLink(atPath: directory.file("link.h").path, withDestinationPath: "/dev/null")
-        for (arguments, path) in [
-            (["export", "m.idz", "--format", "c", "-o", "fifo"], "fifo"),
-            (["export", "m.idz", "--format", "onnx", "-o", "link.h"], "link.h"),
-            (["expand", "m.idz", "-o", "fifo", "--format", "npy"], "fifo"),
-        ] {
-            let result = try idzip(arguments, in: directory)
-            #expect(result.status == 1 && result.standardError.contains("not a regular file"), "\(arguments): \(result.standardError)")
-            var status = stat()
-            #expect(lstat(directory.file(path).path, &status) == 0 && status.st_mode & S_IFMT != S_IFREG, "\(path) is left as it was")
-        }
     }
 
     @Test func modelsTooLargeToHoldAreRefusedBeforeAllocating() throws {

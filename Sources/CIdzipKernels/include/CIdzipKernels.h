@@ -128,6 +128,40 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 /// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
+// MARK: Output files (files/OutputFiles.c)
+
+/// An unnamed temporary file in `directory` (Linux O_TMPFILE), open for writing with
+/// permissions `mode`: a descriptor, or -1 with errno (EOPNOTSUPP where the file system or
+/// system has none). Nothing is left on disk if the process dies before it is linked.
+int idz_open_unnamed_temporary(const char *directory, unsigned mode);
+
+/// Gives the unnamed temporary `fd` the name `path` (linkat). -1 with errno EEXIST when
+/// `path` exists: link never replaces a file.
+int idz_link_unnamed_temporary(int fd, const char *path);
+
+/// 1 when idz_link_unnamed_temporary can work here (Linux with /proc mounted), else 0.
+int idz_can_link_unnamed_temporaries(void);
+
+/// Records a named temporary file that SIGINT, SIGTERM and SIGHUP remove (64 at a time):
+/// its slot, or -1 when none is free or the path is too long.
+int idz_temporary_register(const char *path);
+
+/// Forgets the temporary of `slot` (after it was renamed or removed).
+void idz_temporary_unregister(int slot);
+
+/// Installs, once, handlers of SIGINT, SIGTERM and SIGHUP (unless ignored) that remove
+/// every registered temporary, write `message` (if not NULL) to standard error on SIGINT,
+/// and die of the same signal. `message` must stay valid; a later call replaces it.
+void idz_temporary_install_handlers(const char *message);
+
+/// Flushes C's standard output: 0, or the errno of a write that failed now or earlier
+/// (EIO when none was recorded).
+int idz_standard_output_flush(void);
+
+/// Writes `text` to C's standard output (or standard error when `to_error` is not 0) and
+/// flushes it; a failure is left for idz_standard_output_flush to report.
+void idz_standard_stream_write(int to_error, const char *text);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,15 +54,19 @@ public enum IdzFile {
         try decode(readBytes(of: url))
     }
 
-    /// Encodes `model` and writes it atomically: readers see the old file or the new one.
+    /// Encodes `model` and writes it atomically: readers see the old file or the new one
+    /// (a FIFO or character device is written into, see `OutputTarget`).
+    /// - Returns: the bytes written.
     /// - Throws: as `encode(_:)`, or `IdzError` `.io` when the file cannot be written.
-    public static func write(_ model: IdzModel, to url: URL) throws(IdzError) {
+    @discardableResult
+    public static func write(_ model: IdzModel, to url: URL) throws(IdzError) -> Int {
         let bytes = try encode(model)
         do {
             try AtomicFileWriter.write(bytes, to: url)
         } catch {
             throw IdzError(.io, error.description)
         }
+        return bytes.count
     }
 
     // MARK: Preamble

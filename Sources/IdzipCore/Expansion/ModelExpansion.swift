@@ -87,6 +87,17 @@ public enum ModelExpansion {
         _ model: IdzModel, to url: URL, format: WeightsFileFormat, metadata: [(key: String, value: String)] = [],
         threads: Int = ParallelLoop.defaultThreads
     ) throws(ExpansionError) -> ExpansionReport {
+        try write(model, to: .file(url), format: format, metadata: metadata, threads: threads)
+    }
+
+    /// Expands `model` into `target`: a regular file as `write(_:to:format:metadata:threads:)`;
+    /// a stream (FIFO, character device, standard output) receives the bytes as they are
+    /// made, so a checksum mismatch, found at the end, is thrown after they were sent.
+    @discardableResult
+    public static func write(
+        _ model: IdzModel, to target: OutputTarget, format: WeightsFileFormat, metadata: [(key: String, value: String)] = [],
+        threads: Int = ParallelLoop.defaultThreads
+    ) throws(ExpansionError) -> ExpansionReport {
         let started = DispatchTime.now().uptimeNanoseconds
         let expander = try expander(for: model, threads: threads)
         let header: [UInt8]
@@ -100,7 +111,7 @@ public enum ModelExpansion {
         }
         let writer: AtomicFileWriter
         do {
-            writer = try AtomicFileWriter(destination: url)
+            writer = try AtomicFileWriter(target: target)
         } catch {
             throw .output(error.description)
         }

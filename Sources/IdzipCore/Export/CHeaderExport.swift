@@ -56,6 +56,16 @@ public enum CHeaderExport {
     public static func write(
         _ model: IdzModel, to url: URL, source: String, threads: Int = ParallelLoop.defaultThreads
     ) throws(CHeaderExportError) -> CHeaderExportReport {
+        try write(model, to: .file(url), source: source, threads: threads)
+    }
+
+    /// Writes the header to `target` (a file as `write(_:to:source:threads:)`; a stream or
+    /// standard output receives the bytes once they are complete and verified; the include
+    /// guard then comes from `source`).
+    @discardableResult
+    public static func write(
+        _ model: IdzModel, to target: OutputTarget, source: String, threads: Int = ParallelLoop.defaultThreads
+    ) throws(CHeaderExportError) -> CHeaderExportReport {
         try checkExportable(model)
         let weights: [Float]
         do {
@@ -63,10 +73,14 @@ public enum CHeaderExport {
         } catch {
             throw .expansion(error)
         }
-        let text = try header(for: model, weights: weights, source: source, includeGuard: includeGuard(forFileName: url.lastPathComponent))
+        let fileName = switch target {
+        case .file(let url): url.lastPathComponent
+        case .standardOutput: (source as NSString).deletingPathExtension + ".h"
+        }
+        let text = try header(for: model, weights: weights, source: source, includeGuard: includeGuard(forFileName: fileName))
         let bytes = Array(text.utf8)
         do {
-            try AtomicFileWriter.write(bytes, to: url)
+            try AtomicFileWriter.write(bytes, to: target)
         } catch {
             throw .output(error.description)
         }

@@ -72,10 +72,19 @@ public enum OnnxExport {
     public static func write(
         _ model: IdzModel, to url: URL, threads: Int = ParallelLoop.defaultThreads
     ) throws(OnnxExportError) -> OnnxExportReport {
+        try write(model, to: .file(url), threads: threads)
+    }
+
+    /// Writes `model` as ONNX to `target` (a file as `write(_:to:threads:)`; a stream or
+    /// standard output receives the bytes once they are complete and verified).
+    @discardableResult
+    public static func write(
+        _ model: IdzModel, to target: OutputTarget, threads: Int = ParallelLoop.defaultThreads
+    ) throws(OnnxExportError) -> OnnxExportReport {
         let started = DispatchTime.now().uptimeNanoseconds
         let built = try build(model, threads: threads)
         do {
-            try AtomicFileWriter.write(built.bytes, to: url)
+            try AtomicFileWriter.write(built.bytes, to: target)
         } catch {
             throw .output(error.description)
         }

@@ -82,12 +82,13 @@ public struct ModelSealer: Sendable {
             }
         }
         model.metadata = metadata
+        let fileBytes: Int
         do {
-            try IdzFile.write(model, to: url)
+            fileBytes = try IdzFile.write(model, to: url)
         } catch {
             throw .output(error.description)
         }
-        return SealedModel(model: model, fileBytes: Self.fileSize(url))
+        return SealedModel(model: model, fileBytes: fileBytes)
     }
 
     /// Writes the full weights of direct training (D floats) as safetensors (PyTorch
