@@ -25,6 +25,23 @@ func failing<Value>(_ prefix: String? = nil, _ body: () throws -> Value) throws 
     }
 }
 
+/// Prints one line of a report on standard output, terminal-safe: the one sink of report
+/// lines that can hold text from a file or a path.
+func printLine(_ line: String) {
+    print(terminalSafe(line))
+}
+
+/// The line printed for an error that reached `Idzip.main`: terminal-safe, whichever
+/// command threw it. A library error becomes a `CommandFailure` (exit 1); a
+/// `ValidationError` keeps its exit status 64 with its text made safe.
+func terminalSafeError(_ error: any Error) -> any Error {
+    switch error {
+    case is CommandFailure, is ExitCode, is CleanExit: error
+    case let validation as ValidationError: ValidationError(terminalSafe(validation.message))
+    default: CommandFailure(error)
+    }
+}
+
 /// Prints an Encodable value as JSON on standard output.
 func printJSON<Value: Encodable>(_ value: Value) throws {
     print(String(decoding: try prettyJSON(value), as: UTF8.self))

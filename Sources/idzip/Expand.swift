@@ -50,7 +50,7 @@ struct Expand: ParsableCommand {
                 bytes: report.bytesWritten, seconds: report.seconds, weights_sha256: hexString(report.sha256), verified: true))
         } else {
             let seconds = String(format: "%.3f", report.seconds)
-            print("expanded \(grouped(report.parameterCount)) parameters to \(outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) verified")
+            printLine("expanded \(grouped(report.parameterCount)) parameters to \(outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) verified")
         }
     }
 }

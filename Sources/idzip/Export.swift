@@ -58,7 +58,7 @@ struct Export: ParsableCommand {
                     model: model, output: outputPath, format: format.rawValue, parameters: report.parameterCount,
                     bytes: report.bytesWritten, weights_sha256: hexString(report.sha256), verified: true))
             }
-            print("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified")
+            printLine("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified")
         }
     }
 
@@ -73,9 +73,9 @@ struct Export: ParsableCommand {
                 weights_sha256: hexString(report.weightsSHA256), verified: true, seconds: report.seconds))
         }
         let input = "[N, " + report.inputShape.map(String.init).joined(separator: ", ") + "]"
-        print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
-        print("graph: \(report.operatorTypes.joined(separator: ", "))")
-        print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0...255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
+        printLine("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
+        printLine("graph: \(report.operatorTypes.joined(separator: ", "))")
+        printLine("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0...255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
     }
 }
 

@@ -12,4 +12,20 @@ struct Idzip: ParsableCommand {
         version: IdzipVersion.current,
         subcommands: [Train.self, Sweep.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
+
+    /// Parses and runs a command. Every error a command's `run()` throws passes through
+    /// `terminalSafeError`, so no text from a file reaches the terminal unescaped.
+    static func main() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            exit(withError: terminalSafeError(error))
+        }
+    }
 }

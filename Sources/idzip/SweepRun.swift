@@ -85,7 +85,7 @@ struct SweepRun: ParsableCommand {
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))
-        runner.say = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        runner.say = { FileHandle.standardError.write(Data((terminalSafe($0) + "\n").utf8)) }
         let outcome = try failing { try runner.run() }
         switch outcome {
         case .shard(let shard, let planned, let finished):
@@ -103,7 +103,7 @@ struct SweepRun: ParsableCommand {
 enum SweepReport {
     static func print(_ summary: SweepSummary, json: Bool, closing: String) throws {
         if json { return try printJSON(summary) }
-        summary.text.forEach { Swift.print($0) }
-        Swift.print(closing)
+        summary.text.forEach(printLine)
+        printLine(closing)
     }
 }

@@ -28,14 +28,14 @@ struct TrainReport {
         if let loss = sealed.loss {
             let summary = run.toySummary(sealed: sealed, output: output, wallSeconds: seconds)
             if json { return try printJSON(summary) }
-            Swift.print("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters")
+            printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters")
             Swift.print(String(format: "performance exp(-loss) %.6f, loss %.6g (of the weights as stored); %d steps in %.2f s",
                 sealed.performance, loss, run.epochsCompleted, seconds))
             return
         }
         let summary = run.summary(sealed: sealed, reports: reports, output: output, wallSeconds: seconds)
         if json { return try printJSON(summary) }
-        Swift.print("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
+        printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
             + String(format: "%.1fx smaller than float32 weights", summary.compression_ratio) + ")")
         Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d epochs in %.1f s, %@ ex/s",
             summary.test_accuracy * 100, summary.train_accuracy * 100, run.epochsCompleted, seconds,

@@ -75,7 +75,8 @@ final class TrainingProgress: TrainingObserver {
         return .proceed
     }
 
-    func say(_ line: String) {
+    func say(_ text: String) {
+        let line = terminalSafe(text)
         if linesToStandardError {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         } else {

@@ -41,11 +41,15 @@ public struct SweepRecord: Codable, Sendable, Hashable {
     public var model: String
     /// Why the run ended before its last epoch, if it did.
     public var stopped: EarlyStopping.Outcome?
+    /// Why the run failed (it diverged: `FiniteValues`), if it did. A failed run wrote no
+    /// model; its performance counts as 0. Absent from results.json for runs that succeeded.
+    public var failure: String?
 
     public init(
         d: Int, seed: UInt64, projection: String, performance: Double, epochs: Int, seconds: Double, model: String,
-        stopped: EarlyStopping.Outcome? = nil
+        stopped: EarlyStopping.Outcome? = nil, failure: String? = nil
     ) {
+        self.failure = failure
         self.d = d
         self.seed = seed
         self.projection = projection
