@@ -213,7 +213,7 @@ enum HostileCorpus {
         // The room check counts 5 bytes per metadata entry (key length and type), not the
         // 7 of the smallest complete entry: 2 entries in 12 bytes pass it, and the empty keys
         // are then what the reader reports (section 5).
-        metadata("metadata-two-entries-in-12-bytes.idz", .invalidValue) { for _ in 0..<2 { $0.u32(0) }; $0.u8(4); $0.u8(1); $0.u8(4); $0.u8(1) }
+        metadata("metadata-two-entries-in-12-bytes.idz", .invalidValue) { $0.u32(2); for _ in 0..<2 { $0.u32(0); $0.u8(4); $0.u8(1) } }
 
         // Two defects: the order of the checks decides the error (section 2, "Reading order").
         // Framing first: a duplicate section is found before any section is parsed.

@@ -13,11 +13,8 @@ struct FiniteValueTests {
         for bad in [Float.nan, .infinity, -.infinity] {
             #expect(throws: DataError.self) { try Self.set([0, 1, bad, 3], labels: [0, 1]) }
         }
-        do {
-            _ = try Self.set([0, 1, 2, .nan], labels: [0, 1])
-            Issue.record("NaN accepted")
-        } catch {
-            #expect(error.description == "feature 1 of example 1 is nan; every feature must be a finite number")
+        #expect(throws: DataError.invalid("feature 1 of example 1 is nan; every feature must be a finite number")) {
+            try Self.set([0, 1, 2, .nan], labels: [0, 1])
         }
         #expect(try Self.set([0, 1, 2, 3], labels: [0, 1]).count == 2)
     }

@@ -95,7 +95,7 @@ extension NpyHeader {
             let start = position
             while position < bytes.count, bytes[position] < 0x80,
                   Character(Unicode.Scalar(bytes[position])).isLetter || Character(Unicode.Scalar(bytes[position])).isNumber
-                    || bytes[position] == UInt8(ascii: "_") {
+                    || bytes[position] == UInt8(ascii: "_") || bytes[position] == UInt8(ascii: "-") {
                 position += 1
             }
             return String(decoding: bytes[start..<position], as: UTF8.self)
