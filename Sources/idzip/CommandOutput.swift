@@ -34,11 +34,15 @@ func printLine(_ line: String) {
 /// The line printed for an error that reached `Idzip.main`: terminal-safe, whichever
 /// command threw it. A library error becomes a `CommandFailure` (exit 1); a
 /// `ValidationError` keeps its exit status 64 with its text made safe.
+/// ArgumentParser's own errors (help, version, parse errors: their types are internal to
+/// it) pass through unchanged.
 func terminalSafeError(_ error: any Error) -> any Error {
     switch error {
-    case is CommandFailure, is ExitCode, is CleanExit: error
-    case let validation as ValidationError: ValidationError(terminalSafe(validation.message))
-    default: CommandFailure(error)
+    case is CommandFailure, is ExitCode, is CleanExit: return error
+    case let validation as ValidationError: return ValidationError(terminalSafe(validation.message))
+    default:
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return error }
+        return CommandFailure(error)
     }
 }
 
