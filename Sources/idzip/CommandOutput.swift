@@ -32,9 +32,10 @@ enum StandardOutput {
         if let reason = StandardStreams.flushOutput() { throw CommandFailure("cannot write standard output: \(reason)") }
     }
 
-    /// A line on standard output, flushed (progress), or on standard error with `toError`.
+    /// A line on standard output, flushed (progress), or on standard error with `toError`;
+    /// terminal-safe (`terminalSafe`): text from a file or a path cannot control the terminal.
     static func line(_ text: String, toError: Bool = false) {
-        StandardStreams.write(text + "\n", toError: toError)
+        StandardStreams.write(terminalSafe(text) + "\n", toError: toError)
     }
 
     /// Text on standard error without a newline (a live progress bar).
@@ -70,6 +71,27 @@ enum OutputCheck {
         // One line (a ValidationError would add the usage), exit 64.
         StandardOutput.line("Error: " + terminalSafe(error.description), toError: true)
         return ExitCode(64)
+    }
+}
+
+/// Prints one line of a report on standard output, terminal-safe: the one sink of report
+/// lines that can hold text from a file or a path.
+func printLine(_ line: String) {
+    StandardOutput.line(line)
+}
+
+/// The line printed for an error that reached `Idzip.main`: terminal-safe, whichever
+/// command threw it. A library error becomes a `CommandFailure` (exit 1); a
+/// `ValidationError` keeps its exit status 64 with its text made safe.
+/// ArgumentParser's own errors (help, version, parse errors: their types are internal to
+/// it) pass through unchanged.
+func terminalSafeError(_ error: any Error) -> any Error {
+    switch error {
+    case is CommandFailure, is ExitCode, is CleanExit: return error
+    case let validation as ValidationError: return ValidationError(terminalSafe(validation.message))
+    default:
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return error }
+        return CommandFailure(error)
     }
 }
 

@@ -54,12 +54,13 @@ struct Create: ParsableCommand {
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }
         let sealer = ModelSealer(architecture: model.architecture, theta0Seed: seed, preprocessing: ModelSealer.pixelPreprocessing)
-        let draft = sealer.draft(projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d), thetaD: values, encoding: encoding)
         let sealed = try failing {
-            try sealer.write(
+            let draft = try sealer.draft(
+                projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d), thetaD: values, encoding: encoding)
+            return try sealer.write(
                 draft, weights: nil, metadata: [MetadataEntry(key: "producer", value: .string("\(IdzipVersion.producer) create"))],
                 to: URL(fileURLWithPath: output))
         }
-        print("wrote \(output): \(model.name), D = \(grouped(model.parameterCount)), \(projection.name) d = \(grouped(d)), \(grouped(sealed.fileBytes)) bytes")
+        printLine("wrote \(output): \(model.name), D = \(grouped(model.parameterCount)), \(projection.name) d = \(grouped(d)), \(grouped(sealed.fileBytes)) bytes")
     }
 }

@@ -190,7 +190,7 @@ private struct EvalReport: Encodable {
 
     init(model: String, data: String, split: String, evaluation: Evaluation, classNames names: [String], confusion: Bool) {
         let count = evaluation.classCount
-        classNames = (names.count == count ? names : (0..<count).map(String.init)).map(terminalSafe)
+        classNames = names.count == count ? names : (0..<count).map(String.init)
         perClass = evaluation.perClassAccuracy
         self.model = model
         self.data = data
@@ -198,12 +198,15 @@ private struct EvalReport: Encodable {
         examples = evaluation.exampleCount
         accuracy = evaluation.accuracy
         loss = evaluation.meanLoss
-        per_class_accuracy = Dictionary(uniqueKeysWithValues: zip(classNames, perClass).compactMap { name, value in value.map { (name, $0) } })
+        // Class names are unique (the data set refuses repeats when it loads); keep the first anyway.
+        per_class_accuracy = Dictionary(
+            zip(classNames, perClass).compactMap { name, value in value.map { (name, $0) } }, uniquingKeysWith: { first, _ in first })
         self.confusion = confusion
             ? (0..<count).map { actual in (0..<count).map { evaluation.count(actual: actual, predicted: $0) } } : nil
     }
 
     var text: [String] {
+        let classNames = self.classNames.map(terminalSafe)
         var lines = [
             String(format: "%@ on %@ %@ (%@ examples): accuracy %.2f%%, loss %.4f",
                 model, data, split, grouped(examples), accuracy * 100, loss),

@@ -14,16 +14,23 @@ struct Idzip: ParsableCommand {
         subcommands: [Train.self, Sweep.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
 
-    /// As ArgumentParser's `main`, plus: temporaries removed on SIGINT/SIGTERM/SIGHUP, and
-    /// standard output flushed and checked at the end (a full disk or closed pipe is exit 1).
+    /// As ArgumentParser's `main`, plus: temporaries removed on SIGINT/SIGTERM/SIGHUP;
+    /// every error a command's `run()` throws passes through `terminalSafeError`, so no text
+    /// from a file reaches the terminal unescaped; standard output flushed and checked at
+    /// the end (a full disk or closed pipe is exit 1).
     static func main() {
         OutputCleanup.installSignalHandlers()
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
             try command.run()
             try StandardOutput.finish()
         } catch {
-            exit(withError: error)
+            exit(withError: terminalSafeError(error))
         }
     }
 }

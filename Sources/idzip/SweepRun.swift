@@ -108,7 +108,7 @@ struct SweepRun: ParsableCommand {
 enum SweepReport {
     static func print(_ summary: SweepSummary, json: Bool, closing: String) throws {
         if json { return try printJSON(summary) }
-        summary.text.forEach { Swift.print($0) }
-        Swift.print(closing)
+        summary.text.forEach(printLine)
+        printLine(closing)
     }
 }

@@ -91,8 +91,16 @@ struct Train: ParsableCommand {
         }
         InterruptMessage.install()
         let started = Date()
-        let reports = try failing { try run.train(observer: progress, checkpoint: model.isToy ? nil : checkpoint) }
-        let sealed = try failing { try run.seal(to: URL(fileURLWithPath: output)) }
+        let reports: [EpochReport]
+        let sealed: SealedRun
+        do {
+            reports = try run.train(observer: progress, checkpoint: model.isToy ? nil : checkpoint)
+            sealed = try run.seal(to: URL(fileURLWithPath: output))
+        } catch {
+            // A diverged run resumes into the same divergence: it leaves no file (FiniteValues).
+            if error.isDivergence { try? FileManager.default.removeItem(at: checkpoint) }
+            throw CommandFailure(error)
+        }
         if !keepCheckpoint { try? FileManager.default.removeItem(at: checkpoint) }
         try TrainReport(run: run, sealed: sealed, reports: reports, output: output, seconds: Date().timeIntervalSince(started)).print(json: json)
     }

@@ -28,7 +28,7 @@ struct TrainReport {
         if let loss = sealed.loss {
             let summary = run.toySummary(sealed: sealed, output: output, wallSeconds: seconds)
             if json { return try printJSON(summary) }
-            Swift.print("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters")
+            printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters")
             Swift.print(String(format: "performance exp(-loss) %.6f, loss %.6g (of the weights as stored); %d steps in %.2f s",
                 sealed.performance, loss, run.epochsCompleted, seconds))
             return
@@ -36,7 +36,7 @@ struct TrainReport {
         let summary = run.summary(sealed: sealed, reports: reports, output: output, wallSeconds: seconds)
         if json { return try printJSON(summary) }
         let ratio = summary.compression_ratio
-        Swift.print("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
+        printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
             + (ratio >= 1 ? String(format: "%.1fx smaller than float32 weights", ratio)
                 : String(format: "%.2fx the size of float32 weights", 1 / ratio)) + ")")
         Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d %@ in %.1f s, %@ ex/s",

@@ -11,7 +11,7 @@ struct HostileCase: Sendable {
     var payload: [UInt8]? = nil
 }
 
-/// The corpus of Fixtures/hostile: every way a file can be wrong that a reader must catch.
+/// The corpus of Formats/hostile: every way a file can be wrong that a reader must catch.
 /// Structural cases carry a correct SHA-256 trailer so that they reach the deeper checks.
 enum HostileCorpus {
     static func cases() throws -> [HostileCase] {
@@ -208,6 +208,32 @@ enum HostileCorpus {
         metadata("metadata-key-invalid-utf8.idz", .invalidUTF8) { $0.u32(1); $0.blob([0x80]); $0.u8(4); $0.u8(1) }
         metadata("metadata-value-invalid-utf8.idz", .invalidUTF8) { $0.u32(1); $0.string("notes"); $0.u8(3); $0.blob([0xE2, 0x82]) }
         metadata("metadata-empty-key.idz", .invalidValue) { $0.u32(1); $0.string(""); $0.u8(4); $0.u8(1) }
+        // Section 4.8: a labels section with no labels is invalid (a writer omits the section).
+        labels("labels-count-zero.idz", .invalidValue) { $0.u32(0) }
+        // The room check counts 5 bytes per metadata entry (key length and type), not the
+        // 7 of the smallest complete entry: 2 entries in 12 bytes pass it, and the empty keys
+        // are then what the reader reports (section 5).
+        metadata("metadata-two-entries-in-12-bytes.idz", .invalidValue) { $0.u32(2); for _ in 0..<2 { $0.u32(0); $0.u8(4); $0.u8(1) } }
+
+        // Two defects: the order of the checks decides the error (section 2, "Reading order").
+        // Framing first: a duplicate section is found before any section is parsed.
+        payload("two-defects-framing-before-contents.idz", .duplicateSection,
+            base.replacing(Tag.architecture, with: TestPayload.architectureBody(inputShape: [4], layers: [[99]]))
+                .appending(Tag.labels, base.body(Tag.labels)))
+        // Sections are parsed in tag order, not file order: theta_d (0x0005) before preprocessing (0x0006).
+        let reordered = TestPayload(sections: base.sections.reversed())
+        payload("two-defects-sections-in-tag-order.idz", .unknownValue,
+            reordered.replacing(Tag.thetaD, with: TestBytes.build { $0.u8(7); $0.u64(d) })
+                .replacing(Tag.preprocessing, with: TestBytes.build { $0.f32(1); $0.u32(4000); $0.f32(0) }))
+        // Every section is parsed before the model checks: the label's UTF-8 (parsing)
+        // before d = 0 (model check).
+        payload("two-defects-parsing-before-model-checks.idz", .invalidUTF8,
+            base.replacing(Tag.projection, with: TestPayload.projection(kind: 1, seed: 0, d: 0))
+                .replacing(Tag.labels, with: TestBytes.build { $0.u32(2); $0.string("cat"); $0.blob([0xFF]) }))
+        // The model checks in their order: labels (count != outputs) before metadata (duplicate key).
+        payload("two-defects-model-checks-in-order.idz", .invalidValue,
+            base.replacing(Tag.labels, with: TestBytes.build { $0.u32(1); $0.string("a") })
+                .replacing(Tag.metadata, with: TestBytes.build { $0.u32(2); $0.string("k"); $0.u8(4); $0.u8(1); $0.string("k"); $0.u8(4); $0.u8(0) }))
 
         return cases
     }
@@ -219,13 +245,14 @@ enum HostileCorpus {
     }
 }
 
-/// Decodes every file of Fixtures/hostile and expects the error its manifest names.
+/// Decodes every file of Formats/hostile and expects the error its manifest names.
 struct ContainerHostileCorpusTests {
     static let manifestName = "MANIFEST"
 
     /// `<file> <error kind or ok>` per line.
     static func manifest(of cases: [HostileCase]) -> String {
-        "# file expected-error-kind (ok: valid). Regenerate: IDZIP_WRITE_HOSTILE_CORPUS=1 swift test --filter ContainerHostileCorpusTests\n"
+        "# file expected-error-kind (ok: valid; the kinds of Formats/idz-v1.md section 15, the first error in the order of section 2). "
+            + "Regenerate: IDZIP_WRITE_HOSTILE_CORPUS=1 swift test --filter ContainerHostileCorpusTests\n"
             + cases.map { "\($0.name) \($0.expected?.rawValue ?? "ok")\n" }.joined()
     }
 
@@ -270,6 +297,10 @@ struct ContainerHostileCorpusTests {
         "theta-float16-infinity.idz": "theta_d value 5 is not finite",
         "theta-float32-planes-one-byte-short.idz": "more float32 values than bytes: 56 float32 values need at least 224 bytes, 223 remain",
         "metadata-duplicate-keys.idz": "duplicate metadata key \"seed\"",
+        "labels-count-zero.idz": "the labels section has no labels",
+        "metadata-two-entries-in-12-bytes.idz": "a metadata key is empty",
+        "two-defects-sections-in-tag-order.idz": "unknown theta encoding 7",
+        "two-defects-model-checks-in-order.idz": "1 labels for a network with 2 outputs",
     ]
 
     /// The freshly generated cases fail exactly as expected (no crash, no trap).
@@ -297,9 +328,9 @@ struct ContainerHostileCorpusTests {
         if ProcessInfo.processInfo.environment["IDZIP_WRITE_HOSTILE_CORPUS"] == "1" {
             try Self.writeCorpus(cases)
         }
-        let directory = try #require(Bundle.module.url(forResource: "hostile", withExtension: nil, subdirectory: "Fixtures"))
+        let directory = RepositoryFiles.url("Formats/hostile")
         let manifest = try String(contentsOf: directory.appendingPathComponent(Self.manifestName), encoding: .utf8)
-        #expect(manifest == Self.manifest(of: cases), "Fixtures/hostile is stale: regenerate it")
+        #expect(manifest == Self.manifest(of: cases), "Formats/hostile is stale: regenerate it")
         let lines = manifest.split(separator: "\n").filter { !$0.hasPrefix("#") }
         #expect(lines.count == cases.count)
         for line in lines {
@@ -324,7 +355,7 @@ struct ContainerHostileCorpusTests {
     }
 
     static func writeCorpus(_ cases: [HostileCase]) throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/hostile")
+        let directory = RepositoryFiles.url("Formats/hostile")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for old in try FileManager.default.contentsOfDirectory(atPath: directory.path) where old.hasSuffix(".idz") {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(old))

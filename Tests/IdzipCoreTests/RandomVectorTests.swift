@@ -10,6 +10,8 @@ struct RandomVectorTests {
             var seed: String
             var purpose_value: UInt32
             var substream: UInt32
+            /// The block indices of `blocks` (decimal, spec section 8.6).
+            var block_indices: [String]
             var blocks: [[String]]
             var uint64: [String]
             var uniform_float32_bits: [String]
@@ -35,7 +37,9 @@ struct RandomVectorTests {
             let seed = try #require(UInt64(testCase.seed))
             let purpose = try #require(StreamPurpose(rawValue: testCase.purpose_value))
             let stream = RandomStream(seed: seed, purpose: purpose, substream: testCase.substream)
-            let indices: [UInt64] = [0, 1, 4_294_967_301]
+            // The file names its block indices; one sets the counter's high word.
+            let indices = try testCase.block_indices.map { try #require(UInt64($0)) }
+            #expect(indices == [0, 1, 4_294_967_301] && testCase.blocks.count == indices.count)
             for (expected, index) in zip(testCase.blocks, indices) {
                 let block = stream.block(index)
                 #expect([block.0, block.1, block.2, block.3].map { hex($0) } == expected)

@@ -130,7 +130,7 @@ import Testing
 
     @Test func sealerDigestIsTheSameStreamedOrInMemory() throws {
         let sealer = ModelSealer(architecture: .toy(), theta0Seed: 5, preprocessing: Preprocessing(inputScale: 1))
-        let draft = sealer.draft(
+        let draft = try sealer.draft(
             projection: ProjectionSpec(kind: .dense, seed: 9, dimension: 7), thetaD: (0..<7).map { Float($0) / 10 }, encoding: .float16)
         let a = Self.temporaryURL("a.idz"), b = Self.temporaryURL("b.idz")
         defer { for url in [a, b] { try? FileManager.default.removeItem(at: url) } }

@@ -230,3 +230,354 @@ def expand(model):
     kind, seed, d = model["projection"]
     theta = base + project(kind, seed, len(base), d, model["theta_d"])
     return theta.astype(np.float32), hashlib.sha256(theta.astype("<f4").tobytes()).digest()
+
+
+# --- Validation, written from Formats/idz-v1.md sections 1 to 6 and 15 alone ----------------
+#
+# check_idz(data) returns the kind of the first error the spec's reading order finds
+# (section 2, steps 1 to 12), in the kebab-case names of Formats/hostile/MANIFEST, or "ok".
+
+class IdzReject(Exception):
+    def __init__(self, kind, message=""):
+        super().__init__("%s: %s" % (kind, message))
+        self.kind = kind
+
+
+class CheckedReader:
+    """Reads one section's fields; every length is compared with its limit, then with the
+    bytes that remain (section 1, section 5)."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def remaining(self):
+        return len(self.data) - self.pos
+
+    def take(self, n):
+        if n > self.remaining():
+            raise IdzReject("malformed-section", "field runs past the end of its section")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self): return self.take(1)[0]
+    def u16(self): return struct.unpack("<H", self.take(2))[0]
+    def u32(self): return struct.unpack("<I", self.take(4))[0]
+    def u64(self): return struct.unpack("<Q", self.take(8))[0]
+    def f32(self): return struct.unpack("<f", self.take(4))[0]
+    def f64(self): return struct.unpack("<d", self.take(8))[0]
+
+    def limited(self, value, limit):
+        if value > limit:
+            raise IdzReject("limit-exceeded", "%d > %d" % (value, limit))
+        return value
+
+    def room(self, count, size):
+        if count * size > self.remaining():
+            raise IdzReject("malformed-section", "%d items of %d bytes do not fit" % (count, size))
+
+    def blob(self, limit):
+        return self.take(self.limited(self.u32(), limit))
+
+    def string(self, limit):
+        raw = self.blob(limit)
+        try:
+            return raw.decode("utf-8", errors="strict")  # RFC 3629: no overlong forms, no surrogates
+        except UnicodeDecodeError:
+            raise IdzReject("invalid-utf8")
+
+    def end(self):
+        if self.remaining():
+            raise IdzReject("malformed-section", "bytes after the last field")
+
+
+REQUIRED_TAGS = (0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007)
+KNOWN_TAGS = REQUIRED_TAGS + (0x8001, 0x8002)
+MAX_DIMENSION, MAX_PARAMETERS, MAX_D = 2**24, 2**36, 2**26
+
+
+def _check_preamble_and_inflate(data):
+    """Steps 1 to 9 of section 2; returns the payload."""
+    head = data[:8]
+    if head != MAGIC[:len(head)]:
+        raise IdzReject("bad-magic")
+    if len(data) < 32:
+        raise IdzReject("truncated")
+    version, flags, clen, ulen = struct.unpack("<IIQQ", data[8:32])
+    if version != 1:
+        raise IdzReject("unsupported-version")
+    if flags != 0:
+        raise IdzReject("unsupported-flags")
+    if clen > 256 * 2**20 or ulen > 256 * 2**20:
+        raise IdzReject("limit-exceeded")
+    if len(data) < 32 + clen + 32:
+        raise IdzReject("truncated")
+    if len(data) > 32 + clen + 32:
+        raise IdzReject("trailing-bytes")
+    if ulen > clen * 1032 + 1024:
+        raise IdzReject("bad-compression")
+    if hashlib.sha256(data[:32 + clen]).digest() != data[32 + clen:]:
+        raise IdzReject("checksum-mismatch")
+    inflater = zlib.decompressobj()
+    try:
+        payload = inflater.decompress(data[32:32 + clen], ulen + 1)  # output capped at U + 1
+    except zlib.error:
+        raise IdzReject("bad-compression")
+    if len(payload) != ulen or not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+        raise IdzReject("bad-compression")
+    return payload
+
+
+def _split(payload):
+    """Step 10: framing, unknown critical tags and repeated known tags, in file order."""
+    r, sections = CheckedReader(payload), {}
+    while r.remaining():
+        tag = r.u16()
+        body = r.take(r.u32())
+        if tag not in KNOWN_TAGS:
+            if tag & 0x8000:
+                continue
+            raise IdzReject("unknown-section", "0x%04x" % tag)
+        if tag in sections:
+            raise IdzReject("duplicate-section", "0x%04x" % tag)
+        sections[tag] = body
+    return sections
+
+
+def _output_shape(layer, shape, index):
+    kind = layer[0]
+    bad = IdzReject("invalid-architecture", "layer %d" % index)
+    if kind == "dense":
+        if len(shape) != 1 or layer[1] < 1:
+            raise bad
+        return [layer[1]]
+    if kind == "conv2d":
+        filters, k, padding = layer[1:]
+        if len(shape) != 3 or filters < 1 or not 1 <= k <= 64:
+            raise bad
+        if padding == 0:
+            if shape[1] < k or shape[2] < k:
+                raise bad
+            return [filters, shape[1] - k + 1, shape[2] - k + 1]
+        if k % 2 == 0:
+            raise bad
+        return [filters, shape[1], shape[2]]
+    if kind == "maxpool":
+        s = layer[1]
+        if len(shape) != 3 or s < 1 or shape[1] < s or shape[2] < s:
+            raise bad
+        return [shape[0], shape[1] // s, shape[2] // s]
+    if kind == "relu":
+        return list(shape)
+    if kind == "flatten":
+        return [int(np.prod(shape, dtype=object))] if shape else [1]
+    g, m = layer[1], layer[2]  # toy
+    if index != 0 or shape or g < 1 or m < 1 or g * m > MAX_PARAMETERS:
+        raise bad
+    return [g]
+
+
+def _check_shape(shape):
+    entries = 1
+    for dimension in shape:
+        if not 1 <= dimension <= MAX_DIMENSION:
+            raise IdzReject("invalid-architecture", "dimension %d" % dimension)
+        entries *= dimension
+        if entries > 2**31:
+            raise IdzReject("invalid-architecture", "more than 2^31 entries")
+
+
+def _architecture_rules(input_shape, layers):
+    """Section 6; returns the tensor list of section 7 and the number of outputs."""
+    if not layers:
+        raise IdzReject("invalid-architecture", "no layers")
+    _check_shape(input_shape)
+    shape, parameters = list(input_shape), 0
+    model = {"input_shape": input_shape, "layers": layers}
+    for index, layer in enumerate(layers):
+        shape = _output_shape(layer, shape, index)
+        _check_shape(shape)
+    expected = tensors(model)
+    for _, tensor_shape, _, _, _ in expected:
+        parameters += int(np.prod(tensor_shape, dtype=object))
+        if parameters > MAX_PARAMETERS:
+            raise IdzReject("invalid-architecture", "D above 2^36")
+    return expected, parameters, int(np.prod(shape, dtype=object))
+
+
+def check_idz(data):
+    """The kind of the first error of `data` (spec section 2's order), or "ok"."""
+    try:
+        _check(data)
+        return "ok"
+    except IdzReject as reject:
+        return reject.kind
+
+
+def _check(data):
+    sections = _split(_check_preamble_and_inflate(data))
+
+    def section(tag):
+        if tag not in sections:
+            raise IdzReject("missing-section", "0x%04x" % tag)
+        return CheckedReader(sections[tag])
+
+    # Step 11: sections in tag order, fields checked as read.
+    r = section(0x0001)
+    rank = r.limited(r.u8(), 8)
+    r.room(rank, 8)
+    input_shape = [r.limited(r.u64(), MAX_DIMENSION) for _ in range(rank)]
+    count = r.limited(r.u32(), 1024)
+    r.room(count, 1)
+    layers = []
+    for _ in range(count):
+        code = r.u8()
+        if code == 1:
+            layers.append(("dense", r.limited(r.u64(), MAX_DIMENSION)))
+        elif code == 2:
+            filters, kernel = r.limited(r.u64(), MAX_DIMENSION), r.limited(r.u64(), MAX_DIMENSION)
+            padding = r.u8()
+            if padding not in (0, 1):
+                raise IdzReject("unknown-value", "padding")
+            layers.append(("conv2d", filters, kernel, padding))
+        elif code == 3:
+            layers.append(("maxpool", r.limited(r.u64(), MAX_DIMENSION)))
+        elif code == 4:
+            layers.append(("relu",))
+        elif code == 5:
+            layers.append(("flatten",))
+        elif code == 6:
+            layers.append(("toy", r.limited(r.u64(), MAX_DIMENSION), r.limited(r.u64(), MAX_DIMENSION)))
+        else:
+            raise IdzReject("unknown-value", "layer type %d" % code)
+    r.end()
+    expected, D, outputs = _architecture_rules(input_shape, layers)
+
+    r = section(0x0002)
+    count = r.u32()
+    r.room(count, 6)
+    if count != len(expected):
+        raise IdzReject("inconsistent-shapes")
+    for name, shape, scheme, _, _ in expected:
+        stored_name = r.blob(4096)
+        try:
+            stored_name.decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise IdzReject("invalid-utf8")
+        stored_rank = r.limited(r.u8(), 8)
+        r.room(stored_rank, 8)
+        stored_shape = [r.limited(r.u64(), MAX_PARAMETERS) for _ in range(stored_rank)]
+        stored_scheme = r.u8()
+        if stored_scheme not in (0, 1, 2, 3, 4):
+            raise IdzReject("unknown-value", "init scheme")
+        if stored_name != name.encode() or stored_shape != shape or stored_scheme != scheme:
+            raise IdzReject("inconsistent-shapes", name)
+    r.end()
+
+    r = section(0x0003)
+    r.u64()
+    r.end()
+
+    r = section(0x0004)
+    kind = r.u8()
+    if kind not in (0, 1, 2, 3):
+        raise IdzReject("unknown-value", "projection kind")
+    r.u64()
+    d = r.limited(r.u64(), MAX_D)
+    r.end()
+
+    r = section(0x0005)
+    encoding = r.u8()
+    if encoding not in (1, 2, 3):
+        raise IdzReject("unknown-value", "theta encoding")
+    n = r.limited(r.u64(), MAX_D)
+    scale = None
+    if encoding == 3:
+        scale = r.f32()
+        values = np.frombuffer(r.take(n), dtype=np.int8)
+    else:
+        width = 4 if encoding == 1 else 2
+        r.room(n, width)
+        planes = np.frombuffer(r.take(width * n), dtype=np.uint8).reshape(width, n)
+        values = np.ascontiguousarray(planes.T).view("<u4" if width == 4 else "<u2").reshape(n)
+    r.end()
+
+    r = section(0x0006)
+    input_scale = r.f32()
+    channels = r.limited(r.u32(), 4096)
+    r.room(channels, 8)
+    means = [r.f32() for _ in range(channels)]
+    stds = [r.f32() for _ in range(channels)]
+    r.end()
+
+    r = section(0x0007)
+    r.take(32)
+    r.end()
+
+    labels = None
+    if 0x8001 in sections:
+        r = CheckedReader(sections[0x8001])
+        count = r.limited(r.u32(), 65536)
+        if count == 0:
+            raise IdzReject("invalid-value", "a labels section with no labels")
+        r.room(count, 4)
+        labels = [r.string(4096) for _ in range(count)]
+        r.end()
+
+    keys = []
+    if 0x8002 in sections:
+        r = CheckedReader(sections[0x8002])
+        count = r.limited(r.u32(), 4096)
+        r.room(count, 5)
+        for _ in range(count):
+            keys.append(r.blob(4096))
+            try:
+                keys[-1].decode("utf-8", errors="strict")
+            except UnicodeDecodeError:
+                raise IdzReject("invalid-utf8")
+            kind_code = r.u8()
+            if kind_code in (1, 2):
+                r.take(8)
+            elif kind_code == 3:
+                r.string(65536)
+            elif kind_code == 4:
+                if r.u8() > 1:
+                    raise IdzReject("invalid-value", "bool")
+            elif kind_code == 5:
+                r.blob(65536)
+            else:
+                raise IdzReject("unknown-value", "metadata type")
+        r.end()
+
+    # Step 12: model checks, in order.
+    if d < 1 or d > D or (kind == 0 and d != D):
+        raise IdzReject("invalid-value", "d")
+    if kind == 3:
+        block = 1 << max(0, (d - 1).bit_length())  # smallest power of two >= d
+        if -(-D // block) > 2**32:
+            raise IdzReject("limit-exceeded", "Fastfood blocks")
+    if n != d:
+        raise IdzReject("invalid-value", "theta count")
+    if encoding == 1 and np.any((values & 0x7F800000) == 0x7F800000):
+        raise IdzReject("invalid-value", "non-finite float32")
+    if encoding == 2 and np.any((values & 0x7C00) == 0x7C00):
+        raise IdzReject("invalid-value", "non-finite float16")
+    if encoding == 3 and not (math.isfinite(scale) and scale > 0):
+        raise IdzReject("invalid-value", "int8 scale")
+    input_channels = input_shape[0] if len(input_shape) == 3 else 1
+    if channels not in (1, input_channels):
+        raise IdzReject("invalid-value", "preprocessing channels")
+    if not math.isfinite(input_scale):
+        raise IdzReject("invalid-value", "input scale")
+    for mean, std in zip(means, stds):
+        if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+            raise IdzReject("invalid-value", "mean or std")
+    if labels is not None and len(labels) != outputs:
+        raise IdzReject("invalid-value", "label count")
+    seen = set()
+    for key in keys:
+        if not key:
+            raise IdzReject("invalid-value", "empty metadata key")
+        if key in seen:
+            raise IdzReject("duplicate-metadata-key")
+        seen.add(key)

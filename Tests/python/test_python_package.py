@@ -22,7 +22,7 @@ from idz_random import Stream as ReferenceStream
 from idz_reference import expand as reference_expand, read_idz as reference_read, tensors as reference_tensors
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-HOSTILE = ROOT / "Tests" / "IdzipCoreTests" / "Fixtures" / "hostile"
+HOSTILE = ROOT / "Formats" / "hostile"
 SAMPLES = ROOT / "Formats" / "samples"
 
 
@@ -43,7 +43,9 @@ def test_random_streams_match_the_committed_vectors():
     cases = json.loads((ROOT / "Formats" / "test-vectors" / "random.json").read_text())["cases"]
     for case in cases:
         s = idzip.random.Stream(int(case["seed"]), case["purpose_value"], case["substream"])
-        w = s.block(np.array([0, 1, 2**32 + 5], np.uint64))  # the block indices make_random_vectors.py uses
+        indices = [int(b) for b in case["block_indices"]]  # named by the file (spec section 8.6)
+        assert indices == [0, 1, 2**32 + 5]
+        w = s.block(np.array(indices, np.uint64))
         assert [[int(x) for x in word] for word in np.array(w).T] == [[int(x, 16) for x in b] for b in case["blocks"]]
         n = np.arange(len(case["uint64"]))
         assert [int(x) for x in s.uint64(n)] == [int(x, 16) for x in case["uint64"]]

@@ -349,6 +349,8 @@ def _read_preprocessing(r):
 
 def _read_labels(r):
     count = r.count32("label count", MAX_LABELS)
+    if count == 0:  # section 4.8: a file without labels omits the section
+        raise E.InvalidValue("the labels section has no labels (a file without labels omits the section)")
     r.check_room(count, 4, "labels")
     return [r.string("label %d" % i, MAX_NAME_BYTES) for i in range(count)]
 

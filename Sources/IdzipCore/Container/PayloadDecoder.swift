@@ -215,6 +215,8 @@ enum PayloadDecoder {
 
     static func readLabels(_ reader: inout ByteReader) throws(IdzError) -> [String] {
         let count = try reader.count32("label count", limit: ContainerLimits.maxLabels)
+        // Section 4.8: a labels section names every output; a file without labels omits it.
+        guard count > 0 else { throw IdzError(.invalidValue, "the labels section has no labels (a file without labels omits the section)") }
         try reader.checkRoom(for: count, of: 4, "labels")
         var labels: [String] = []
         for index in 0..<count {

@@ -51,6 +51,23 @@ public enum StoredTheta: Sendable, Equatable {
         }
     }
 
+    /// Checks that `encoding` can store every value of `values`: each is finite, and for
+    /// float16 does not round beyond float16's largest finite value (65504), where
+    /// `encode` would store infinity.
+    /// - Throws: `IdzError.invalidValue` naming the value and its index.
+    public static func checkRepresentable(_ values: [Float], as encoding: ThetaEncoding) throws(IdzError) {
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw IdzError(.invalidValue, "theta_d value \(index) is \(values[index]), not a finite number")
+        }
+        guard encoding == .float16 else { return }
+        if let index = values.firstIndex(where: { HalfFloat.bits(from: $0) & 0x7C00 == 0x7C00 }) {
+            throw IdzError(
+                .invalidValue,
+                "theta_d value \(values[index]) (index \(index)) is out of float16's range (largest 65504); "
+                    + "store it as float32 or int8")
+        }
+    }
+
     private static func quantize(_ value: Float, scale: Float) -> Int8 {
         let ratio = (value / scale).rounded(.toNearestOrAwayFromZero)
         guard !ratio.isNaN else { return 0 }

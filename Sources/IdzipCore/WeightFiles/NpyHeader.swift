@@ -26,44 +26,124 @@ extension NpyHeader {
     }
 
     /// Parses the Python dict literal of a header, e.g. {'descr': '<f4', 'fortran_order': False,
-    /// 'shape': (60000, 784), }, into the dtype string ('<f4') and the shape. Fortran order,
+    /// 'shape': (60000, 784), }, into the dtype string ('<f4') and the shape. The literal is
+    /// read whole, as numpy's `ast.literal_eval` would: exactly the keys descr, fortran_order
+    /// and shape, each once (a repeated key, which numpy would silently take the last of, is
+    /// refused), nothing after the closing brace but spaces and the newline. Fortran order,
     /// a dimension outside 0...maxDimension and a rank above 8 are refused. The dtype is
     /// returned unchecked: each reader says which it takes. Shared by every NPY reader of
     /// the package (data sets, `idzip predict` inputs).
     package static func parseDictionary(_ header: String, maxDimension: Int) throws(ParseFailure) -> (descr: String, shape: [Int]) {
-        func value(after key: String) throws(ParseFailure) -> Substring {
-            for quote in ["'", "\""] {
-                if let range = header.range(of: quote + key + quote) {
-                    let rest = header[range.upperBound...].drop { $0 == " " }
-                    if rest.first == ":" { return rest.dropFirst().drop { $0 == " " } }
-                }
-            }
-            throw ParseFailure(reason: "NPY header has no '\(key)'")
+        let entries = try dictionaryEntries(Array(header.utf8))
+        func value(_ key: String) throws(ParseFailure) -> DictionaryValue {
+            guard let value = entries[key] else { throw ParseFailure(reason: "NPY header has no '\(key)'") }
+            return value
         }
-        let descrValue = try value(after: "descr")
-        guard let quote = descrValue.first, quote == "'" || quote == "\"",
-              let end = descrValue.dropFirst().firstIndex(of: quote)
-        else { throw ParseFailure(reason: "NPY header has an unreadable 'descr'") }
-        let descr = String(descrValue[descrValue.index(after: descrValue.startIndex)..<end])
-        let fortran = try value(after: "fortran_order")
-        if fortran.hasPrefix("True") { throw ParseFailure(reason: "Fortran-order arrays are not supported; save in C order") }
-        guard fortran.hasPrefix("False") else { throw ParseFailure(reason: "NPY header has an unreadable 'fortran_order'") }
-        let shapeValue = try value(after: "shape")
-        guard shapeValue.first == "(", let close = shapeValue.firstIndex(of: ")") else {
-            throw ParseFailure(reason: "NPY header has an unreadable 'shape'")
+        guard case .text(let descr) = try value("descr") else { throw ParseFailure(reason: "NPY header has an unreadable 'descr'") }
+        switch try value("fortran_order") {
+        case .word("False"): break
+        case .word("True"): throw ParseFailure(reason: "Fortran-order arrays are not supported; save in C order")
+        default: throw ParseFailure(reason: "NPY header has an unreadable 'fortran_order'")
         }
+        guard case .tuple(let parts) = try value("shape") else { throw ParseFailure(reason: "NPY header has an unreadable 'shape'") }
         var shape: [Int] = []
-        for part in shapeValue[shapeValue.index(after: shapeValue.startIndex)..<close].split(separator: ",") {
-            var text = part
-            while let first = text.first, first == " " || first == "L" { text = text.dropFirst() }
-            while let last = text.last, last == " " || last == "L" { text = text.dropLast() }
-            if text.isEmpty { continue }
+        for part in parts {
+            var text = Substring(part)
+            while let last = text.last, last == "L" { text = text.dropLast() }
             guard let dimension = Int(text), dimension >= 0, dimension <= maxDimension else {
-                throw ParseFailure(reason: "NPY shape has a bad dimension '\(text)'")
+                throw ParseFailure(reason: "NPY shape has a bad dimension '\(part)'")
             }
             shape.append(dimension)
         }
         guard shape.count <= 8 else { throw ParseFailure(reason: "NPY arrays of rank \(shape.count) are not supported") }
         return (descr, shape)
+    }
+
+    /// A value of the header dictionary: a quoted string, a bare word (True, False) or a
+    /// tuple of bare items.
+    private enum DictionaryValue {
+        case text(String)
+        case word(String)
+        case tuple([String])
+    }
+
+    /// The entries of the header's dict literal, each key once.
+    private static func dictionaryEntries(_ bytes: [UInt8]) throws(ParseFailure) -> [String: DictionaryValue] {
+        var position = 0
+        func fail(_ what: String) -> ParseFailure { ParseFailure(reason: "NPY header is not a dictionary literal (\(what) at byte \(position))") }
+        func skipSpaces() {
+            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0A { position += 1 }
+        }
+        func next() -> UInt8? { position < bytes.count ? bytes[position] : nil }
+        func expect(_ byte: UInt8, _ what: String) throws(ParseFailure) {
+            guard next() == byte else { throw fail("expected \(what)") }
+            position += 1
+        }
+        func quoted() throws(ParseFailure) -> String {
+            guard let quote = next(), quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { throw fail("expected a quoted string") }
+            position += 1
+            let start = position
+            while position < bytes.count, bytes[position] != quote {
+                guard bytes[position] != UInt8(ascii: "\\") else { throw fail("escape in a string") }
+                position += 1
+            }
+            guard position < bytes.count else { throw fail("unterminated string") }
+            defer { position += 1 }
+            return String(decoding: bytes[start..<position], as: UTF8.self)
+        }
+        func bare() -> String {
+            let start = position
+            while position < bytes.count, bytes[position] < 0x80,
+                  Character(Unicode.Scalar(bytes[position])).isLetter || Character(Unicode.Scalar(bytes[position])).isNumber
+                    || bytes[position] == UInt8(ascii: "_") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
+            return String(decoding: bytes[start..<position], as: UTF8.self)
+        }
+        skipSpaces()
+        try expect(UInt8(ascii: "{"), "'{'")
+        var entries: [String: DictionaryValue] = [:]
+        while true {
+            skipSpaces()
+            if next() == UInt8(ascii: "}") { position += 1; break }
+            let key = try quoted()
+            guard ["descr", "fortran_order", "shape"].contains(key) else {
+                throw ParseFailure(reason: "NPY header has an unexpected key '\(key)' (numpy writes descr, fortran_order and shape)")
+            }
+            guard entries[key] == nil else { throw ParseFailure(reason: "NPY header names '\(key)' twice") }
+            skipSpaces()
+            try expect(UInt8(ascii: ":"), "':'")
+            skipSpaces()
+            switch next() {
+            case UInt8(ascii: "'"), UInt8(ascii: "\""):
+                entries[key] = .text(try quoted())
+            case UInt8(ascii: "("):
+                position += 1
+                var items: [String] = []
+                while true {
+                    skipSpaces()
+                    if next() == UInt8(ascii: ")") { position += 1; break }
+                    let item = bare()
+                    guard !item.isEmpty else { throw fail("expected a tuple item") }
+                    items.append(item)
+                    skipSpaces()
+                    if next() == UInt8(ascii: ",") { position += 1; continue }
+                    try expect(UInt8(ascii: ")"), "')'")
+                    break
+                }
+                entries[key] = .tuple(items)
+            default:
+                let word = bare()
+                guard !word.isEmpty else { throw fail("expected a value") }
+                entries[key] = .word(word)
+            }
+            skipSpaces()
+            if next() == UInt8(ascii: ",") { position += 1; continue }
+            try expect(UInt8(ascii: "}"), "',' or '}'")
+            break
+        }
+        skipSpaces()
+        guard position == bytes.count else { throw fail("text after the dictionary") }
+        return entries
     }
 }

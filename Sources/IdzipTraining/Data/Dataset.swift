@@ -38,6 +38,11 @@ public struct Dataset: Sendable {
             throw .invalid("\(labels.count) labels but \(features.count) feature values, not \(perExample) per example")
         }
         guard !classNames.isEmpty else { throw .invalid("a data set needs at least one class") }
+        try Self.checkUnique(classNames)
+        if case .floats(let values) = features, let bad = FiniteValues.firstNonFinite(values) {
+            // The finite-value policy (FiniteValues): NaN in the data is bad data, never divergence.
+            throw .invalid("feature \(bad % perExample) of example \(bad / perExample) is \(values[bad]); every feature must be a finite number")
+        }
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classNames.count }) {
             throw .invalid("label \(labels[bad]) of example \(bad) is outside 0..<\(classNames.count)")
         }
@@ -50,6 +55,17 @@ public struct Dataset: Sendable {
         self.exampleShape = exampleShape
         self.labels = labels
         self.classNames = classNames
+    }
+
+    /// Throws when two classes have the same name: reports key classes by name.
+    static func checkUnique(_ classNames: [String]) throws(DataError) {
+        var seen: [String: Int] = [:]
+        for (index, name) in classNames.enumerated() {
+            if let first = seen[name] {
+                throw .invalid("classes \(first) and \(index) are both named '\(name)'; class names must differ")
+            }
+            seen[name] = index
+        }
     }
 
     /// Writes the scaled features of examples `indices` as consecutive rows into `output`.
@@ -202,6 +218,8 @@ public struct DatasetPair: Sendable {
             throw .invalid("training examples have shape \(train.exampleShape) but test examples \(test.exampleShape)")
         }
         guard train.classNames == test.classNames else { throw .invalid("training and test sets have different classes") }
+        guard train.count > 0 else { throw .invalid("\(name): the training set has no examples") }
+        guard test.count > 0 else { throw .invalid("\(name): the test set has no examples") }
         self.name = name
         self.train = train
         self.test = test

@@ -145,11 +145,20 @@ public enum DatasetCatalog {
             name: name, train: dataset(trainImages, trainLabels, paths[0]), test: dataset(testImages, testLabels, paths[2]))
     }
 
-    /// Class names from a text file of one name per line, if present.
-    static func classNames(file: String, count: Int) -> [String]? {
+    /// Class names from a text file of one name per line, if present; with `limit`, only
+    /// the first `limit` names are used.
+    /// - Throws: `DataError.malformed` when two of the names used are the same.
+    static func classNames(file: String, count: Int, limit: Int? = nil) throws(DataError) -> [String]? {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
-        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return names.count >= count ? names : nil
+        var names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard names.count >= count else { return nil }
+        if let limit { names = Array(names.prefix(limit)) }
+        do {
+            try Dataset.checkUnique(names)
+        } catch {
+            throw .malformed(path: file, reason: error.description)
+        }
+        return names
     }
 }
 
@@ -173,7 +182,7 @@ enum NPYDirectory {
             labelSets.append(values.map { Int32($0) })
         }
         let classCount = Int(max(labelSets[0].max() ?? 0, labelSets[1].max() ?? 0)) + 1
-        let classNames = DatasetCatalog.classNames(file: directory + "/classes.txt", count: classCount)
+        let classNames = try DatasetCatalog.classNames(file: directory + "/classes.txt", count: classCount)
             ?? (0..<classCount).map(String.init)
         var sets: [Dataset] = []
         for (featureIndex, labels) in zip([0, 2], labelSets) {
@@ -191,7 +200,11 @@ enum NPYDirectory {
             default:
                 throw .malformed(path: array.path, reason: "features must be uint8 or float32, found \(array.elementType)")
             }
-            sets.append(try Dataset(features: features, exampleShape: shape, labels: labels, classNames: classNames))
+            do {
+                sets.append(try Dataset(features: features, exampleShape: shape, labels: labels, classNames: classNames))
+            } catch {
+                throw .malformed(path: array.path, reason: error.description)
+            }
         }
         return try DatasetPair(name: directory, train: sets[0], test: sets[1])
     }
@@ -212,7 +225,7 @@ enum CIFARDirectory {
             labels += batch.labels
         }
         let test = try CIFARReader.read(path: testPath)
-        let classNames = DatasetCatalog.classNames(file: directory + "/batches.meta.txt", count: 10).map { Array($0.prefix(10)) }
+        let classNames = try DatasetCatalog.classNames(file: directory + "/batches.meta.txt", count: 10, limit: 10)
             ?? CIFARReader.defaultClassNames
         return try DatasetPair(
             name: name,

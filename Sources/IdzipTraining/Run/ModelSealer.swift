@@ -46,8 +46,15 @@ public struct ModelSealer: Sendable {
     }
 
     /// An unsealed model: the digest is zero and there is no metadata yet.
-    public func draft(projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding) -> IdzModel {
-        IdzModel(
+    /// - Throws: `TrainingError.network` when `encoding` cannot store a value of `thetaD`
+    ///   (not finite, or beyond float16's range), naming the value.
+    public func draft(projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding) throws(TrainingError) -> IdzModel {
+        do {
+            try StoredTheta.checkRepresentable(thetaD, as: encoding)
+        } catch {
+            throw .network(error.description)
+        }
+        return IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection,
             theta: StoredTheta.encode(thetaD, as: encoding), preprocessing: preprocessing, labels: labels,
             metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))

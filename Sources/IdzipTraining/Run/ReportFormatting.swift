@@ -1,11 +1,19 @@
 import Foundation
 
 /// An Encodable value as indented JSON with sorted keys and unescaped slashes: the one
-/// encoding of every JSON file and `--json` output idzip writes.
+/// encoding of every JSON file and `--json` output idzip writes. A number that is not
+/// finite (NaN, +-infinity), which JSON cannot express, is written as `null`
+/// (`FiniteValues`), so encoding never fails on one.
 public func prettyJSON<Value: Encodable>(_ value: Value) throws -> Data {
+    // Non-finite numbers are first encoded as a string no real value can hold (a fresh
+    // UUID), then that quoted string becomes null.
+    let marker = "idzip-non-finite-" + UUID().uuidString
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return try encoder.encode(value)
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)
+    let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    guard text.contains(marker) else { return Data(text.utf8) }
+    return Data(text.replacingOccurrences(of: "\"" + marker + "\"", with: "null").utf8)
 }
 
 /// An integer with thousands separators: 199210 -> "199,210".

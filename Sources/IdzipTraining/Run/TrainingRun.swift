@@ -206,7 +206,9 @@ public final class TrainingRun {
         let shuffledLabels = data.selection.variant.shuffleLabels
         if spec.dimension == nil, url.pathExtension.lowercased() == "safetensors" {
             let theta = trainer.theta()
+            try FiniteValues.checkFinal(weights: theta)
             let (test, train, validation) = try evaluate(theta, preprocessing: preprocessing, on: data.pair, threads: threads)
+            try FiniteValues.checkFinal(loss: test.meanLoss, of: "test loss")
             var entries: [(key: String, value: String)] = [
                 ("format", "pt"), ("producer", IdzipVersion.producer), ("idzip.training", spec.configuration.summary),
                 (SafetensorsWriter.architectureKey, ""),  // the writer records the architecture here
@@ -217,9 +219,12 @@ public final class TrainingRun {
             return SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
         }
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
-        let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
+        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
         let weights = try sealer.weights(of: draft)
+        try FiniteValues.checkFinal(weights: weights)
         let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
+        try FiniteValues.checkFinal(loss: test.meanLoss, of: "test loss")
         let sealed = try sealer.write(
             draft, weights: weights, metadata: metadata(data, test: test, train: train, validation: validation), to: url)
         return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
@@ -228,9 +233,12 @@ public final class TrainingRun {
     private func sealToy(_ objective: ToyObjective, to url: URL) throws(TrainingError) -> SealedRun {
         let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
-        let draft = sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
+        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
         let weights = try sealer.weights(of: draft)
+        try FiniteValues.checkFinal(weights: weights)
         let loss = objective.loss(weights)
+        try FiniteValues.checkFinal(loss: loss, of: "loss")
         let performance = ToyObjective.performance(loss: loss)
         let sealed = try sealer.write(draft, weights: weights, metadata: [
             MetadataEntry(key: "dataset", value: .string(dataSummary)),

@@ -50,16 +50,20 @@ public struct SweepRecord: Codable, Sendable, Hashable {
     /// The test accuracy, when `performance` is measured on a held-out validation set
     /// (`--validation-fraction`); nil when the performance is the test accuracy itself.
     public var testAccuracy: Double?
+    /// Why the run failed (it diverged: `FiniteValues`), if it did. A failed run wrote no
+    /// model; its performance counts as 0. Absent from results.json for runs that succeeded.
+    public var failure: String?
 
     enum CodingKeys: String, CodingKey {
-        case d, seed, projection, performance, epochs, seconds, model, stopped, threshold, level
+        case d, seed, projection, performance, epochs, seconds, model, stopped, threshold, level, failure
         case testAccuracy = "test_accuracy"
     }
 
     public init(
         d: Int, seed: UInt64, projection: String, performance: Double, epochs: Int, seconds: Double, model: String,
-        stopped: EarlyStopping.Outcome? = nil, threshold: Double? = nil, level: Double? = nil, testAccuracy: Double? = nil
+        stopped: EarlyStopping.Outcome? = nil, threshold: Double? = nil, level: Double? = nil, testAccuracy: Double? = nil, failure: String? = nil
     ) {
+        self.failure = failure
         self.d = d
         self.seed = seed
         self.projection = projection

@@ -73,7 +73,7 @@ public struct SweepDirectory: Sendable {
         settings.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
     }
 
-    /// Finished runs: rows of results.json whose model file exists.
+    /// Finished runs: rows of results.json whose model file exists, and failed runs (which wrote none).
     public func records() throws(SweepError) -> [SweepRecord] {
         let url = file("results.json")
         let records: [SweepRecord]
@@ -87,7 +87,7 @@ public struct SweepDirectory: Sendable {
         if let stray = records.first(where: { $0.model != "models/\($0.key.fileStem).idz" }) {
             throw SweepError("\(url.path): run \(stray.key.fileStem) names the model file '\(stray.model)', not models/\(stray.key.fileStem).idz")
         }
-        return records.filter { FileManager.default.fileExists(atPath: file($0.model).path) }
+        return records.filter { $0.failure != nil || FileManager.default.fileExists(atPath: file($0.model).path) }
     }
 
     public func save(_ records: [SweepRecord]) throws(SweepError) {

@@ -72,7 +72,7 @@ public struct SweepMerger: Sendable {
             records.append(existing)
         }
         for record in records {
-            guard let source = origin[record.key] else { continue }
+            guard let source = origin[record.key], record.failure == nil else { continue }
             let bytes: Data
             do {
                 bytes = try Data(contentsOf: source.file(record.model))

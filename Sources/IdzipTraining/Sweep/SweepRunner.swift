@@ -162,7 +162,8 @@ public final class SweepRunner {
                 records.append(record)
                 try directory.save(records)
                 trained += 1
-                let stopped = record.stopped.map { $0 == .passed ? ", stopped: passed" : ", stopped: cannot reach" } ?? ""
+                let stopped = record.failure.map { ", failed: \($0)" }
+                    ?? record.stopped.map { $0 == .passed ? ", stopped: passed" : ", stopped: cannot reach" } ?? ""
                 say(String(format: "[%@] %@ performance %.6f (%d %@%@, %.2f s)",
                     isSearch ? "\(trained)" : "\(trained)/\(pending.count)", key.fileStem,
                     record.performance, record.epochs, (settings.isToy ? "step" : "epoch") + (record.epochs == 1 ? "" : "s"), stopped, record.seconds))
@@ -289,6 +290,7 @@ public final class SweepRunner {
         var overrides = direct ? settings.overrides.withoutOptimizerChoices : settings.overrides
         overrides.seed = key.seed
         let started = Date()
+        var epochs = 0
         do {
             var configuration = try overrides.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: settings.architecture, subspace: !direct))
@@ -302,6 +304,7 @@ public final class SweepRunner {
                 projection: settings.projection, seed: key.seed, configuration: configuration, encoding: settings.encoding)
             let run = try TrainingRun(spec: spec, problem: data.map { .dataset($0) } ?? .toy(ToyObjective(settings.architecture) ?? ToyObjective()))
             let judge = stopping.map { EarlyStopJudge($0, shuffledLabels: shuffledLabels, totalEpochs: configuration.epochs) }
+            defer { epochs = run.epochsCompleted }
             try run.train(observer: judge)
             let sealed = try run.seal(to: directory.file(relative))
             return SweepRecord(
@@ -310,7 +313,11 @@ public final class SweepRunner {
                 threshold: direct ? nil : threshold, level: judge == nil ? nil : stopping?.level,
                 testAccuracy: sealed.validation == nil ? nil : sealed.test?.accuracy)
         } catch {
-            throw SweepError(error.description)
+            guard error.isDivergence else { throw SweepError(error.description) }
+            // A diverged run is a result (it did not reach any level), not the end of the sweep.
+            return SweepRecord(
+                d: key.d, seed: key.seed, projection: key.projection, performance: 0, epochs: epochs,
+                seconds: Date().timeIntervalSince(started), model: relative, failure: error.description)
         }
     }
 }

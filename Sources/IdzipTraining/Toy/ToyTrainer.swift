@@ -133,7 +133,7 @@ public final class ToyTrainer {
                     }
                 }
             }
-            guard loss.isFinite else { throw .diverged(epoch: step, batch: 0) }
+            guard loss.isFinite else { throw .divergedAtStep(step) }
             stepsCompleted += 1
             if onStep?(step, loss) == .stop { break }
         }
