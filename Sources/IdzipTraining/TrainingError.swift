@@ -10,6 +10,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case output(String)
     /// The loss became NaN or infinite.
     case diverged(epoch: Int, batch: Int)
+    /// The run would need more memory than `MemoryBudget` allows (checked before allocating).
+    case memory(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .data(let message): message
         case .checkpoint(let message): "cannot resume: \(message)"
         case .output(let message): message
+        case .memory(let message): message
         case .diverged(let epoch, let batch):
             "training diverged (loss is not finite) in epoch \(epoch + 1), batch \(batch + 1); try a lower learning rate"
         }

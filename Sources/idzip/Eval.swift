@@ -39,13 +39,20 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let (architecture, theta, storedPreprocessing) = try loadWeights()
+        let source = try openModel()
+        let threadCount = threads ?? ParallelLoop.defaultThreads
+        try failing { try MemoryBudget.weights(of: source.architecture).check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let data = try dataOptions.load()
         let dataset = split == .test ? data.pair.test : data.pair.train
+        // Every allocation of the evaluation, checked before the weights are expanded.
+        let batchSize = min(256, max(1, dataset.count))
+        var budget = Predictor.memoryBudget(architecture: source.architecture, examples: dataset.count, batchSize: batchSize, threads: threadCount)
+        budget.add("data set", bytes: data.pair.byteCount)
+        let theta = try source.weights(alongside: budget, task: "evaluating \(modelFile)", threads: threadCount)
         // safetensors store no preprocessing: then bytes / 255 and float features as they are, as in training.
-        let preprocessing = storedPreprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
+        let preprocessing = source.preprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
         let predictor = try failing {
-            try Predictor(architecture: architecture, theta: theta, preprocessing: preprocessing, threads: threads ?? ParallelLoop.defaultThreads)
+            try Predictor(architecture: source.architecture, theta: theta, preprocessing: preprocessing, batchSize: batchSize, threads: threadCount)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
         if let predictions {
@@ -61,8 +68,30 @@ struct Eval: ParsableCommand {
         report.text.forEach { print($0) }
     }
 
-    /// The architecture, the full weights and the input preprocessing of the model file.
-    func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
+    static let memoryHint = "evaluate a smaller model, or fewer --threads"
+
+    /// The model file, read but not expanded: its architecture and preprocessing.
+    struct ModelSource {
+        var architecture: Architecture
+        var preprocessing: Preprocessing?
+        var path: String
+        var idz: IdzModel?
+        var safetensors: SafetensorsFile?
+
+        /// The full weights, once `alongside` and the weights fit the memory limit.
+        func weights(alongside budget: MemoryBudget, task: String, threads: Int) throws -> [Float] {
+            if let idz {
+                return try failing(path) { try ModelExpansion.weights(of: idz, threads: threads, alongside: budget, task: task) }
+            }
+            var total = MemoryBudget.weights(of: architecture)
+            total.add(budget)
+            try failing { try total.check(task, hint: Eval.memoryHint) }
+            return try failing(path) { try safetensors!.parameters(for: architecture) }
+        }
+    }
+
+    /// Reads the model file's architecture (and, for a .idz file, its preprocessing).
+    func openModel() throws -> ModelSource {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
             let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
             // A bad architecture inside the file is a bad file (exit 1), not a bad command line.
@@ -71,13 +100,13 @@ struct Eval: ParsableCommand {
             else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
-            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil)
+            return ModelSource(architecture: architecture, preprocessing: nil, path: modelFile, safetensors: file)
         }
         let idz = try ModelFile.read(modelFile)
         if let model, model.architecture != idz.architecture {
             throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
         }
-        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }, idz.preprocessing)
+        return ModelSource(architecture: idz.architecture, preprocessing: idz.preprocessing, path: modelFile, idz: idz)
     }
 }
 

@@ -22,6 +22,14 @@ public struct Dataset: Sendable {
     public let classNames: [String]
 
     public var count: Int { labels.count }
+    /// Bytes its features and labels take in memory.
+    public var byteCount: Int {
+        let featureBytes = switch features {
+        case .bytes(let values): values.count
+        case .floats(let values): values.count * 4
+        }
+        return featureBytes + labels.count * 4
+    }
     public var featureCount: Int { exampleShape.reduce(1, *) }
     public var classCount: Int { classNames.count }
 
@@ -170,6 +178,8 @@ public struct DatasetPair: Sendable {
     public var name: String
     public var train: Dataset
     public var test: Dataset
+    /// Bytes both sets take in memory.
+    public var byteCount: Int { train.byteCount + test.byteCount }
 
     public init(name: String, train: Dataset, test: Dataset) throws(DataError) {
         guard train.exampleShape == test.exampleShape else {
