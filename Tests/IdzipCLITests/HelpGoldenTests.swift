@@ -21,7 +21,7 @@ struct HelpGoldenTests {
         return try CommandRunner.run(arguments + ["--help"], in: directory.url, environment: ["COLUMNS": "80"])
     }
 
-    @Test(arguments: commands.map(\.file))
+    @Test(arguments: HelpGoldenTests.commands.map(\.file))
     func helpTextMatchesItsGoldenFile(_ file: String) throws {
         let arguments = Self.commands.first { $0.file == file }!.arguments
         let result = try Self.help(arguments)

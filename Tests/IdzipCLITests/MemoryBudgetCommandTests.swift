@@ -25,7 +25,7 @@ struct MemoryBudgetCommandTests {
     /// An IDX file: magic, big-endian dimensions, then `body` (default: the declared bytes, all 7).
     static func idx(_ dimensions: [Int], body: [UInt8]? = nil) -> [UInt8] {
         var bytes: [UInt8] = [0, 0, 8, UInt8(dimensions.count)]
-        for value in dimensions { bytes += withUnsafeBytes(of: UInt32(value).bigEndian, Array.init) }
+        for value in dimensions { bytes += withUnsafeBytes(of: UInt32(value).bigEndian) { Array($0) } }
         return bytes + (body ?? [UInt8](repeating: 7, count: dimensions.reduce(1, *)))
     }
 
@@ -85,7 +85,7 @@ struct MemoryBudgetCommandTests {
         // A valid safetensors file without tensors whose metadata names D = 13.3e9.
         var header = Array(#"{"__metadata__":{"idzip.architecture":"\#(Self.hugeArchitecture)"}}"#.utf8)
         while header.count % 8 != 0 { header.append(0x20) }
-        try Data(withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header).write(to: directory.file("huge.safetensors"))
+        try Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header).write(to: directory.file("huge.safetensors"))
         for arguments in [
             ["eval", "huge.safetensors", "--data", "data"],
             ["eval", "huge.safetensors", "--data", "data", "--model", Self.hugeArchitecture],

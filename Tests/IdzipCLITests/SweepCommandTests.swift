@@ -44,7 +44,7 @@ struct SweepCommandTests {
 
         let sweep = directory.url.appendingPathComponent("sweep")
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()
-        #expect(files == ["index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
+        #expect(files == [".lock", "index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
         let svg = try String(contentsOf: sweep.appendingPathComponent("plot.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<circle").count == 41 && svg.contains("d_int90 = 10"))
         let models = try FileManager.default.contentsOfDirectory(atPath: sweep.appendingPathComponent("models").path)

@@ -5,13 +5,13 @@ import Testing
 /// (the directory's lock), and a sweep without --dims or --search runs a default search.
 struct SweepPipelineTests {
     /// Rows of results.json and model files in models/.
-    static func counts(_ directory: URL) throws -> (rows: Int, models: Int) {
+    static func counts(_ directory: URL) throws -> [Int] {
         let results = directory.appendingPathComponent("results.json")
         let rows = FileManager.default.fileExists(atPath: results.path)
             ? ((try JSONSerialization.jsonObject(with: Data(contentsOf: results))) as? [Any])?.count ?? -1 : 0
         let models = ((try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("models").path)) ?? [])
             .filter { $0.hasSuffix(".idz") }.count
-        return (rows, models)
+        return [rows, models]
     }
 
     @Test func aSweepOnADirectoryAnotherSweepHoldsIsRefusedNamingTheHolder() throws {
@@ -28,12 +28,12 @@ struct SweepPipelineTests {
         #expect(refused.status == 1, "\(refused.standardError)")
         #expect(refused.standardError.split(separator: "\n").count == 1, "one line: \(refused.standardError)")
         #expect(refused.standardError.contains("in use by another sweep (process \(getpid()))"), "\(refused.standardError)")
-        #expect(try Self.counts(out) == (0, 0))
+        #expect(try Self.counts(out) == [0, 0])
         // Released (as when the holder ends, even by kill -9): the sweep runs.
         close(descriptor)
         let result = try CommandRunner.run(arguments, in: directory.url)
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(try Self.counts(out) == (3, 3))
+        #expect(try Self.counts(out) == [3, 3])
         // A merge into a directory a sweep holds is refused too.
         let merged = directory.file("m")
         try FileManager.default.createDirectory(at: merged, withIntermediateDirectories: true)
@@ -44,7 +44,7 @@ struct SweepPipelineTests {
         close(holder)
         let again = try CommandRunner.run(["sweep", "merge", "--out", "m", "s"], in: directory.url)
         #expect(again.status == 0, "\(again.standardError)")
-        #expect(try Self.counts(merged) == (3, 3))
+        #expect(try Self.counts(merged) == [3, 3])
     }
 
     @Test func twoConcurrentSweepsOnOneDirectoryLoseNoRuns() throws {
@@ -71,14 +71,15 @@ struct SweepPipelineTests {
             #expect(status == 1 && message.contains("in use by another sweep"), "\(message)")
         }
         #expect(statuses.contains(0))
-        let (rows, models) = try Self.counts(directory.file("s"))
+        let counted = try Self.counts(directory.file("s"))
+        let (rows, models) = (counted[0], counted[1])
         #expect(rows == models, "every model has its row: \(rows) rows, \(models) models")
         #expect(rows == statuses.filter { $0 == 0 }.count * 20)
         // The refused sweep, run again, adds its runs.
         if let index = statuses.firstIndex(where: { $0 != 0 }) {
             let again = try CommandRunner.run(["sweep", "--model", "toy", "--dims", index == 0 ? "1-20" : "21-40", "--out", "s"], in: directory.url)
             #expect(again.status == 0, "\(again.standardError)")
-            #expect(try Self.counts(directory.file("s")) == (40, 40))
+            #expect(try Self.counts(directory.file("s")) == [40, 40])
         }
     }
 

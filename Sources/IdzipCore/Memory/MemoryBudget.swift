@@ -129,18 +129,21 @@ public struct MemoryBudget: Sendable, Equatable {
     /// `check(_:hint:)` against a given limit.
     public func check(_ task: String, hint: String? = nil, limit: (bytes: Int?, source: String)) throws(MemoryBudgetError) {
         guard let bytes = limit.bytes, totalBytes > bytes else { return }
-        let parts = items.filter { $0.bytes >= totalBytes / 100 }.map { "\($0.what): \(Self.gigabytes($0.bytes))" }
+        let parts = items.filter { $0.bytes >= totalBytes / 100 }.map { "\($0.what): \(Self.sizeText($0.bytes))" }
         throw MemoryBudgetError(
-            "\(task) needs \(Self.gigabytes(totalBytes)) (\(parts.joined(separator: ", "))), more than the "
-                + "\(Self.gigabytes(bytes)) of \(limit.source); set \(Self.environmentVariable) (e.g. \(Self.environmentVariable)=\(Self.suggestion(totalBytes))) "
+            "\(task) needs \(Self.sizeText(totalBytes)) (\(parts.joined(separator: ", "))), more than the "
+                + "\(Self.sizeText(bytes)) of \(limit.source); set \(Self.environmentVariable) (e.g. \(Self.environmentVariable)=\(Self.suggestion(totalBytes))) "
                 + "to allow more" + (hint.map { "; " + $0 } ?? ""))
     }
 
-    /// "53.2 GB", "0.41 GB", "> 9 EB" for a saturated size.
-    public static func gigabytes(_ bytes: Int) -> String {
+    /// "53 GB", "2.4 GB", "310.5 MB", "51 kB"; "more than 9 EB" for a saturated size.
+    public static func sizeText(_ bytes: Int) -> String {
         if bytes == Int.max { return "more than 9 EB" }
-        let value = Double(bytes) / 1e9
-        return value >= 10 ? String(format: "%.0f GB", value) : value >= 1 ? String(format: "%.1f GB", value) : String(format: "%.2f GB", value)
+        let value = Double(bytes)
+        if value >= 10e9 { return String(format: "%.0f GB", value / 1e9) }
+        if value >= 1e9 { return String(format: "%.1f GB", value / 1e9) }
+        if value >= 1e6 { return String(format: "%.1f MB", value / 1e6) }
+        return String(format: "%.0f kB", (value / 1e3).rounded(.up))
     }
 
     private static func suggestion(_ bytes: Int) -> String {
