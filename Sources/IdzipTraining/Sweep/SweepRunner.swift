@@ -81,8 +81,6 @@ public final class SweepRunner {
     public let directory: SweepDirectory
     /// Receives progress lines for people.
     public var say: (String) -> Void = { _ in }
-    /// The directory's lock while `run()` works in it.
-    private var lock: SweepDirectory.Lock?
 
     public init(
         settings: SweepSettings, dimensions: SweepDimensions, runs: Int, baseline: SweepBaseline, threshold: Double,
@@ -119,8 +117,9 @@ public final class SweepRunner {
         }
         try checkMemory()
         try directory.create()
-        // Held until this runner is released: a second sweep on the directory is refused.
-        lock = try directory.lock()
+        // Held while this run works in the directory: a second sweep on it is refused.
+        let lock = try directory.lock()
+        defer { withExtendedLifetime(lock) {} }
         do {
             try directory.adopt(settings: try settings.settingsText())
         } catch let error as SweepError {
