@@ -11,6 +11,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite during training (the data is checked finite when it
     /// is loaded, so the cause is the optimisation).
     case diverged(epoch: Int, batch: Int)
+    /// The run would need more memory than `MemoryBudget` allows (checked before allocating).
+    case memory(String)
     /// The final weights or their loss are not finite (`FiniteValues`): `what` names the
     /// value. No model is written.
     case divergedAfterTraining(what: String)
@@ -32,6 +34,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .data(let message): message
         case .checkpoint(let message): "cannot resume: \(message)"
         case .output(let message): message
+        case .memory(let message): message
         case .diverged(let epoch, let batch):
             "training diverged (loss is not finite) in epoch \(epoch + 1), batch \(batch + 1); no model written; "
                 + "try a lower learning rate"

@@ -43,10 +43,11 @@ struct DimensionList: Sendable {
     var dimensions: [Int]
 
     static func parse(_ text: String) throws -> DimensionList {
-        guard let list = SweepPlan.parseDimensions(text) else {
-            throw ValidationError("--dims must be a comma-separated list of positive integers and ranges such as 1-20 or 100-1500:100")
+        do {
+            return DimensionList(dimensions: try SweepPlan.dimensions(from: text))
+        } catch {
+            throw ValidationError(error.description)
         }
-        return DimensionList(dimensions: list)
     }
 }
 

@@ -51,6 +51,9 @@ struct Create: ParsableCommand {
     func run() throws {
         _ = try OutputCheck.file(output, role: "-o", inputs: [])
         let d = projection == .identity ? model.parameterCount : dimension ?? 0
+        var budget = MemoryBudget()
+        budget.add("theta_d and its encoding (d = \(d) floats x 3)", floats: d, copies: 3)
+        try failing { try budget.check("creating \(output)", hint: "a subspace (--projection fastfood --dim N) stores only d values") }
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }
         let sealer = ModelSealer(architecture: model.architecture, theta0Seed: seed, preprocessing: ModelSealer.pixelPreprocessing)

@@ -64,6 +64,13 @@ struct Eval: ParsableCommand {
         }
         // Weights that record no preprocessing: bytes / 255 and float features as they are, as in training.
         let preprocessing = weights.preprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
+        // Every further allocation of the evaluation, checked before it is made.
+        let threadCount = threads ?? ParallelLoop.defaultThreads
+        var budget = Predictor.memoryBudget(
+            architecture: weights.architecture, examples: dataset.count, batchSize: min(256, max(1, dataset.count)), threads: threadCount)
+        budget.add(MemoryBudget.weights(of: weights.architecture))
+        budget.add("data set", bytes: data.pair.byteCount)
+        try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let predictor = try failing {
             try Predictor(
                 architecture: weights.architecture, theta: weights.theta, preprocessing: preprocessing,
@@ -82,6 +89,8 @@ struct Eval: ParsableCommand {
         if json { return try printJSON(report) }
         report.text.forEach { StandardOutput.line($0, toError: predictionsTarget == .standardOutput) }
     }
+
+    static let memoryHint = "evaluate a smaller model, or fewer --threads"
 
     /// The data: --data as given, else the data set the model records (said on standard
     /// error), else MNIST (said too). A recorded SHA-256 that the data does not match is reported.
@@ -119,6 +128,10 @@ struct Eval: ParsableCommand {
     /// The architecture, the full weights, the input preprocessing and the recorded data set
     /// of a .idz, a safetensors file (idzip.* metadata) or a .npy vector (its .npy.json sidecar).
     func loadWeights() throws -> LoadedWeights {
+        /// The weights must fit before they are read or expanded (`MemoryBudget`).
+        func checkMemory(_ architecture: Architecture) throws {
+            try failing { try MemoryBudget.weights(of: architecture).check("evaluating \(modelFile)", hint: Self.memoryHint) }
+        }
         let url = URL(fileURLWithPath: modelFile)
         switch url.pathExtension.lowercased() {
         case "safetensors":
@@ -132,6 +145,7 @@ struct Eval: ParsableCommand {
             let preprocessing = try file.metadata[WeightsDescription.preprocessingKey].map { text in
                 try failing(modelFile) { try WeightsDescription.preprocessing(json: text) }
             }
+            try checkMemory(architecture)
             return LoadedWeights(
                 architecture: architecture, theta: try failing(modelFile) { try file.parameters(for: architecture) },
                 preprocessing: preprocessing, dataset: file.metadata[WeightsDescription.datasetKey],
@@ -145,6 +159,7 @@ struct Eval: ParsableCommand {
             else {
                 throw ValidationError("\(modelFile) has no sidecar \(sidecarPath) naming its architecture; give it with --model")
             }
+            try checkMemory(architecture)
             let theta = try failing(modelFile) { try NpyWeights.read(url) }
             let count = try failing { try architecture.parameterCount() }
             guard theta.count == count else {
@@ -161,6 +176,7 @@ struct Eval: ParsableCommand {
             if let model, model.architecture != idz.architecture {
                 throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
             }
+            try checkMemory(idz.architecture)
             let theta = try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }
             let description = WeightsDescription(model: idz)
             var dataset: String?

@@ -51,9 +51,15 @@ struct Predict: ParsableCommand {
                 return (name: input, examples: try reader.examples(from: bytes, name: input))
             }
         }
-        let theta = try failing(modelFile) { try ModelExpansion.weights(of: model, threads: threadCount) }
+        let exampleCount = decoded.reduce(0) { $0 + $1.examples.count }
+        let batchSize = min(256, max(1, exampleCount))
+        let budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
+        let theta = try failing(modelFile) {
+            try ModelExpansion.weights(of: model, threads: threadCount, alongside: budget, task: "running \(modelFile)")
+        }
         let predictor = try failing {
-            try Predictor(architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, threads: threadCount)
+            try Predictor(
+                architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, batchSize: batchSize, threads: threadCount)
         }
         let predictions = try failing { try predictor.classify(raw: decoded.flatMap(\.examples.raw)) }
         let labels = model.labels.count == predictor.classCount ? model.labels : []

@@ -16,7 +16,10 @@ struct SweepRun: ParsableCommand {
             summary.json, plot.svg, index.html and every run's model in models/. Running the same sweep again \
             resumes: finished runs are kept. A run stops early once it is clearly above the level or clearly \
             cannot reach it (--no-early-stop trains every run to the end). --shard i/n runs every n-th run \
-            of the plan into its own directory; `idzip sweep merge` combines the shards.
+            of the plan into its own directory; `idzip sweep merge` combines the shards. With neither \
+            --dims nor --search, the sweep searches 1 to D/10 (every network of the paper has d_int90 \
+            well below D/10). A plan holds at most 100,000 runs (d values x --runs). One sweep at a time \
+            writes to a directory: a second one on the same --out is refused while the first runs.
             """
     )
 
@@ -29,7 +32,7 @@ struct SweepRun: ParsableCommand {
     @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).", transform: DimensionList.parse)
     var dims: DimensionList?
 
-    @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect.", transform: DimensionRange.parse)
+    @Option(help: "Instead of --dims, search LOW-HIGH: double d from LOW until it passes, then bisect (default with neither: 1 to D/10).", transform: DimensionRange.parse)
     var search: DimensionRange?
 
     @Option(help: "With --search: stop bisecting when the interval is this narrow.")
@@ -59,14 +62,17 @@ struct SweepRun: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (dims == nil) != (search == nil) else { throw ValidationError("give either --dims or --search") }
+        guard dims == nil || search == nil else { throw ValidationError("give either --dims or --search, not both") }
         guard resolution >= 1 else { throw ValidationError("--resolution must be at least 1") }
         guard dimensions.largest <= Limits.maxSubspaceDimension else {
             throw ValidationError("--dims must be at most \(Limits.maxSubspaceDimension)")
         }
         guard runs >= 1, runs <= 1000 else { throw ValidationError("--runs must be in 1...1000") }
+        if let dims, dims.dimensions.count * runs > SweepPlan.maxRuns {
+            throw ValidationError("--dims with --runs \(runs) plans \(dims.dimensions.count) x \(runs) = \(dims.dimensions.count * runs) runs; a sweep plans at most \(SweepPlan.maxRuns)")
+        }
         guard threshold > 0, threshold <= 1 else { throw ValidationError("--threshold must be in (0, 1]") }
-        if shard != nil, search != nil {
+        if shard != nil, dims == nil {
             throw ValidationError("--shard needs --dims: a --search picks each d from the results before it, so it cannot be split")
         }
         guard modelOptions.projection != .identity else { throw ValidationError("--projection must be dense, sparse or fastfood") }
@@ -76,7 +82,13 @@ struct SweepRun: ParsableCommand {
 
     var dimensions: SweepDimensions {
         if let search { return .search(low: search.low, high: search.high, resolution: resolution) }
-        return .list(dims?.dimensions ?? [])
+        if let dims { return .list(dims.dimensions) }
+        return .search(low: 1, high: defaultSearchHigh, resolution: resolution)
+    }
+
+    /// The top of the default search: D/10 (at least 1, at most the format's largest d).
+    var defaultSearchHigh: Int {
+        min(Limits.maxSubspaceDimension, max(1, modelOptions.model.parameterCount / 10))
     }
 
     func run() throws {
@@ -91,6 +103,9 @@ struct SweepRun: ParsableCommand {
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))
         runner.say = { StandardOutput.line($0, toError: true) }
+        if dims == nil, search == nil {
+            runner.say("no --dims or --search given: searching d in 1-\(defaultSearchHigh) (D/10)")
+        }
         let outcome = try failing { try runner.run() }
         switch outcome {
         case .shard(let shard, let planned, let finished):

@@ -78,6 +78,7 @@ struct Train: ParsableCommand {
             configuration: try training.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)),
             encoding: modelOptions.encoding)
+        try failing { try spec.checkMemory() }  // before the data set is read
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }
         let progress = TrainingProgress(totalEpochs: spec.configuration.epochs, json: json)

@@ -44,7 +44,7 @@ struct SweepCommandTests {
 
         let sweep = directory.url.appendingPathComponent("sweep")
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()
-        #expect(files == ["index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
+        #expect(files == [".lock", "index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
         let svg = try String(contentsOf: sweep.appendingPathComponent("plot.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<circle").count == 41 && svg.contains("d_int90 = 10"))
         let models = try FileManager.default.contentsOfDirectory(atPath: sweep.appendingPathComponent("models").path)
@@ -108,7 +108,7 @@ struct SweepCommandTests {
 
     @Test func badSweepArguments() throws {
         let directory = try TemporaryDirectory()
-        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"], [], ["--dims", "5", "--search", "1-9"], ["--search", "9-1"],
+        for bad in [["--dims", "0,1"], ["--dims", "x"], ["--dims", "5", "--baseline", "best"], ["--dims", "5", "--runs", "0"], ["--dims", "5", "--search", "1-9"], ["--search", "9-1"],
                     ["--dims", "5", "--shard", "0/2"], ["--dims", "5", "--shard", "3/2"], ["--search", "1-9", "--shard", "1/2"]] {
             let result = try CommandRunner.run(["sweep", "--model", "toy", "--out", "s"] + bad, in: directory.url)
             #expect(result.status == 64, "\(bad): \(result.standardError)")

@@ -49,29 +49,36 @@ public enum ModelExpansion {
     }
 
     /// The full theta (D floats in parameter order), verified against the model's checksum.
-    /// - Throws: `ExpansionError.invalidModel`, or `.checksumMismatch` when the weights do
-    ///   not match the recorded SHA-256.
+    /// - Parameter alongside: what the caller will hold with it (activations, copies of
+    ///   the weights, a data set): the D floats plus these must fit `MemoryBudget`'s limit,
+    ///   checked before anything is allocated.
+    /// - Throws: `ExpansionError.invalidModel`, `.tooLarge` when the memory budget is
+    ///   exceeded, or `.checksumMismatch` when the weights do not match the recorded SHA-256.
     public static func weights(
-        of model: IdzModel, threads: Int = ParallelLoop.defaultThreads
+        of model: IdzModel, threads: Int = ParallelLoop.defaultThreads, alongside: MemoryBudget = MemoryBudget(),
+        task: String = "holding the model's weights"
     ) throws(ExpansionError) -> [Float] {
         let expander = try expander(for: model, threads: threads)
-        try checkMemory(forParameters: expander.parameterCount)
+        try checkMemory(forParameters: expander.parameterCount, alongside: alongside, task: task)
         let theta = expander.expandAll()
         try verify(IdzChecksum.weightsSHA256(theta), against: model)
         return theta
     }
 
     /// Refuses, before allocating, weights in memory that this machine cannot hold: D
-    /// floats plus the copies inference and export make (three copies of 4 D bytes) must
-    /// fit in half of the physical memory. Streaming expansion (`write`) has no such limit.
-    /// - Throws: `ExpansionError.invalidModel` naming the bytes needed and the machine's memory.
-    package static func checkMemory(forParameters count: Int) throws(ExpansionError) {
-        let physical = Double(ProcessInfo.processInfo.physicalMemory)
-        let needed = Double(count) * 4 * 3
-        guard needed <= physical / 2 else {
-            throw .invalidModel(String(
-                format: "holding its %@ parameters in memory needs about %.1f GB, more than half of this machine's %.1f GB; `idzip expand` streams models of any size to a file",
-                "\(count)", needed / 1e9, physical / 1e9))
+    /// floats plus `alongside` must fit `MemoryBudget`'s limit. Streaming expansion
+    /// (`write`) has no such limit.
+    /// - Throws: `ExpansionError.tooLarge` naming the bytes needed and the limit.
+    package static func checkMemory(
+        forParameters count: Int, alongside: MemoryBudget = MemoryBudget(), task: String = "holding the model's weights"
+    ) throws(ExpansionError) {
+        var budget = MemoryBudget()
+        budget.add("weights (\(count) floats)", floats: count)
+        for item in alongside.items { budget.add(item.what, bytes: item.bytes) }
+        do {
+            try budget.check(task, hint: "`idzip expand` streams models of any size to a file")
+        } catch {
+            throw .tooLarge(error.description)
         }
     }
 
@@ -186,6 +193,8 @@ public enum ExpansionError: Error, CustomStringConvertible, Equatable {
     case checksumMismatch(expected: String, actual: String)
     /// The output file could not be written; the message names it and the reason.
     case output(String)
+    /// Holding the weights in memory would exceed `MemoryBudget`'s limit; the message says by how much.
+    case tooLarge(String)
 
     /// One line naming the problem.
     public var description: String {
@@ -194,6 +203,7 @@ public enum ExpansionError: Error, CustomStringConvertible, Equatable {
         case .checksumMismatch(let expected, let actual):
             "expanded weights do not match the file's checksum (expected sha256 \(expected), got \(actual)); nothing was written"
         case .output(let message): message
+        case .tooLarge(let message): message
         }
     }
 }

@@ -69,7 +69,10 @@ public enum CHeaderExport {
         try checkExportable(model)
         let weights: [Float]
         do {
-            weights = try ModelExpansion.weights(of: model, threads: threads)
+            // The header's text and its UTF-8 bytes: about 17 bytes per weight each.
+            var text = MemoryBudget()
+            text.add("C source text (about 34 bytes per weight)", bytes: MemoryBudget.product([model.parameterCount, 34]))
+            weights = try ModelExpansion.weights(of: model, threads: threads, alongside: text, task: "exporting a C header")
         } catch {
             throw .expansion(error)
         }

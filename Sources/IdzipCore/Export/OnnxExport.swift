@@ -97,7 +97,10 @@ public enum OnnxExport {
         try check(model.architecture)
         let theta: [Float]
         do {
-            theta = try ModelExpansion.weights(of: model, threads: threads)
+            // The initializers in the message and its serialized bytes are two more copies.
+            var copies = MemoryBudget()
+            copies.add("ONNX initializers and serialized model (2 copies)", floats: model.parameterCount, copies: 2)
+            theta = try ModelExpansion.weights(of: model, threads: threads, alongside: copies, task: "exporting to ONNX")
         } catch {
             throw .expansion(error)
         }

@@ -17,6 +17,26 @@ package final class ForwardPass {
     /// Largest number of floats one buffer may hold.
     package static let maxBufferCount = 1 << 31
 
+    /// Floats one example takes in a pass's buffers: its input, every step's output and
+    /// each convolution's im2col matrix (what `init` allocates per example).
+    package static func floatsPerExample(_ plan: NetworkPlan) -> Int {
+        var total = plan.inputCount
+        for (index, step) in plan.steps.enumerated() {
+            switch step {
+            case .relu, .fusedRelu:
+                break
+            case .flatten(_, let layout) where layout == .exampleMajor:
+                break
+            case .convolution(let shape, _):
+                total = MemoryBudget.sum(total, MemoryBudget.product([shape.patchSize, shape.output.planeSize]))
+                total = MemoryBudget.sum(total, plan.outputCounts[index])
+            default:
+                total = MemoryBudget.sum(total, plan.outputCounts[index])
+            }
+        }
+        return total
+    }
+
     package init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
         guard batchCapacity >= 1 else { throw .unsupported("a batch needs at least one example") }
         self.plan = plan

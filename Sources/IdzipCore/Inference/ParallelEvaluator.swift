@@ -14,8 +14,24 @@ package final class ParallelEvaluator {
         self.plan = plan
         self.batchSize = max(1, batchSize)
         self.threads = max(1, threads)
-        passes = []
-        for _ in 0..<self.threads { passes.append(try ForwardPass(plan: plan, batchCapacity: self.batchSize)) }
+        // One pass now (it checks the buffer sizes); the others when a run has work for them,
+        // so threads that would get no batch never get buffers.
+        passes = [try ForwardPass(plan: plan, batchCapacity: self.batchSize)]
+    }
+
+    /// Forward passes built so far: at most min(threads, batches of the largest run).
+    package var passCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return passes.count
+    }
+
+    /// Builds passes until there are `count` (one per thread with work); returns how many there are.
+    private func preparePasses(_ count: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        while passes.count < count, let pass = try? ForwardPass(plan: plan, batchCapacity: batchSize) { passes.append(pass) }
+        return passes.count
     }
 
     /// `fill(range, buffer)` must write the inputs of examples `range` into `buffer`; it is
@@ -31,8 +47,9 @@ package final class ParallelEvaluator {
         let inputCount = plan.inputCount
         // Parallel over batches, so the matrix library itself runs on one thread.
         Gemm.setThreadCount(1)
+        let workers = preparePasses(min(threads, max(1, batches)))
         results.withUnsafeMutableBufferPointer { results in
-            ParallelLoop.forEach(pieces: batches, threads: threads) { batch in
+            ParallelLoop.forEach(pieces: batches, threads: workers) { batch in
                 let pass = takePass()
                 defer { returnPass(pass) }
                 let range = (batch * batchSize)..<min(exampleCount, (batch + 1) * batchSize)

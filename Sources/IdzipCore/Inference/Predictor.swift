@@ -41,6 +41,20 @@ public final class Predictor {
         evaluator = try ParallelEvaluator(plan: plan, batchSize: batchSize, threads: threads)
     }
 
+    /// What running `architecture` on `examples` examples holds besides the weights: one
+    /// forward pass of `batchSize` examples per thread that gets a batch (see `init`).
+    /// Empty for an architecture that cannot run (`init` then throws).
+    public static func memoryBudget(architecture: Architecture, examples: Int, batchSize: Int = 256, threads: Int) -> MemoryBudget {
+        var budget = MemoryBudget()
+        guard let plan = try? NetworkPlan(architecture) else { return budget }
+        let batch = max(1, batchSize)
+        let passes = min(max(1, threads), max(1, (examples + batch - 1) / batch))
+        budget.add(
+            "activations (\(passes) thread\(passes == 1 ? "" : "s") x \(batch) examples)",
+            floats: MemoryBudget.product([ForwardPass.floatsPerExample(plan), batch, passes]))
+        return budget
+    }
+
     /// Values per example.
     public var inputCount: Int { plan.inputCount }
     /// Outputs (classes) per example.

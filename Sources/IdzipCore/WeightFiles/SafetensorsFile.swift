@@ -200,11 +200,15 @@ public struct SafetensorsFile: Sendable {
     public func parameters(for architecture: Architecture) throws(SafetensorsError) -> [Float] {
         let specs: [TensorSpec]
         do { specs = try architecture.parameterTensors() } catch { throw SafetensorsError(.invalidShape, error.description) }
-        var theta: [Float] = []
-        theta.reserveCapacity(specs.reduce(0) { $0 + $1.count })
+        // Each tensor is read (and so checked to be in the file) before theta is allocated:
+        // an architecture named in the metadata cannot make this reserve more than the file holds.
+        var tensors: [[Float]] = []
         for spec in specs {
-            theta += try float32(spec.name, shape: spec.shape)
+            tensors.append(try float32(spec.name, shape: spec.shape))
         }
+        var theta: [Float] = []
+        theta.reserveCapacity(tensors.reduce(0) { $0 + $1.count })
+        for tensor in tensors { theta += tensor }
         return theta
     }
 }

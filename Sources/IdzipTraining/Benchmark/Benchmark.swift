@@ -220,6 +220,20 @@ public enum Benchmark {
 
     static func skipReason(kind: ProjectionKind, D: Int, d: Int, denseSecondsPerEntry: Double? = nil) -> String? {
         let denseFits = MaterializedProjection.byteCount(rowCount: D, columnCount: d) <= MaterializedProjection.trainingLimitBytes
+        // What the figure holds: P v and P^T g's vectors, and the projection's cache.
+        var budget = MemoryBudget()
+        budget.add("vectors (D floats x 2, d floats x 2)", floats: MemoryBudget.sum(MemoryBudget.product([2, D]), MemoryBudget.product([2, d])))
+        switch kind {
+        case .dense where denseFits: budget.add("dense matrix", bytes: MaterializedProjection.byteCount(rowCount: D, columnCount: d))
+        case .fastfood: budget.add("Fastfood tables", bytes: MemoryBudget.product([8, D]))
+        case .sparse: budget.add("sparse nonzeros (cache)", bytes: 1 << 28)
+        default: break
+        }
+        do {
+            try budget.check("this figure")
+        } catch {
+            return error.description
+        }
         switch kind {
         case .dense where !denseFits && D * d > denseEntryLimit:
             let entries = Double(D) * Double(d)

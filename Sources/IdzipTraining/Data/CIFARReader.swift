@@ -10,6 +10,11 @@ public enum CIFARReader {
     /// Reads one batch file; returns images (count x 3072 bytes) and labels.
     public static func read(path: String) throws(DataError) -> (images: [UInt8], labels: [Int32]) {
         let reader = try DataFileStream(path: path)
+        // The format is not compressed: a gzipped batch is refused, not inflated (its size
+        // would no longer bound what it holds).
+        guard !reader.isCompressed else {
+            throw .malformed(path: path, reason: "CIFAR-10 binary batches are not compressed, but this file is gzip data; decompress it first")
+        }
         var images: [UInt8] = []
         var labels: [Int32] = []
         var record = [UInt8](repeating: 0, count: recordSize)

@@ -26,6 +26,14 @@ public struct Dataset: Sendable {
     public var preprocessing: Preprocessing?
 
     public var count: Int { labels.count }
+    /// Bytes its features and labels take in memory.
+    public var byteCount: Int {
+        let featureBytes = switch features {
+        case .bytes(let values): values.count
+        case .floats(let values): values.count * 4
+        }
+        return featureBytes + labels.count * 4
+    }
     public var featureCount: Int { exampleShape.reduce(1, *) }
     public var classCount: Int { classNames.count }
 
@@ -212,6 +220,8 @@ public struct DatasetPair: Sendable {
     /// Examples held out of the training set for decisions (`DatasetVariant.validationFraction`);
     /// nil: decisions use the test set.
     public var validation: Dataset?
+    /// Bytes both sets take in memory.
+    public var byteCount: Int { train.byteCount + test.byteCount }
 
     public init(name: String, train: Dataset, test: Dataset) throws(DataError) {
         guard train.exampleShape == test.exampleShape else {

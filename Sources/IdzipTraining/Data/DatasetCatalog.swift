@@ -1,4 +1,5 @@
 import Foundation
+import IdzipCore
 
 /// Finds and loads data sets by name ("mnist", "fashion-mnist") or by directory.
 public enum DatasetCatalog {
@@ -119,10 +120,31 @@ public enum DatasetCatalog {
     ) throws(DataError) -> DatasetPair {
         guard let paths = idxFiles(in: directory) else { throw .notFound("no IDX files in \(directory)") }
         let check = digests != nil
-        let trainImages = try IDXReader.readImages(path: paths[0], digest: check)
-        let trainLabels = try IDXReader.readLabels(path: paths[1], digest: check)
-        let testImages = try IDXReader.readImages(path: paths[2], digest: check)
-        let testLabels = try IDXReader.readLabels(path: paths[3], digest: check)
+        // Every header first: counts are compared and declared sizes budgeted before any
+        // body is read, so a small compressed file declaring millions of images fails at once.
+        let opened = [
+            try IDXReader.openImages(path: paths[0], digest: check), try IDXReader.openLabels(path: paths[1], digest: check),
+            try IDXReader.openImages(path: paths[2], digest: check), try IDXReader.openLabels(path: paths[3], digest: check),
+        ]
+        for (images, labels) in [(opened[0], opened[1]), (opened[2], opened[3])] where images.dimensions[0] != labels.dimensions[0] {
+            throw .invalid("\(images.path) declares \(images.dimensions[0]) images but its labels file \(labels.path) \(labels.dimensions[0]) labels")
+        }
+        guard opened[0].dimensions.dropFirst() == opened[2].dimensions.dropFirst() else {
+            throw .invalid("\(opened[0].path) declares images of \(opened[0].dimensions.dropFirst().map(String.init).joined(separator: "x")) "
+                + "but \(opened[2].path) of \(opened[2].dimensions.dropFirst().map(String.init).joined(separator: "x"))")
+        }
+        var budget = MemoryBudget()
+        budget.add("images as their headers declare", bytes: opened[0].byteCount + opened[2].byteCount)
+        budget.add("labels (5 bytes each)", bytes: 5 * (opened[1].byteCount + opened[3].byteCount))
+        do {
+            try budget.check("reading \(directory)")
+        } catch {
+            throw .invalid(error.description)
+        }
+        let trainImages = try opened[0].readBody()
+        let trainLabels = try opened[1].readBody()
+        let testImages = try opened[2].readBody()
+        let testLabels = try opened[3].readBody()
         if let digests {
             let keys = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
             for (index, array) in [trainImages, trainLabels, testImages, testLabels].enumerated() {
@@ -143,6 +165,14 @@ public enum DatasetCatalog {
         }
         return try DatasetPair(
             name: name, train: dataset(trainImages, trainLabels, paths[0]), test: dataset(testImages, testLabels, paths[2]))
+    }
+
+    /// The summed sizes of `paths` in bytes (a file that cannot be inspected counts 0;
+    /// reading it reports the problem).
+    static func fileBytes(_ paths: [String]) -> Int {
+        paths.reduce(0) { total, path in
+            MemoryBudget.sum(total, ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0)
+        }
     }
 
     /// Class names from a text file of one name per line, if present; with `limit`, only
@@ -168,6 +198,14 @@ enum NPYDirectory {
         let names = ["train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy"]
         let paths = names.map { directory + "/" + $0 }
         guard paths.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) else { return nil }
+        // .npy files are read uncompressed: their sizes bound the arrays (bytes read, floats made).
+        var budget = MemoryBudget()
+        budget.add(".npy files (twice their size on disk)", bytes: MemoryBudget.product([2, DatasetCatalog.fileBytes(paths)]))
+        do {
+            try budget.check("reading \(directory)")
+        } catch {
+            throw .invalid(error.description)
+        }
         let arrays = try paths.map { (path: String) throws(DataError) -> NPYReader.Array in try NPYReader.read(path: path) }
         var labelSets: [[Int32]] = []
         for index in [1, 3] {
@@ -217,6 +255,15 @@ enum CIFARDirectory {
         guard FileManager.default.fileExists(atPath: testPath) else { return nil }
         let trainPaths = (1...9).map { directory + "/data_batch_\($0).bin" }.filter { FileManager.default.fileExists(atPath: $0) }
         guard !trainPaths.isEmpty else { return nil }
+        // Files are read uncompressed: their sizes bound the records (images, a copy while
+        // appending, labels as Int32).
+        var budget = MemoryBudget()
+        budget.add("CIFAR-10 batches (twice their size on disk)", bytes: MemoryBudget.product([2, DatasetCatalog.fileBytes(trainPaths + [testPath])]))
+        do {
+            try budget.check("reading \(directory)")
+        } catch {
+            throw .invalid(error.description)
+        }
         var images: [UInt8] = []
         var labels: [Int32] = []
         for path in trainPaths {

@@ -11,15 +11,55 @@ public enum IDXReader {
 
     /// Reads images: magic 0x00000803, dimensions [count, rows, columns].
     public static func readImages(path: String, digest: Bool = false) throws(DataError) -> Array {
-        try read(path: path, rank: 3, what: "images", digest: digest)
+        try open(path: path, rank: 3, what: "images", digest: digest).readBody()
     }
 
     /// Reads labels: magic 0x00000801, dimensions [count].
     public static func readLabels(path: String, digest: Bool = false) throws(DataError) -> Array {
-        try read(path: path, rank: 1, what: "labels", digest: digest)
+        try open(path: path, rank: 1, what: "labels", digest: digest).readBody()
     }
 
-    static func read(path: String, rank: Int, what: String, digest: Bool) throws(DataError) -> Array {
+    /// An IDX file whose header has been read and checked, and whose body has not: a data
+    /// set's files are all opened first, so that their counts are compared (and their
+    /// declared sizes budgeted) before any body is read or inflated.
+    public final class Opened {
+        public let path: String
+        /// The declared dimensions, e.g. [count, rows, columns].
+        public let dimensions: [Int]
+        /// Bytes the body declares (the product of the dimensions).
+        public let byteCount: Int
+        let what: String
+        let reader: DataFileStream
+
+        init(path: String, dimensions: [Int], byteCount: Int, what: String, reader: DataFileStream) {
+            self.path = path
+            self.dimensions = dimensions
+            self.byteCount = byteCount
+            self.what = what
+            self.reader = reader
+        }
+
+        /// Reads exactly the declared body (a compressed file is inflated no further than
+        /// that, plus one byte to see that nothing follows).
+        /// - Throws: `DataError.malformed` for a body that is cut short or followed by more bytes.
+        public func readBody() throws(DataError) -> Array {
+            let bytes = try reader.readBytes(byteCount, what: what)
+            try reader.expectEnd()
+            return Array(dimensions: dimensions, bytes: bytes, digest: reader.digest())
+        }
+    }
+
+    /// Opens an IDX file of `rank` dimensions and reads its header only.
+    public static func openImages(path: String, digest: Bool = false) throws(DataError) -> Opened {
+        try open(path: path, rank: 3, what: "images", digest: digest)
+    }
+
+    /// Opens an IDX labels file and reads its header only.
+    public static func openLabels(path: String, digest: Bool = false) throws(DataError) -> Opened {
+        try open(path: path, rank: 1, what: "labels", digest: digest)
+    }
+
+    static func open(path: String, rank: Int, what: String, digest: Bool) throws(DataError) -> Opened {
         let reader = try DataFileStream(path: path, hashing: digest)
         let magic = try reader.readBytes(4, what: "IDX header")
         guard magic[0] == 0, magic[1] == 0 else {
@@ -46,9 +86,7 @@ public enum IDXReader {
             }
             dimensions.append(value)
         }
-        let bytes = try reader.readBytes(total, what: what)
-        try reader.expectEnd()
-        return Array(dimensions: dimensions, bytes: bytes, digest: reader.digest())
+        return Opened(path: path, dimensions: dimensions, byteCount: total, what: what, reader: reader)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -99,6 +99,10 @@ public final class TrainingRun {
                 throw .configuration("d = \(dimension) must be between 1 and the number of parameters D = \(count) of \(spec.model)")
             }
         }
+        switch problem {
+        case .dataset(let data): try spec.checkMemory(testExamples: data.pair.test.count, dataBytes: data.pair.byteCount)
+        case .toy: try spec.checkMemory()
+        }
         self.spec = spec
         self.problem = problem
         parameterCount = count

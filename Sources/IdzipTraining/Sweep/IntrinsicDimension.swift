@@ -1,4 +1,5 @@
 import Foundation
+import IdzipCore
 
 /// What performance is compared with: a fixed number (the paper's MNIST figures use a
 /// global 1.0) or the performance of the same network trained directly (local).
@@ -153,29 +154,53 @@ public struct SweepPlan: Sendable, Hashable {
         dimensions.flatMap { d in seeds.map { SweepRunKey(d: d, seed: $0, projection: projection) } }
     }
 
+    /// The most runs (d values times seeds) one sweep plans: a plan is checked against it
+    /// before anything is built or trained.
+    public static let maxRuns = 100_000
+
     /// Parses "100,200,400", ranges "1-20" (or "1...20") and stepped ranges "100-1500:100",
-    /// mixed: "1-5,10,20-100:20".
+    /// mixed: "1-5,10,20-100:20". Returns sorted distinct values, or nil when the text is
+    /// not such a list or names more than `maxRuns` values.
     public static func parseDimensions(_ text: String) -> [Int]? {
-        var result: [Int] = []
+        try? dimensions(from: text)
+    }
+
+    /// `parseDimensions` with the reason: counts the values of every range first and
+    /// refuses more than `maxRuns` of them before any list is built (memory stays bounded
+    /// whatever the ranges).
+    /// - Throws: `SweepError` naming the bad item or the count.
+    public static func dimensions(from text: String) throws(SweepError) -> [Int] {
+        var segments: [(low: Int, high: Int, step: Int)] = []
+        var total = 0
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             var part = item.trimmingCharacters(in: .whitespaces)
             var step = 1
+            let bad = SweepError("--dims must be a comma-separated list of positive integers and ranges such as 1-20 or 100-1500:100; '\(part)' is not")
             if let colon = part.firstIndex(of: ":") {
-                guard let value = Int(part[part.index(after: colon)...]), value >= 1 else { return nil }
+                guard let value = Int(part[part.index(after: colon)...]), value >= 1 else { throw bad }
                 step = value
                 part = String(part[..<colon])
             }
             let bounds = part.contains("...") ? part.components(separatedBy: "...") : part.components(separatedBy: "-")
             if bounds.count == 2 {
-                guard let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 1, low <= high, (high - low) / step < 1_000_000 else { return nil }
-                result.append(contentsOf: stride(from: low, through: high, by: step))
+                guard let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 1, low <= high else { throw bad }
+                segments.append((low, high, step))
+                total = MemoryBudget.sum(total, (high - low) / step + 1)
             } else {
-                guard step == 1 else { return nil }
-                guard let value = Int(part), value >= 1 else { return nil }
-                result.append(value)
+                guard step == 1, let value = Int(part), value >= 1 else { throw bad }
+                segments.append((value, value, 1))
+                total = MemoryBudget.sum(total, 1)
+            }
+            guard total <= maxRuns else {
+                throw SweepError("--dims names more than \(maxRuns) values; a sweep plans at most \(maxRuns) runs (d values x --runs)")
             }
         }
-        return result.isEmpty ? nil : Array(Set(result)).sorted()
+        var result = Set<Int>()
+        for segment in segments {
+            for value in stride(from: segment.low, through: segment.high, by: segment.step) { result.insert(value) }
+        }
+        guard !result.isEmpty else { throw SweepError("--dims names no dimension") }
+        return result.sorted()
     }
 }
 

@@ -32,6 +32,47 @@ public struct SweepDirectory: Sendable {
         }
     }
 
+    /// An exclusive lock on the directory (`flock` on its `.lock` file), released when
+    /// the value is released or the process ends (also on `kill -9`).
+    public final class Lock: @unchecked Sendable {
+        private let descriptor: Int32
+        init(descriptor: Int32) { self.descriptor = descriptor }
+        deinit { close(descriptor) }
+    }
+
+    /// The name of the lock file in the directory.
+    public static let lockFileName = ".lock"
+
+    /// Takes the directory's lock, so that two sweeps never write the same results.json at
+    /// once (one would lose the other's rows). The holder's process id is written into
+    /// the lock file for the refusal message.
+    /// - Throws: `SweepError` when another process holds the lock (naming its process id)
+    ///   or the lock file cannot be opened.
+    public func lock() throws(SweepError) -> Lock {
+        let url = file(Self.lockFileName)
+        let descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw SweepError("cannot open \(url.path): \(String(cString: strerror(errno)))")
+        }
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let reason = errno
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = pread(descriptor, &buffer, buffer.count, 0)
+            close(descriptor)
+            guard reason == EWOULDBLOCK else {
+                throw SweepError("cannot lock \(url.path): \(String(cString: strerror(reason)))")
+            }
+            let holder = count > 0 ? Int(String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+            throw SweepError("\(path) is in use by another sweep" + (holder.map { " (process \($0))" } ?? "")
+                + "; wait for it to finish, or give this one another --out")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        return Lock(descriptor: descriptor)
+    }
+
     /// The settings of an existing sweep here, if any.
     public func settings() -> String? { try? String(contentsOf: file("settings.txt"), encoding: .utf8) }
 

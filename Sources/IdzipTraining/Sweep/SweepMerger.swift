@@ -66,6 +66,9 @@ public struct SweepMerger: Sendable {
         }
 
         try output.create()
+        // No sweep may write the output while the merge does (it would lose rows).
+        let lock = try output.lock()
+        defer { withExtendedLifetime(lock) {} }
         try output.adopt(settings: settings)
         guard try output.shardFile() == nil else { throw SweepError("\(output.path) holds a shard; merge into another directory") }
         for existing in try output.records() where origin[existing.key] == nil {

@@ -119,7 +119,14 @@ public final class SweepRunner {
         guard dimensions.largest <= parameterCount else {
             throw SweepError("d = \(dimensions.largest) exceeds the number of parameters D = \(parameterCount) of \(settings.model)")
         }
+        if case .list(let list) = dimensions, MemoryBudget.product([list.count, runs]) > SweepPlan.maxRuns {
+            throw SweepError("the plan has \(list.count) x \(runs) runs; a sweep plans at most \(SweepPlan.maxRuns)")
+        }
+        try checkMemory()
         try directory.create()
+        // Held while this run works in the directory: a second sweep on it is refused.
+        let lock = try directory.lock()
+        defer { withExtendedLifetime(lock) {} }
         do {
             try directory.adopt(settings: try settings.settingsText())
         } catch let error as SweepError {
@@ -281,6 +288,26 @@ public final class SweepRunner {
             + (settings.data.map { "on \($0.summary)" } ?? "with no data") + ": \(settings.projection.name), "
             + "\(scope) x \(runs) runs, baseline \(baseline.name)" + (shard.map { ", shard \($0.name)" } ?? "") + "; "
             + "\(planned - pending) done, \(pending) to run"
+    }
+
+    /// Refuses, before anything is created or trained, a plan whose largest run (or direct
+    /// baseline run) needs more memory than `MemoryBudget` allows.
+    private func checkMemory() throws(SweepError) {
+        let largest: [Int?] = (dimensions.largest > 0 ? [dimensions.largest] : []) + (baseline == .local ? [nil] : [])
+        for dimension in largest {
+            let overrides = dimension == nil ? settings.overrides.withoutOptimizerChoices : settings.overrides
+            guard let configuration = try? overrides.configuration(
+                base: TrainingRunSpec.recommendedConfiguration(for: settings.architecture, subspace: dimension != nil))
+            else { continue }
+            let spec = TrainingRunSpec(
+                model: settings.model, architecture: settings.architecture, dimension: dimension, projection: settings.projection,
+                seed: settings.overrides.seed, configuration: configuration, encoding: settings.encoding)
+            do {
+                try spec.checkMemory()
+            } catch {
+                throw SweepError(error.description)
+            }
+        }
     }
 
     /// Trains one run and writes its model; with a `level`, a subspace run may stop early.
