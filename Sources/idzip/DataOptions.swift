@@ -19,7 +19,7 @@ struct DataOptions: ParsableArguments {
     var dataSeed: UInt64 = 0
 
     func validate() throws {
-        guard trainFraction > 0, trainFraction <= 1 else { throw ValidationError("--train-fraction must be in (0, 1]") }
+        guard trainFraction > 0, trainFraction <= 1 else { throw ValidationError("--train-fraction must be above 0 and at most 1") }
     }
 
     var selection: DataSelection {

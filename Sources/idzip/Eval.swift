@@ -35,11 +35,11 @@ struct Eval: ParsableCommand {
     enum Split: String, ExpressibleByArgument, CaseIterable { case test, train }
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() throws {
-        let (architecture, theta, storedPreprocessing) = try loadWeights()
+        let (architecture, theta, storedPreprocessing, storedLabels) = try loadWeights()
         let data = try dataOptions.load()
         let dataset = split == .test ? data.pair.test : data.pair.train
         // safetensors store no preprocessing: then bytes / 255 and float features as they are, as in training.
@@ -56,13 +56,14 @@ struct Eval: ParsableCommand {
         }
         let report = EvalReport(
             model: modelFile, data: data.selection.summary, split: split.rawValue, evaluation: evaluation,
-            classNames: dataset.classNames, confusion: confusion)
+            classNames: storedLabels.isEmpty ? dataset.classNames : storedLabels, confusion: confusion)
         if json { return try printJSON(report) }
         report.text.forEach { print($0) }
     }
 
-    /// The architecture, the full weights and the input preprocessing of the model file.
-    func loadWeights() throws -> (Architecture, [Float], Preprocessing?) {
+    /// The architecture, the full weights, the input preprocessing and the class names
+    /// (empty when the file has none) of the model file.
+    func loadWeights() throws -> (Architecture, [Float], Preprocessing?, [String]) {
         if URL(fileURLWithPath: modelFile).pathExtension.lowercased() == "safetensors" {
             let file = try failing(modelFile) { try SafetensorsFile(contentsOf: URL(fileURLWithPath: modelFile)) }
             // A bad architecture inside the file is a bad file (exit 1), not a bad command line.
@@ -71,13 +72,14 @@ struct Eval: ParsableCommand {
             else {
                 throw ValidationError("\(modelFile) does not name its architecture; give it with --model, e.g. --model fc:784-200-200-10")
             }
-            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil)
+            return (architecture, try failing(modelFile) { try file.parameters(for: architecture) }, nil, [])
         }
         let idz = try ModelFile.read(modelFile)
         if let model, model.architecture != idz.architecture {
             throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
         }
-        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) }, idz.preprocessing)
+        return (idz.architecture, try failing(modelFile) { try ModelExpansion.weights(of: idz, threads: threads ?? ParallelLoop.defaultThreads) },
+            idz.preprocessing, idz.labels)
     }
 }
 
@@ -107,30 +109,38 @@ private struct EvalReport: Encodable {
         examples = evaluation.exampleCount
         accuracy = evaluation.accuracy
         loss = evaluation.meanLoss
-        per_class_accuracy = Dictionary(uniqueKeysWithValues: zip(classNames, perClass).compactMap { name, value in value.map { (name, $0) } })
+        per_class_accuracy = Dictionary(
+            zip(classNames, perClass).compactMap { name, value in value.map { (name, $0) } }, uniquingKeysWith: { first, _ in first })
         self.confusion = confusion
             ? (0..<count).map { actual in (0..<count).map { evaluation.count(actual: actual, predicted: $0) } } : nil
     }
 
     var text: [String] {
         var lines = [
-            String(format: "%@ on %@ %@ (%@ examples): accuracy %.2f%%, loss %.4f",
-                model, data, split, grouped(examples), accuracy * 100, loss),
+            String(format: "%@ on %@ %@ (%@): accuracy %.2f%%, loss %.4f",
+                model, data, split, counted(examples, "example"), accuracy * 100, loss),
             "per class: " + zip(classNames, perClass).map { name, value in
                 "\(name) " + (value.map { String(format: "%.1f%%", $0 * 100) } ?? "-")
             }.joined(separator: ", "),
         ]
         guard let confusion else { return lines }
-        let width = max(5, classNames.map(\.count).max() ?? 0)
-        func cell(_ text: String, right: Bool = false) -> String {
-            let clipped = right ? text : String(text.prefix(width))
-            let space = String(repeating: " ", count: max(0, width - clipped.count))
-            return right ? space + clipped : clipped + space
+        // Every column as wide as its widest entry (the class name over it, or a count), names
+        // and counts right-aligned, so that each count sits under its class's name; the row
+        // names form a left-aligned first column. Names over 12 characters are clipped.
+        func clip(_ name: String) -> String { name.count > 12 ? String(name.prefix(11)) + "~" : name }
+        let names = classNames.map(clip)
+        let columnWidths = names.indices.map { column in
+            max(names[column].count, confusion.map { String($0[column]).count }.max() ?? 1)
+        }
+        let rowWidth = names.map(\.count).max() ?? 1
+        func pad(_ text: String, _ width: Int, right: Bool) -> String {
+            let space = String(repeating: " ", count: max(0, width - text.count))
+            return right ? space + text : text + space
         }
         lines.append("confusion (rows: true class, columns: predicted):")
-        lines.append(String(repeating: " ", count: width) + classNames.map { " " + cell($0) }.joined())
-        for (name, row) in zip(classNames, confusion) {
-            lines.append(cell(name) + row.map { " " + cell(String($0), right: true) }.joined())
+        lines.append(pad("", rowWidth, right: false) + zip(names, columnWidths).map { "  " + pad($0, $1, right: true) }.joined())
+        for (name, row) in zip(names, confusion) {
+            lines.append(pad(name, rowWidth, right: false) + zip(row, columnWidths).map { "  " + pad(String($0), $1, right: true) }.joined())
         }
         return lines
     }

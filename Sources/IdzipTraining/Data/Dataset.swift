@@ -35,7 +35,7 @@ public struct Dataset: Sendable {
         }
         guard !classNames.isEmpty else { throw .invalid("a data set needs at least one class") }
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classNames.count }) {
-            throw .invalid("label \(labels[bad]) of example \(bad) is outside 0..<\(classNames.count)")
+            throw .invalid("label \(labels[bad]) of example \(bad) is not one of the \(classNames.count) classes (0 to \(classNames.count - 1))")
         }
         self.features = features
         self.exampleShape = exampleShape
