@@ -96,9 +96,9 @@ struct SweepPlotTests {
         #expect(xticks.count < 2 * dims.count, "crowded d labels are thinned")
         let yticks = labels.filter { $0.className == "ytick" }
         let captionY = labels.first { $0.text.hasPrefix("zoomed to the level") }!.y1
-        let zoomed = yticks.filter { $0.y0 > captionY }.compactMap { Double($0.text) }
+        let zoomed = yticks.filter { $0.y0 >= captionY - 0.01 }.compactMap { Double($0.text) }
         #expect((zoomed.min() ?? 0) > 0.5 && (zoomed.min() ?? 1) <= 0.931 && (zoomed.max() ?? 0) >= 0.98)
-        let full = yticks.filter { $0.y0 < captionY }.compactMap { Double($0.text) }
+        let full = yticks.filter { $0.y0 < captionY - 0.01 }.compactMap { Double($0.text) }
         #expect(full.min() == 0 && (full.max() ?? 0) >= 0.98)
         let caption = labels.first { $0.text.hasPrefix("zoomed to the level") }!.text
         #expect(caption == "zoomed to the level: performance \(zoomed.min().map { String(format: "%.2f", $0) }!) to \(zoomed.max().map { String(format: "%.2f", $0) }!)")
