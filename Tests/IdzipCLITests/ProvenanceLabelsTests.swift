@@ -132,7 +132,7 @@ struct ProvenanceLabelsTests {
         try FileManager.default.createDirectory(at: directory.file("tiny"), withIntermediateDirectories: true)
         for split in ["train", "test"] {
             try Self.npy(descr: "|u1", shape: [8, 4], body: (0..<32).map { UInt8($0 * 7 % 256) }).write(to: directory.file("tiny/\(split)_x.npy"))
-            let labels = (0..<8).flatMap { [UInt8($0 % 2), 0, 0, 0, 0, 0, 0, 0] }
+            let labels: [UInt8] = (0..<8).flatMap { (index: Int) -> [UInt8] in [UInt8(index % 2), 0, 0, 0, 0, 0, 0, 0] }
             try Self.npy(descr: "<i8", shape: [8], body: labels).write(to: directory.file("tiny/\(split)_y.npy"))
         }
         let tiny = try CommandRunner.run(["train", "--model", "fc:4-2", "--data", "tiny", "--dim", "5", "--epochs", "1", "-o", "t.idz"], in: directory.url)
