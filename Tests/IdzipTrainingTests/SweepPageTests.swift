@@ -82,7 +82,7 @@ struct SweepPlotTests {
         let estimate = IntrinsicDimensionEstimate(records: records, baseline: 0.98, threshold: 0.95)
         #expect(estimate.name == "d_int95")
         let svg = SweepPlot.svg(records: records, estimate: estimate, title: "fc (D = 199,210), fastfood: d_int95 = 1,000 at threshold 0.95")
-        #expect(svg.contains("d_int95 = \(estimate.dInt90!)") && !svg.contains("d_int90"))
+        #expect(svg.contains("d_int95 = \(grouped(estimate.dInt90!))") && !svg.contains("d_int90"))
         #expect(svg.contains("class=\"baseline\"") && svg.contains("local: trained directly"))
         #expect(svg.contains("class=\"run cannot-reach panel0\"") && svg.contains("class=\"run passed panel0\""))
         #expect(svg.contains("stopped early: passed") && svg.contains("stopped: cannot reach"))

@@ -52,7 +52,7 @@ public enum ClassNames {
             return String(cString: strerror(Int32(posix.code)))
         }
         let code = (error as NSError).code
-        if code == NSFileReadNoSuchFileError || code == NSFileNoSuchFileError { return "no such file" }
+        if code == NSFileReadNoSuchFileError || code == NSFileNoSuchFileError { return String(cString: strerror(ENOENT)) }
         return error.localizedDescription
     }
 }
