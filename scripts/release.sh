@@ -71,7 +71,8 @@ done
     echo ".B idzip"
     echo "\\fISUBCOMMAND\\fR [\\fIOPTIONS\\fR]"
     for command in "${commands[@]}"; do
-        echo ".SH \"${command:+IDZIP ${command^^}}${command:-IDZIP}\""
+        section="IDZIP${command:+ ${command^^}}"
+        echo ".SH \"$section\""
         echo ".nf"
         "$top/bin/idzip" $command --help | sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"
         echo ".fi"
