@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, libpng, pkg-config, gcc, Python, Fashion-MNIST) and, in a virtual
+# Debian packages (zlib, OpenBLAS, libpng, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin) and, in a virtual
 # environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
 # onnxruntime check `idzip export --format onnx`) and the repository's own Python package (python/,
 # installed editable so that the tests use this checkout's code).
@@ -15,6 +15,8 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # gcc compiles the headers of `idzip export --format c` in the tests (Tests/python/test_c_header.py).
 command -v gcc >/dev/null || need_apt+=(gcc)
 command -v python3 >/dev/null || need_apt+=(python3)
+# rsvg-convert renders sweep plots (SVG) to PNG in the tests (Tests/python/test_sweep_plot.py).
+command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
 # Fashion-MNIST, a named data set (`--data fashion-mnist`) that the tests load for real.
 [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)

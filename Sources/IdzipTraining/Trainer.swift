@@ -91,7 +91,7 @@ public final class Trainer {
               checkpoint.optimizer.storage.count == rule.slotCount * parameters.count
         else { throw .checkpoint("the checkpoint's optimiser state is for \(checkpoint.optimizerName), not \(configuration.optimizer.name)") }
         guard checkpoint.epochsCompleted <= configuration.epochs else {
-            throw .checkpoint("the checkpoint has \(checkpoint.epochsCompleted) epochs done, more than the \(configuration.epochs) configured")
+            throw .checkpoint("the checkpoint has \(counted(checkpoint.epochsCompleted, "epoch")) done, more than the \(configuration.epochs) configured")
         }
         parameters = checkpoint.parameters
         optimizerState = checkpoint.optimizer

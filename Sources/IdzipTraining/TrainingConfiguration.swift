@@ -80,16 +80,16 @@ public struct TrainingConfiguration: Sendable, Hashable {
     }
 
     public func validate() throws(TrainingError) {
-        guard epochs >= 0, epochs <= 1_000_000 else { throw .configuration("epochs must be in 0...1000000, got \(epochs)") }
-        guard batchSize >= 1, batchSize <= 1 << 20 else { throw .configuration("batch size must be in 1...1048576, got \(batchSize)") }
+        guard epochs >= 0, epochs <= 1_000_000 else { throw .configuration("epochs must be between 0 and 1,000,000, got \(epochs)") }
+        guard batchSize >= 1, batchSize <= 1 << 20 else { throw .configuration("batch size must be between 1 and 1,048,576, got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw .configuration("learning rate must be positive, got \(learningRate)") }
         guard l2 >= 0, l2.isFinite else { throw .configuration("l2 must be zero or positive, got \(l2)") }
-        guard threads >= 1, threads <= 256 else { throw .configuration("threads must be in 1...256, got \(threads)") }
+        guard threads >= 1, threads <= 256 else { throw .configuration("threads must be between 1 and 256, got \(threads)") }
         if let pieceSize, pieceSize < 1 || pieceSize > 1 << 20 {
-            throw .configuration("piece size must be in 1...1048576, got \(pieceSize)")
+            throw .configuration("piece size must be between 1 and 1,048,576, got \(pieceSize)")
         }
         guard evaluationBatchSize >= 1, evaluationBatchSize <= 1 << 20 else {
-            throw .configuration("evaluation batch size must be in 1...1048576, got \(evaluationBatchSize)")
+            throw .configuration("evaluation batch size must be between 1 and 1,048,576, got \(evaluationBatchSize)")
         }
         try optimizer.validate()
         try schedule.validate()

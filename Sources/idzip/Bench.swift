@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
             groups: only.map { [$0] } ?? BenchmarkRecord.Group.allCases, nameFilter: match)
         if !json {
             let date = ISO8601DateFormatter().string(from: Date())
-            print("idzip \(IdzipVersion.current) bench\(quick ? " --quick" : ""): \(options.threads) threads of \(ProcessInfo.processInfo.activeProcessorCount) on this machine, median of \(repetitions) after a warm-up, \(date)")
+            print("idzip \(IdzipVersion.current) bench\(quick ? " --quick" : ""): \(counted(options.threads, "thread")) of \(ProcessInfo.processInfo.activeProcessorCount) on this machine, median of \(repetitions) after a warm-up, \(date)")
             print(Self.header)
         }
         let records: [BenchmarkRecord]

@@ -23,8 +23,8 @@ struct DataOptions: ParsableArguments {
     var dataSeed: UInt64 = 0
 
     func validate() throws {
-        guard trainFraction > 0, trainFraction <= 1 else { throw ValidationError("--train-fraction must be in (0, 1]") }
-        guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        guard trainFraction > 0, trainFraction <= 1 else { throw ValidationError("--train-fraction must be above 0 and at most 1") }
+        guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must be at least 0 and below 1") }
     }
 
     var selection: DataSelection {

@@ -41,7 +41,7 @@ struct Eval: ParsableCommand {
     enum Split: String, ExpressibleByArgument, CaseIterable { case test, train, validation }
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if predictions == "-", json { throw ValidationError("--predictions - sends the predictions to standard output; leave out --json") }
     }
 
@@ -85,7 +85,7 @@ struct Eval: ParsableCommand {
         }
         let report = EvalReport(
             model: modelFile, data: data.selection.summary, split: split.rawValue, evaluation: evaluation,
-            classNames: dataset.classNames, confusion: confusion)
+            classNames: weights.labels.isEmpty ? dataset.classNames : weights.labels, confusion: confusion)
         if json { return try printJSON(report) }
         report.text.forEach { StandardOutput.line($0, toError: predictionsTarget == .standardOutput) }
     }
@@ -123,6 +123,8 @@ struct Eval: ParsableCommand {
         /// The data set it was trained on and its SHA-256 (hex), if recorded.
         var dataset: String?
         var datasetDigest: String?
+        /// The class names the model stores (empty when it has none).
+        var labels: [String] = []
     }
 
     /// The architecture, the full weights, the input preprocessing and the recorded data set
@@ -183,7 +185,7 @@ struct Eval: ParsableCommand {
             if case .string(let name) = idz.metadata["dataset"] { dataset = name }
             return LoadedWeights(
                 architecture: idz.architecture, theta: theta, preprocessing: idz.preprocessing, dataset: dataset,
-                datasetDigest: description?.datasetSHA256)
+                datasetDigest: description?.datasetSHA256, labels: idz.labels)
         }
     }
 }
@@ -224,23 +226,30 @@ private struct EvalReport: Encodable {
     var text: [String] {
         let classNames = self.classNames.map(terminalSafe)
         var lines = [
-            String(format: "%@ on %@ %@ (%@ examples): accuracy %.2f%%, loss %.4f",
-                model, data, split, grouped(examples), accuracy * 100, loss),
+            String(format: "%@ on %@ %@ (%@): accuracy %.2f%%, loss %.4f",
+                model, data, split, counted(examples, "example"), accuracy * 100, loss),
             "per class: " + zip(classNames, perClass).map { name, value in
                 "\(name) " + (value.map { String(format: "%.1f%%", $0 * 100) } ?? "-")
             }.joined(separator: ", "),
         ]
         guard let confusion else { return lines }
-        let width = max(5, classNames.map(\.count).max() ?? 0)
-        func cell(_ text: String, right: Bool = false) -> String {
-            let clipped = right ? text : String(text.prefix(width))
-            let space = String(repeating: " ", count: max(0, width - clipped.count))
-            return right ? space + clipped : clipped + space
+        // Every column as wide as its widest entry (the class name over it, or a count), names
+        // and counts right-aligned, so that each count sits under its class's name; the row
+        // names form a left-aligned first column. Names over 12 characters are clipped.
+        func clip(_ name: String) -> String { name.count > 12 ? String(name.prefix(11)) + "~" : name }
+        let names = classNames.map(clip)
+        let columnWidths = names.indices.map { column in
+            max(names[column].count, confusion.map { String($0[column]).count }.max() ?? 1)
+        }
+        let rowWidth = names.map(\.count).max() ?? 1
+        func pad(_ text: String, _ width: Int, right: Bool) -> String {
+            let space = String(repeating: " ", count: max(0, width - text.count))
+            return right ? space + text : text + space
         }
         lines.append("confusion (rows: true class, columns: predicted):")
-        lines.append(String(repeating: " ", count: width) + classNames.map { " " + cell($0) }.joined())
-        for (name, row) in zip(classNames, confusion) {
-            lines.append(cell(name) + row.map { " " + cell(String($0), right: true) }.joined())
+        lines.append(pad("", rowWidth, right: false) + zip(names, columnWidths).map { "  " + pad($0, $1, right: true) }.joined())
+        for (name, row) in zip(names, confusion) {
+            lines.append(pad(name, rowWidth, right: false) + zip(row, columnWidths).map { "  " + pad(String($0), $1, right: true) }.joined())
         }
         return lines
     }

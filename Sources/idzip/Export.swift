@@ -37,7 +37,7 @@ struct Export: ParsableCommand {
     }
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if output?.isEmpty == true { throw ValidationError("-o needs a file name") }
         if output == "-", json { throw ValidationError("-o - sends the export to standard output; leave out --json") }
         if URL(fileURLWithPath: outputPath).standardizedFileURL == URL(fileURLWithPath: model).standardizedFileURL {
@@ -77,7 +77,7 @@ struct Export: ParsableCommand {
         let print = { StandardOutput.line($0, toError: output == "-") }
         print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
         print("graph: \(report.operatorTypes.joined(separator: ", "))")
-        print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0...255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
+        print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0 to 255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
     }
 }
 

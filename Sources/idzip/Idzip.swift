@@ -31,6 +31,12 @@ struct Idzip: ParsableCommand {
         do {
             try command.run()
             try StandardOutput.finish()
+        } catch let error as ValidationError {
+            let usage = usageString(for: type(of: command))
+            let name = usage.split(separator: " ").prefix { !"<[-".contains($0.first ?? "-") }.joined(separator: " ")
+            StandardStreams.write(
+                "Error: \(terminalSafe(error.message))\nUsage: \(usage)\n  See '\(name) --help' for more information.\n", toError: true)
+            Foundation.exit(ExitCode.validationFailure.rawValue)
         } catch {
             exit(withError: terminalSafeError(error))
         }

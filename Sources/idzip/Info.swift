@@ -33,7 +33,7 @@ extension ModelDescription {
             lines.append(label.padding(toLength: 15, withPad: " ", startingAt: 0) + value)
         }
         lines.append("\(terminalSafe(file)): idzip model, format version \(format_version), \(grouped(file_bytes)) bytes")
-        row("architecture", "input \(input_shape.map(String.init).joined(separator: "x")); \(layers)")
+        row("architecture", "input \(input_shape.map(String.init).joined(separator: "x")); \(layer_summary)")
         row("parameters", "D = \(grouped(parameters)) (\(grouped(expanded_bytes)) bytes as float32, \(String(format: "%.1f", compression_ratio))x this file)")
         row("theta0", "seed \(theta0_seed); " + Set(tensors.map(\.`init`)).sorted().joined(separator: ", "))
         row("projection", "\(projection.kind), d = \(grouped(projection.d)), seed \(projection.seed)")

@@ -37,7 +37,7 @@ struct Predict: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one input: a PNG, PGM or .npy file, or - for standard input") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be given only once") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() throws {

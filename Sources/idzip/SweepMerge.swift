@@ -36,7 +36,7 @@ struct SweepMerge: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the sweep directories to merge") }
-        if let threshold, !(threshold > 0 && threshold <= 1) { throw ValidationError("--threshold must be in (0, 1]") }
+        if let threshold, !(threshold > 0 && threshold <= 1) { throw ValidationError("--threshold must be above 0 and at most 1") }
         let output = URL(fileURLWithPath: directory).standardizedFileURL.path
         guard !inputs.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == output }) else {
             throw ValidationError("--out must not be one of the inputs")
@@ -51,6 +51,6 @@ struct SweepMerge: ParsableCommand {
         let merged = try failing { try merger.merge() }
         try SweepReport.print(
             merged.summary, json: json,
-            closing: "merged \(inputs.count) directories (\(merged.runCount) runs) into \(merger.output.path)")
+            closing: "merged \(counted(inputs.count, "directory", plural: "directories")) (\(counted(merged.runCount, "run"))) into \(merger.output.path)")
     }
 }

@@ -67,11 +67,11 @@ struct SweepRun: ParsableCommand {
         guard dimensions.largest <= Limits.maxSubspaceDimension else {
             throw ValidationError("--dims must be at most \(Limits.maxSubspaceDimension)")
         }
-        guard runs >= 1, runs <= 1000 else { throw ValidationError("--runs must be in 1...1000") }
+        guard runs >= 1, runs <= 1000 else { throw ValidationError("--runs must be between 1 and 1000") }
         if let dims, dims.dimensions.count * runs > SweepPlan.maxRuns {
             throw ValidationError("--dims with --runs \(runs) plans \(dims.dimensions.count) x \(runs) = \(dims.dimensions.count * runs) runs; a sweep plans at most \(SweepPlan.maxRuns)")
         }
-        guard threshold > 0, threshold <= 1 else { throw ValidationError("--threshold must be in (0, 1]") }
+        guard threshold > 0, threshold <= 1 else { throw ValidationError("--threshold must be above 0 and at most 1") }
         if shard != nil, dims == nil {
             throw ValidationError("--shard needs --dims: a --search picks each d from the results before it, so it cannot be split")
         }
@@ -109,12 +109,12 @@ struct SweepRun: ParsableCommand {
         let outcome = try failing { try runner.run() }
         switch outcome {
         case .shard(let shard, let planned, let finished):
-            runner.say("shard \(shard.name): \(finished) of \(planned) runs finished in \(runner.directory.path); "
+            runner.say("shard \(shard.name): \(finished) of \(counted(planned, "run")) finished in \(runner.directory.path); "
                 + "combine the shards with `idzip sweep merge --out DIR SHARD_DIR...`")
             if json { try printJSON(["shard": shard.name, "runs": "\(planned)", "finished": "\(finished)"]) }
         case .complete(let summary, _, let modelCount):
             try SweepReport.print(summary, json: json, closing: "wrote \(runner.directory.path)/summary.json, "
-                + "results.csv, results.json, plot.svg, index.html and \(modelCount) models")
+                + "results.csv, results.json, plot.svg, index.html and \(counted(modelCount, "model"))")
         }
     }
 }

@@ -31,6 +31,9 @@ struct Train: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output: .idz (subspace or direct) or .safetensors (direct).", completion: .file())
     var output: String
 
+    @Option(help: "Class names to store in the model, one per line in class order (default: the data set's, from classes.txt or batches.meta.txt).", completion: .file())
+    var labels: String?
+
     @Flag(help: "Continue from the checkpoint a previous run of this command left.")
     var resume = false
 
@@ -54,6 +57,8 @@ struct Train: ParsableCommand {
             }
         }
         if modelOptions.model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
+        if modelOptions.model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
+        if labels != nil, pathExtension != "idz" { throw ValidationError("--labels needs a .idz output; safetensors files store no class names") }
         try modelOptions.model.check(dimension: dimension)
         _ = try training.configuration(
             base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: dimension != nil))
@@ -77,7 +82,7 @@ struct Train: ParsableCommand {
             projectionSeed: projectionSeed, seed: training.seed,
             configuration: try training.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)),
-            encoding: modelOptions.encoding)
+            encoding: modelOptions.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } })
         try failing { try spec.checkMemory() }  // before the data set is read
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }

@@ -29,22 +29,28 @@ struct TrainReport {
             let summary = run.toySummary(sealed: sealed, output: output, wallSeconds: seconds)
             if json { return try printJSON(summary) }
             printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters")
-            Swift.print(String(format: "performance exp(-loss) %.6f, loss %.6g (of the weights as stored); %d steps in %.2f s",
-                sealed.performance, loss, run.epochsCompleted, seconds))
+            Swift.print(String(format: "performance exp(-loss) %.6f, loss %.6g (of the weights as stored); %@ in %.2f s",
+                sealed.performance, loss, counted(run.epochsCompleted, "step"), seconds))
             return
         }
         let summary = run.summary(sealed: sealed, reports: reports, output: output, wallSeconds: seconds)
         if json { return try printJSON(summary) }
-        let ratio = summary.compression_ratio
         printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
-            + (ratio >= 1 ? String(format: "%.1fx smaller than float32 weights", ratio)
-                : String(format: "%.2fx the size of float32 weights", 1 / ratio)) + ")")
-        Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %d %@ in %.1f s, %@ ex/s",
-            summary.test_accuracy * 100, summary.train_accuracy * 100, run.epochsCompleted,
-            run.epochsCompleted == 1 ? "epoch" : "epochs", seconds,
+            + Self.sizeComparison(fileBytes: sealed.fileBytes, parameters: D) + ")")
+        Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %@ in %.1f s, %@ ex/s",
+            summary.test_accuracy * 100, summary.train_accuracy * 100, counted(run.epochsCompleted, "epoch"), seconds,
             grouped(Int(summary.examples_per_second))))
         if let validation = summary.validation_accuracy {
             Swift.print(String(format: "validation accuracy %.2f%% on the %@", validation * 100, summary.selected_on))
         }
+    }
+
+    /// "196.7x smaller than float32 weights", or "1.3x larger than float32 weights" when the
+    /// file is the larger (direct training stored as a .idz file, a tiny network).
+    static func sizeComparison(fileBytes: Int, parameters: Int) -> String {
+        let weights = Double(parameters * 4), file = Double(max(fileBytes, 1))
+        if abs(file / weights - 1) < 0.05 { return "about the size of float32 weights" }
+        if file > weights { return String(format: "%.1fx larger than float32 weights", file / weights) }
+        return String(format: "%.1fx smaller than float32 weights", weights / file)
     }
 }

@@ -42,7 +42,7 @@ struct TrainingOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }

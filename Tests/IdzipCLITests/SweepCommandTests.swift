@@ -46,7 +46,7 @@ struct SweepCommandTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: sweep.path).sorted()
         #expect(files == [".lock", "index.html", "models", "plot.svg", "results.csv", "results.json", "settings.txt", "summary.json"])
         let svg = try String(contentsOf: sweep.appendingPathComponent("plot.svg"), encoding: .utf8)
-        #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<circle").count == 41 && svg.contains("d_int90 = 10"))
+        #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "class=\"run complete panel0\"").count == 41 && svg.contains("d_int90 = 10"))
         let models = try FileManager.default.contentsOfDirectory(atPath: sweep.appendingPathComponent("models").path)
         #expect(models.count == 40 && models.contains("d10-seed2.idz"))
         let rows = try #require(

@@ -36,8 +36,12 @@ import Testing
         let url = Self.temporaryURL("toy10.idz")
         defer { try? FileManager.default.removeItem(at: url) }
         let sealed = try run.seal(to: url)
-        #expect(try Self.sha256(url) == "4f7b6d519dbe399bd7d7576b84b2ecf53bc61d2176c9eb7ce4c25e4337b96ee1")
-        #expect(sealed.fileBytes == 316 && sealed.performance > 0.99 && sealed.loss.map { $0 < 0.01 } == true)
+        // The file's bytes changed once, when it began to record its provenance (producer and
+        // training settings in the metadata: 316 -> 450 bytes, before: 4f7b6d51...); the
+        // weights it expands to did not.
+        #expect(try Self.sha256(url) == "bd3ff5c58ba8f426078297bac34fec8202aaadad19c719e1171d73959a7587e1")
+        #expect(sealed.fileBytes == 450 && sealed.performance > 0.99 && sealed.loss.map { $0 < 0.01 } == true)
+        #expect(hexString(try IdzFile.read(contentsOf: url).weightsSHA256) == "475431a909f526e2b32b30912384002523cb04af07a111b6b0188267af6e15b6")
         #expect(run.epochsCompleted == 100_000)
     }
 
@@ -55,8 +59,11 @@ import Testing
         let url = Self.temporaryURL("fc.idz")
         defer { try? FileManager.default.removeItem(at: url) }
         let sealed = try run.seal(to: url)
-        #expect(try Self.sha256(url) == "2928b8cf64297264ac7f9316a1c420a5045c50f34ece5f3cca86ed38ce5aa6b4")
-        #expect(sealed.fileBytes == 1_539 && sealed.performance == sealed.test?.accuracy)
+        // With provenance in the metadata since issue 17 (1,539 -> 1,708 bytes, before:
+        // 2928b8cf...); the weights digest is the one the file had before.
+        #expect(try Self.sha256(url) == "e53bb43fe158fcfb24c91e3b28cb1c36a0483e0a6dd2c2c3721bd8cf793fc0f1")
+        #expect(sealed.fileBytes == 1_708 && sealed.performance == sealed.test?.accuracy)
+        #expect(hexString(try IdzFile.read(contentsOf: url).weightsSHA256) == "e4eef8a91ed6bed4d80eac9e4fd8a7b263f16715cde782bc882c139b1005a691")
         // The stored digest is what expansion reproduces.
         let model = try IdzFile.read(contentsOf: url)
         #expect(try ModelExpansion.digest(of: model) == model.weightsSHA256)

@@ -153,7 +153,7 @@ def test_other_layer_kinds_run_in_onnxruntime(idzip, tmp_path, fixture):
     x = (x - np.float32(preprocessing["mean"]).reshape(channels)) / np.float32(preprocessing["standard_deviation"]).reshape(channels)
     idzip("expand", model, "-o", tmp_path / "w.safetensors")
     tensors = {k: v.astype(np.float64) for k, v in load_file(str(tmp_path / "w.safetensors")).items()}
-    reference = forward_summary(info["layers"], tensors, x.astype(np.float64))
+    reference = forward_summary(info["layer_summary"], tensors, x.astype(np.float64))
     assert logits.shape == reference.shape
     error = np.abs(logits - reference)
     assert np.all(error <= ABSOLUTE + RELATIVE * np.abs(reference)), f"max |logit difference| {error.max():.3g}"

@@ -447,7 +447,7 @@ def test_mutated_files_are_accepted_exactly_when_idzip_accepts_them(idzip, tmp_p
         assert swift.returncode == 0, "trial %d: the package reads a file idzip rejects: %s" % (trial, swift.stderr)
         accepted += 1
         info = json.loads(swift.stdout)
-        assert info["parameters"] == model.parameter_count and info["layers"] == model.architecture.layer_summary
+        assert info["parameters"] == model.parameter_count and info["layer_summary"] == model.architecture.layer_summary
         assert info["input_shape"] == list(model.architecture.input_shape)
         assert [(t["name"], t["shape"]) for t in info["tensors"]] == [(t.name, list(t.shape)) for t in model.tensors]
         assert info["theta0_seed"] == model.theta0_seed and info["weights_sha256"] == model.weights_sha256.hex()

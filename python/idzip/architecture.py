@@ -87,7 +87,7 @@ def _check_shape(shape, what):
     count = 1
     for dimension in shape:
         if not 1 <= dimension <= MAX_DIMENSION:
-            raise InvalidArchitecture("invalid architecture: %s has dimension %d, outside 1...%d" % (what, dimension, MAX_DIMENSION))
+            raise InvalidArchitecture("invalid architecture: %s has dimension %d, outside 1 to %d" % (what, dimension, MAX_DIMENSION))
         count *= dimension
         if count > MAX_ACTIVATION_COUNT:
             raise InvalidArchitecture("invalid architecture: %s has more than %d entries" % (what, MAX_ACTIVATION_COUNT))
@@ -147,7 +147,7 @@ class Architecture:
                 raise InvalidArchitecture("%s has %d filters" % (label, layer.filters))
             k = layer.kernel
             if not 1 <= k <= MAX_KERNEL:
-                raise InvalidArchitecture("%s has kernel size %d, outside 1...%d" % (label, k, MAX_KERNEL))
+                raise InvalidArchitecture("%s has kernel size %d, outside 1 to %d" % (label, k, MAX_KERNEL))
             if layer.padding == "valid":
                 if shape[1] < k or shape[2] < k:
                     raise InvalidArchitecture("%s: kernel %d is larger than the input %dx%d" % (label, k, shape[1], shape[2]))

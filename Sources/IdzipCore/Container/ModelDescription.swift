@@ -7,12 +7,44 @@ public struct ModelDescription: Encodable, Sendable {
     public struct ProjectionInfo: Encodable, Sendable { public var kind: String; public var seed: UInt64; public var d: Int }
     public struct ThetaInfo: Encodable, Sendable { public var count: Int; public var encoding: String; public var scale: Float? }
     public struct PreprocessingInfo: Encodable, Sendable { public var input_scale: Float; public var mean: [Float]; public var standard_deviation: [Float] }
+    /// One layer: its `type` (dense, conv2d, maxpool, relu, flatten, toy), the settings of
+    /// that type (absent otherwise) and the shape of its output.
+    public struct LayerInfo: Encodable, Sendable, Equatable {
+        public var type: String
+        public var units: Int?
+        public var filters: Int?
+        public var kernel: Int?
+        public var padding: String?
+        public var size: Int?
+        public var groups: Int?
+        public var output_shape: [Int]
+
+        public init(_ layer: Layer, outputShape: [Int]) {
+            type = layer.typeName
+            output_shape = outputShape
+            switch layer {
+            case .dense(let units): self.units = units
+            case .conv2d(let filters, let kernel, let padding):
+                self.filters = filters
+                self.kernel = kernel
+                self.padding = padding == .same ? "same" : "valid"
+            case .maxPool(let size): self.size = size
+            case .relu, .flatten: break
+            case .toyGroupSum(let groups, let size):
+                self.groups = groups
+                self.size = size
+            }
+        }
+    }
 
     public var file: String
     public var file_bytes: Int
     public var format_version: UInt32
     public var input_shape: [Int]
-    public var layers: String
+    /// The network layer by layer.
+    public var layers: [LayerInfo]
+    /// The same in one line: "dense 200, relu, dense 200, relu, dense 10".
+    public var layer_summary: String
     public var parameters: Int
     public var expanded_bytes: Int
     public var compression_ratio: Double
@@ -34,7 +66,9 @@ public struct ModelDescription: Encodable, Sendable {
         file_bytes = fileBytes
         format_version = IdzFile.formatVersion
         input_shape = model.architecture.inputShape
-        layers = model.architecture.layerSummary
+        let shapes = try model.architecture.outputShapes()
+        layers = zip(model.architecture.layers, shapes).map { LayerInfo($0, outputShape: $1) }
+        layer_summary = model.architecture.layerSummary
         parameters = model.parameterCount
         expanded_bytes = model.parameterCount * 4
         compression_ratio = fileBytes > 0 ? Double(expanded_bytes) / Double(fileBytes) : 0

@@ -25,7 +25,7 @@ public enum InferenceError: Error, CustomStringConvertible, Equatable {
         case .inputCount(let expected, let actual):
             "inputs hold \(actual) numbers, not a whole number of examples of \(expected)"
         case .label(let index, let value, let classes):
-            "label \(value) of example \(index) is outside 0..<\(classes)"
+            "label \(value) of example \(index) is not one of the model's \(classes) classes (0 to \(classes - 1))"
         case .preprocessing(let message):
             "cannot preprocess inputs: \(message)"
         }

@@ -46,7 +46,7 @@ package enum PGMDecoder {
 
         let width = try number("width"), height = try number("height"), maxval = try number("maximum value")
         guard width >= 1, height >= 1 else { throw malformed("the image is \(width) x \(height) pixels") }
-        guard (1...65535).contains(maxval) else { throw malformed("maximum value \(maxval) is outside 1...65535") }
+        guard (1...65535).contains(maxval) else { throw malformed("maximum value \(maxval) is outside 1 to 65535") }
         guard width <= InputLimits.maxImageSide, height <= InputLimits.maxImageSide, width * height <= InputLimits.maxImageBytes else {
             throw .tooLarge(
                 name: name, reason: "a \(width) x \(height) PGM image exceeds \(InputLimits.maxImageSide) pixels a side or \(InputLimits.maxImageBytes) bytes")

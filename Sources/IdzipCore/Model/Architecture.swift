@@ -116,7 +116,7 @@ public struct Architecture: Sendable, Hashable {
         var count = 1
         for dimension in shape {
             guard dimension >= 1, dimension <= Limits.maxDimension else {
-                throw .invalid("\(what) has dimension \(dimension), outside 1...\(Limits.maxDimension)")
+                throw .invalid("\(what) has dimension \(dimension), outside 1 to \(Limits.maxDimension)")
             }
             count *= dimension
             guard count <= Limits.maxActivationCount else {
@@ -135,7 +135,7 @@ public struct Architecture: Sendable, Hashable {
         case .conv2d(let filters, let kernel, let padding):
             guard input.count == 3 else { throw .invalid("\(label) needs a [channels, height, width] input, got \(input)") }
             guard filters >= 1, filters <= Limits.maxDimension else { throw .invalid("\(label) has \(filters) filters") }
-            guard kernel >= 1, kernel <= 64 else { throw .invalid("\(label) has kernel size \(kernel), outside 1...64") }
+            guard kernel >= 1, kernel <= 64 else { throw .invalid("\(label) has kernel size \(kernel), outside 1 to 64") }
             switch padding {
             case .valid:
                 guard input[1] >= kernel, input[2] >= kernel else {

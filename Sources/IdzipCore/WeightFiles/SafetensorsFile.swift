@@ -43,7 +43,10 @@ public struct SafetensorsFile: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafetensorsError(.io, "cannot read \(url.path): \(error.localizedDescription)")
+            // The system's reason ("No such file or directory"), as the .idz reader gives it.
+            let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = posix?.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(posix!.code))) : error.localizedDescription
+            throw SafetensorsError(.io, "cannot read \(url.path): \(reason)")
         }
         try self.init(data: data)
     }
@@ -164,10 +167,10 @@ public struct SafetensorsFile: Sendable {
         for (name, tensor) in sorted {
             let range = tensor.byteRange
             if range.lowerBound < cursor {
-                throw SafetensorsError(.notTiled, "tensor \(SafetensorsHeaderJSON.quote(name)) overlaps the one before it in the data buffer (bytes \(range.lowerBound)..<\(cursor))")
+                throw SafetensorsError(.notTiled, "tensor \(SafetensorsHeaderJSON.quote(name)) overlaps the one before it in the data buffer (bytes \(range.lowerBound) to \(cursor - 1))")
             }
             if range.lowerBound > cursor {
-                throw SafetensorsError(.notTiled, "the data buffer has a gap of bytes \(cursor)..<\(range.lowerBound) before tensor \(SafetensorsHeaderJSON.quote(name))")
+                throw SafetensorsError(.notTiled, "the data buffer has a gap of bytes \(cursor) to \(range.lowerBound - 1) before tensor \(SafetensorsHeaderJSON.quote(name))")
             }
             cursor = range.upperBound
         }

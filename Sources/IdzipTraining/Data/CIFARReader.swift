@@ -33,7 +33,7 @@ public enum CIFARReader {
             if got == 0 { break }
             if let failure { throw failure }
             guard record[0] < 10 else {
-                throw .malformed(path: path, reason: "record \(labels.count) has label \(record[0]); CIFAR-10 labels are 0...9")
+                throw .malformed(path: path, reason: "record \(labels.count) has label \(record[0]); CIFAR-10 labels are 0 to 9")
             }
             guard labels.count < DataLimits.maxExamples, images.count + recordSize <= DataLimits.maxArrayBytes else {
                 throw .malformed(path: path, reason: "too many records")

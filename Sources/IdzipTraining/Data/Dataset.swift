@@ -52,7 +52,7 @@ public struct Dataset: Sendable {
             throw .invalid("feature \(bad % perExample) of example \(bad / perExample) is \(values[bad]); every feature must be a finite number")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classNames.count }) {
-            throw .invalid("label \(labels[bad]) of example \(bad) is outside 0..<\(classNames.count)")
+            throw .invalid("label \(labels[bad]) of example \(bad) is not one of the \(classNames.count) classes (0 to \(classNames.count - 1))")
         }
         // A NaN or infinity in the inputs would surface as a diverging loss, blamed on the
         // learning rate: refuse it here, where it is.

@@ -80,9 +80,11 @@ public enum DatasetCatalog {
         }
         let current = FileManager.default.currentDirectoryPath
         candidates.append(current + "/samples/mnist")
-        // Next to the package checkout of the running executable (e.g. .build/release/idzip).
+        // Next to the package checkout of the running executable (e.g. .build/release/idzip),
+        // and where a release installs the data (PREFIX/bin/idzip, PREFIX/share/idzip/mnist).
         if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
             var directory = executable.deletingLastPathComponent()
+            candidates.append(directory.deletingLastPathComponent().path + "/share/idzip/mnist")
             for _ in 0..<6 {
                 candidates.append(directory.path + "/samples/mnist")
                 let parent = directory.deletingLastPathComponent()
@@ -215,7 +217,7 @@ enum NPYDirectory {
             }
             let values = try array.integers()
             if let bad = values.first(where: { $0 < 0 || $0 >= 65_536 }) {
-                throw .malformed(path: array.path, reason: "label \(bad) is outside 0..<65536")
+                throw .malformed(path: array.path, reason: "label \(bad) is outside 0 to 65,535")
             }
             labelSets.append(values.map { Int32($0) })
         }

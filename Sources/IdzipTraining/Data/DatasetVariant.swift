@@ -33,7 +33,7 @@ extension DatasetPair {
     /// within it, then the pixel permutation of both sets.
     public func applying(_ variant: DatasetVariant) throws(DataError) -> DatasetPair {
         guard variant.trainingFraction > 0, variant.trainingFraction <= 1 else {
-            throw .invalid("the training fraction must be in (0, 1], got \(variant.trainingFraction)")
+            throw .invalid("the training fraction must be above 0 and at most 1, got \(variant.trainingFraction)")
         }
         guard variant.validationFraction >= 0, variant.validationFraction < 1 else {
             throw .invalid("the validation fraction must be in [0, 1), got \(variant.validationFraction)")

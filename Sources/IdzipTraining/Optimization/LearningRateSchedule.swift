@@ -33,7 +33,7 @@ public enum LearningRateSchedule: Sendable, Hashable {
             guard every >= 1 else { throw .configuration("step decay needs an interval of at least 1 epoch, got \(every)") }
             guard factor > 0, factor.isFinite else { throw .configuration("step decay factor must be positive, got \(factor)") }
         case .cosine(let floor):
-            guard floor >= 0, floor <= 1 else { throw .configuration("cosine floor must be in [0, 1], got \(floor)") }
+            guard floor >= 0, floor <= 1 else { throw .configuration("cosine floor must be between 0 and 1, got \(floor)") }
         }
     }
 }

@@ -27,10 +27,10 @@ public enum OptimizerKind: Sendable, Hashable {
     public func validate() throws(TrainingError) {
         switch self {
         case .sgd(let momentum, _):
-            guard momentum >= 0, momentum < 1 else { throw .configuration("SGD momentum must be in [0, 1), got \(momentum)") }
+            guard momentum >= 0, momentum < 1 else { throw .configuration("SGD momentum must be at least 0 and below 1, got \(momentum)") }
         case .adam(let beta1, let beta2, let epsilon):
-            guard beta1 >= 0, beta1 < 1 else { throw .configuration("Adam beta1 must be in [0, 1), got \(beta1)") }
-            guard beta2 >= 0, beta2 < 1 else { throw .configuration("Adam beta2 must be in [0, 1), got \(beta2)") }
+            guard beta1 >= 0, beta1 < 1 else { throw .configuration("Adam beta1 must be at least 0 and below 1, got \(beta1)") }
+            guard beta2 >= 0, beta2 < 1 else { throw .configuration("Adam beta2 must be at least 0 and below 1, got \(beta2)") }
             guard epsilon > 0, epsilon.isFinite else { throw .configuration("Adam epsilon must be positive, got \(epsilon)") }
         }
     }

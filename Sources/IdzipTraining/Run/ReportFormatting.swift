@@ -26,3 +26,14 @@ public func grouped(_ value: Int) -> String {
     }
     return value < 0 ? "-" + result : result
 }
+
+/// A count with its noun in the right number, the count grouped: `counted(1, "run")` is
+/// "1 run", `counted(1200, "epoch")` is "1,200 epochs"; `plural` for nouns that do not add "s".
+public func counted(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+    "\(grouped(count)) " + (count == 1 ? singular : plural ?? singular + "s")
+}
+
+/// A closed range of integers as people read it: "1 to 256" (grouped).
+public func rangeText(_ low: Int, _ high: Int) -> String {
+    "\(grouped(low)) to \(grouped(high))"
+}

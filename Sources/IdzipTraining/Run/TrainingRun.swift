@@ -17,12 +17,17 @@ public struct TrainingRunSpec: Sendable, Hashable {
     public var seed: UInt64
     public var configuration: TrainingConfiguration
     public var encoding: ThetaEncoding
+    /// Class names the model file stores, one per output (`idzip train --labels`); nil
+    /// stores the data set's (from `classes.txt`, `batches.meta.txt` or a named set).
+    public var labels: [String]?
 
     /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
     public init(
         model: String, architecture: Architecture, dimension: Int?, projection: ProjectionKind = .fastfood,
-        projectionSeed: UInt64? = nil, seed: UInt64, configuration: TrainingConfiguration, encoding: ThetaEncoding = .float32
+        projectionSeed: UInt64? = nil, seed: UInt64, configuration: TrainingConfiguration, encoding: ThetaEncoding = .float32,
+        labels: [String]? = nil
     ) {
+        self.labels = labels
         self.model = model
         self.architecture = architecture
         self.dimension = dimension
@@ -102,6 +107,12 @@ public final class TrainingRun {
         switch problem {
         case .dataset(let data): try spec.checkMemory(testExamples: data.pair.test.count, dataBytes: data.pair.byteCount)
         case .toy: try spec.checkMemory()
+        }
+        if let labels = spec.labels {
+            let classes = (try? spec.architecture.outputCount()) ?? 0
+            guard labels.count == classes else {
+                throw .data("\(counted(labels.count, "class name")) given, but \(spec.model) has \(counted(classes, "output class", plural: "output classes"))")
+            }
         }
         self.spec = spec
         self.problem = problem
@@ -206,7 +217,7 @@ public final class TrainingRun {
         let preprocessing = data.pair.train.trainingPreprocessing
         let sealer = ModelSealer(
             architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: preprocessing,
-            labels: labels(data.pair), threads: threads)
+            labels: spec.labels ?? labels(data.pair), threads: threads)
         let shuffledLabels = data.selection.variant.shuffleLabels
         if spec.dimension == nil, url.pathExtension.lowercased() == "safetensors" {
             let theta = trainer.theta()
@@ -244,7 +255,7 @@ public final class TrainingRun {
         let loss = objective.loss(weights)
         try FiniteValues.checkFinal(loss: loss, of: "loss")
         let performance = ToyObjective.performance(loss: loss)
-        let sealed = try sealer.write(draft, weights: weights, metadata: [
+        let sealed = try sealer.write(draft, weights: weights, metadata: Provenance.trainingEntries(spec.configuration, toy: true) + [
             MetadataEntry(key: "dataset", value: .string(dataSummary)),
             MetadataEntry(key: "loss", value: .double(loss)),
             MetadataEntry(key: "performance", value: .double(performance)),
@@ -274,15 +285,17 @@ public final class TrainingRun {
         }
     }
 
-    /// Provenance, kept short so that a model with d = 1000 stays under 4 KB: the data set
-    /// and its digest, the accuracy of the stored weights (training accuracy too when the
-    /// labels are shuffled, where it is the measure of performance) and the epochs.
+    /// Provenance (`Provenance`): the producer and training settings, the data set, its
+    /// digest and variants, the accuracy of the stored weights (training accuracy too when
+    /// the labels are shuffled, where it is the measure of performance) and the epochs run.
     private func metadata(_ data: SelectedData, test: Evaluation, train: Evaluation, validation: Evaluation?) -> [MetadataEntry] {
-        var entries = [
+        var entries = Provenance.trainingEntries(spec.configuration, toy: false)
+        entries += [
             MetadataEntry(key: "dataset", value: .string(data.selection.summary)),
             MetadataEntry(key: "dataset.sha256", value: .bytes(data.pair.digest)),
-            MetadataEntry(key: "test.accuracy", value: .double(test.accuracy)),
         ]
+        entries += Provenance.dataEntries(data.selection.variant)
+        entries.append(MetadataEntry(key: "test.accuracy", value: .double(test.accuracy)))
         if let validation { entries.append(MetadataEntry(key: "validation.accuracy", value: .double(validation.accuracy))) }
         if data.selection.variant.shuffleLabels { entries.append(MetadataEntry(key: "train.accuracy", value: .double(train.accuracy))) }
         entries.append(MetadataEntry(key: "epochs", value: .int(Int64(trainer.progressCount))))

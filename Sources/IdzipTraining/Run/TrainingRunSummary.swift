@@ -29,8 +29,17 @@ public struct EpochSummary: Encodable, Sendable {
     }
 }
 
-/// A data-set run: the file, its accuracy (of the weights as stored) and every epoch.
+/// A data-set run: the model, encoding and data set, the file, its accuracy (of the
+/// weights as stored) and every epoch.
 public struct TrainSummary: Encodable, Sendable {
+    /// The architecture as named ("fc:784-200-200-10").
+    public var model: String
+    /// Stored precision of theta_d (float32 for safetensors).
+    public var encoding: String
+    /// The data set with its variants ("mnist", "mnist (shuffled labels, seed 0)").
+    public var data: String
+    public var dataset_sha256: String
+    public var producer: String
     public var output: String
     public var file_bytes: Int
     public var parameters: Int
@@ -55,6 +64,11 @@ public struct TrainSummary: Encodable, Sendable {
 
 /// A toy-problem run: the file and the loss and performance exp(-loss) of the stored weights.
 public struct ToyTrainSummary: Encodable, Sendable {
+    public var model: String
+    public var encoding: String
+    /// "toy (no data)".
+    public var data: String
+    public var producer: String
     public var output: String
     public var file_bytes: Int
     public var parameters: Int
@@ -78,8 +92,12 @@ extension TrainingRun {
         let subspace = spec.dimension != nil
         let trainingSeconds = reports.reduce(0) { $0 + $1.trainingSeconds }
         let examples = reports.reduce(0) { $0 + $1.exampleCount }
+        var digest = ""
+        if case .dataset(let data) = problem { digest = hexString(data.pair.digest) }
         return TrainSummary(
-            output: output, file_bytes: sealed.fileBytes, parameters: parameterCount, d: spec.dimension,
+            model: spec.model, encoding: output.lowercased().hasSuffix(".safetensors") ? "float32" : spec.encoding.name,
+            data: dataSummary, dataset_sha256: digest,
+            producer: IdzipVersion.producer, output: output, file_bytes: sealed.fileBytes, parameters: parameterCount, d: spec.dimension,
             projection: subspace ? spec.projection.name : nil,
             compression_ratio: Double(parameterCount * 4) / Double(max(1, sealed.fileBytes)),
             test_accuracy: sealed.test?.accuracy ?? 0, test_loss: sealed.test?.meanLoss ?? 0, train_accuracy: sealed.train?.accuracy ?? 0,
@@ -95,7 +113,7 @@ extension TrainingRun {
     public func toySummary(sealed: SealedRun, output: String, wallSeconds: Double) -> ToyTrainSummary {
         let subspace = spec.dimension != nil
         return ToyTrainSummary(
-            output: output, file_bytes: sealed.fileBytes, parameters: parameterCount, d: spec.dimension,
+            model: spec.model, encoding: spec.encoding.name, data: dataSummary, producer: IdzipVersion.producer, output: output, file_bytes: sealed.fileBytes, parameters: parameterCount, d: spec.dimension,
             projection: subspace ? spec.projection.name : nil, loss: sealed.loss ?? 0, performance: sealed.performance,
             steps: epochsCompleted, wall_seconds: wallSeconds, settings: spec.configuration.toySummary, seed: spec.seed,
             projection_seed: subspace ? spec.projectionSeed : nil)

@@ -136,6 +136,16 @@ public struct IntrinsicDimensionEstimate: Sendable, Hashable {
         dInt90 = means.first { $0.mean > threshold * baseline }?.d
         dInt100 = means.first { $0.mean >= baseline * (1 - tolerance100) }?.d
     }
+
+    /// What reports call the estimate at `threshold`: "d_int90" at 0.9 (the paper's),
+    /// "d_int95" at 0.95, "d_int97.5" at 0.975. JSON keeps the field name `d_int90` for any
+    /// threshold, next to `threshold`.
+    public static func name(threshold: Double) -> String {
+        "d_int" + String(format: "%.4g", threshold * 100)
+    }
+
+    /// `name(threshold:)` of this estimate's threshold.
+    public var name: String { Self.name(threshold: threshold) }
 }
 
 /// Which runs a sweep consists of: every d with every seed, in increasing d.

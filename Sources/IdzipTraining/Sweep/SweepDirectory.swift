@@ -176,8 +176,9 @@ public struct SweepDirectory: Sendable {
     public func writeReport(_ summary: SweepSummary, records: [SweepRecord]) throws(SweepError) {
         try write(encoding: summary, to: "summary.json")
         let estimate = summary.estimate
-        let title = "\(summary.model) (D = \(grouped(summary.parameters))), \(summary.projection): d_int90 = "
-            + (summary.d_int90.map(String.init) ?? "not reached")
+        let name = estimate.name
+        let title = "\(summary.model) (D = \(grouped(summary.parameters))), \(summary.projection): \(name) "
+            + (summary.d_int90.map { "= \(grouped($0))" } ?? "not reached") + " at threshold \(SweepPlot.number(summary.threshold))"
         let svg = SweepPlot.svg(records: records, estimate: estimate, title: title)
         try write(Data(svg.utf8), to: "plot.svg")
         var facts: [(String, String)] = [
@@ -186,15 +187,16 @@ public struct SweepDirectory: Sendable {
             ("projection", summary.projection),
             ("performance measured on", summary.selected_on ?? "exp(-loss) of the toy objective"),
             ("baseline", "\(summary.baseline_kind) \(summary.baseline)"),
-            ("threshold", "\(summary.threshold) (level \(summary.threshold * summary.baseline))"),
-            ("d_int90", summary.d_int90.map { grouped($0) } ?? "not reached"),
+            ("threshold", "\(summary.threshold) (level \(SweepPlot.number(summary.threshold * summary.baseline)))"),
+            (name, summary.d_int90.map { grouped($0) } ?? "not reached"),
             ("d_int100", summary.d_int100.map { grouped($0) } ?? (summary.d_int100_measured ? "not reached" : "not measured (runs stopped early)")),
             ("seeds per d", "\(summary.runs)"),
-            ("training runs", "\(summary.training_runs) (\(summary.stopped_early) stopped early), \(summary.epochs_trained) epochs, "
+            ("training runs", "\(summary.training_runs) (\(summary.stopped_early) stopped early), "
+                + "\(counted(summary.epochs_trained, summary.data == nil ? "step" : "epoch")), "
                 + String(format: "%.1f s", summary.run_seconds)),
         ]
         if let interval = summary.d_int90_bootstrap?.interval {
-            facts.append(("d_int90 bootstrap", interval))
+            facts.append(("\(name) bootstrap", interval))
         }
         if let settings = settings(), let training = Self.setting("training", in: settings) {
             facts.append(("training", training))

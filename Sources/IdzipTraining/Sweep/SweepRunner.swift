@@ -152,7 +152,7 @@ public final class SweepRunner {
                 assigned: planned.map { "models/\($0.fileStem).idz" }))
         }
         let pending = planned.filter { !done.contains($0) }
-        say(headline(parameterCount: parameterCount, planned: planned.count, pending: pending.count))
+        say(headline(parameterCount: parameterCount, planned: planned.count, pending: pending.count, found: records.count))
 
         let data: SelectedData?
         do {
@@ -171,9 +171,9 @@ public final class SweepRunner {
                 trained += 1
                 let stopped = record.failure.map { ", failed: \($0)" }
                     ?? record.stopped.map { $0 == .passed ? ", stopped: passed" : ", stopped: cannot reach" } ?? ""
-                say(String(format: "[%@] %@ performance %.6f (%d %@%@, %.2f s)",
+                say(String(format: "[%@] %@ performance %.6f (%@%@, %.2f s)",
                     isSearch ? "\(trained)" : "\(trained)/\(pending.count)", key.fileStem,
-                    record.performance, record.epochs, (settings.isToy ? "step" : "epoch") + (record.epochs == 1 ? "" : "s"), stopped, record.seconds))
+                    record.performance, counted(record.epochs, settings.isToy ? "step" : "epoch"), stopped, record.seconds))
             }
         }
         // The baseline first: a local one sets the level the early stops judge against.
@@ -279,15 +279,26 @@ public final class SweepRunner {
         return false
     }
 
-    private func headline(parameterCount: Int, planned: Int, pending: Int) -> String {
+    /// "sweep toy (D = 1,000) with no data: fastfood, 5 dimensions x 1 run, baseline global 1.0; 0 done, 5 to run".
+    /// A search does not know its runs in advance: it says how many finished runs the
+    /// directory already holds (reused where the search reaches their d) and, for a local
+    /// baseline, whether the baseline run is still to train.
+    private func headline(parameterCount: Int, planned: Int, pending: Int, found: Int) -> String {
         let scope = switch dimensions {
-        case .search(let low, let high, let resolution): "search of d in \(grouped(low))...\(grouped(high)) (resolution \(resolution))"
-        case .list(let list): "\(list.count) dimensions"
+        case .search(let low, let high, let resolution):
+            "search of d from \(rangeText(low, high)) (resolution \(grouped(resolution))) with \(counted(runs, "seed")) per d"
+        case .list(let list): "\(counted(list.count, "dimension")) x \(counted(runs, "run"))"
+        }
+        let progress: String
+        if isSearch {
+            progress = (found == 0 ? "no finished runs yet" : "\(counted(found, "finished run")) in the directory, reused where the search needs them")
+                + (pending > 0 ? "; the baseline run first" : "")
+        } else {
+            progress = "\(grouped(planned - pending)) done, \(grouped(pending)) to run"
         }
         return "sweep \(settings.model) (D = \(grouped(parameterCount))) "
             + (settings.data.map { "on \($0.summary)" } ?? "with no data") + ": \(settings.projection.name), "
-            + "\(scope) x \(runs) runs, baseline \(baseline.name)" + (shard.map { ", shard \($0.name)" } ?? "") + "; "
-            + "\(planned - pending) done, \(pending) to run"
+            + "\(scope), baseline \(baseline.name)" + (shard.map { ", shard \($0.name)" } ?? "") + "; " + progress
     }
 
     /// Refuses, before anything is created or trained, a plan whose largest run (or direct

@@ -16,10 +16,10 @@ public struct SweepSummary: Encodable, Sendable {
         public var lower_2_5: Int?
         public var upper_97_5: Int?
 
-        /// "687.3 +- 18.0, 95% interval 650...700", when some replicate reached d_int90.
+        /// "687.3 +- 18.0, 95% interval 650 to 700", when some replicate reached d_int90.
         public var interval: String? {
             guard let mean, let standard_deviation, let lower_2_5, let upper_97_5 else { return nil }
-            return String(format: "%.1f +- %.1f, 95%% interval %d...%d", mean, standard_deviation, lower_2_5, upper_97_5)
+            return String(format: "%.1f +- %.1f, 95%% interval %d to %d", mean, standard_deviation, lower_2_5, upper_97_5)
         }
 
         init(_ estimate: IntrinsicDimensionBootstrap) {
@@ -41,6 +41,8 @@ public struct SweepSummary: Encodable, Sendable {
     public var baseline_kind: String
     public var baseline: Double
     public var threshold: Double
+    /// The estimate at `threshold` (d_int90 at 0.9, and under the same key d_int95 at 0.95;
+    /// reports name it for the threshold, `IntrinsicDimensionEstimate.name`).
     public var d_int90: Int?
     public var d_int100: Int?
     /// False when runs stopped early on passing the level: their performance is then a
@@ -122,20 +124,20 @@ public struct SweepSummary: Encodable, Sendable {
 
     /// The lines printed for people.
     public var text: [String] {
-        var lines = means.map { String(format: "d %8d  mean performance %.6f  (%d runs)", $0.d, $0.mean_performance, $0.runs) }
+        var lines = means.map { String(format: "d %8d  mean performance %.6f  (%@)", $0.d, $0.mean_performance, counted($0.runs, "run")) }
         lines.append(
-            "d_int90 = " + (d_int90.map { grouped($0) } ?? "not reached")
+            IntrinsicDimensionEstimate.name(threshold: threshold) + " = " + (d_int90.map { grouped($0) } ?? "not reached")
                 + String(format: " (first mean above %.4g = %.4g x baseline %.4g)", threshold * baseline, threshold, baseline)
                 + "; d_int100 = " + (d_int100.map { grouped($0) }
                     ?? (d_int100_measured ? "not reached" : "not measured (runs stopped early above the level; --no-early-stop measures it)")))
         if let bootstrap = d_int90_bootstrap, let interval = bootstrap.interval {
             lines.append(String(
-                format: "bootstrap over seeds (%d replicates): d_int90 %@, reached in %.1f%%",
-                bootstrap.replicates, interval, bootstrap.reached_fraction * 100))
+                format: "bootstrap over seeds (%d replicates): %@ %@, reached in %.1f%%",
+                bootstrap.replicates, IntrinsicDimensionEstimate.name(threshold: threshold), interval, bootstrap.reached_fraction * 100))
         }
         lines.append(String(
-            format: "%d training runs (%d stopped early), %d %@, %.1f s of training", training_runs, stopped_early,
-            epochs_trained, (data == nil ? "step" : "epoch") + (epochs_trained == 1 ? "" : "s"), run_seconds))
+            format: "%@ (%d stopped early), %@, %.1f s of training", counted(training_runs, "training run"), stopped_early,
+            counted(epochs_trained, data == nil ? "step" : "epoch"), run_seconds))
         if let selected_on { lines.append("performance measured on the \(selected_on)") }
         return lines
     }
