@@ -243,12 +243,9 @@ class IdzReject(Exception):
         self.kind = kind
 
 
-class CheckedReader:
+class CheckedReader(Reader):
     """Reads one section's fields; every length is compared with its limit, then with the
     bytes that remain (section 1, section 5)."""
-
-    def __init__(self, data):
-        self.data, self.pos = data, 0
 
     def remaining(self):
         return len(self.data) - self.pos
@@ -256,16 +253,7 @@ class CheckedReader:
     def take(self, n):
         if n > self.remaining():
             raise IdzReject("malformed-section", "field runs past the end of its section")
-        chunk = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return chunk
-
-    def u8(self): return self.take(1)[0]
-    def u16(self): return struct.unpack("<H", self.take(2))[0]
-    def u32(self): return struct.unpack("<I", self.take(4))[0]
-    def u64(self): return struct.unpack("<Q", self.take(8))[0]
-    def f32(self): return struct.unpack("<f", self.take(4))[0]
-    def f64(self): return struct.unpack("<d", self.take(8))[0]
+        return Reader.take(self, n)
 
     def limited(self, value, limit):
         if value > limit:
