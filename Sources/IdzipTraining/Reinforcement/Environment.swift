@@ -1,0 +1,57 @@
+import Foundation
+
+/// One step's outcome in an episodic control task (Gymnasium's `step` contract).
+public struct EnvironmentStep: Sendable, Equatable {
+    /// The observation after the action, `observationCount` values.
+    public var observation: [Double]
+    /// The reward for the action (Gymnasium's units: +1 per step for CartPole-v1).
+    public var reward: Double
+    /// The task ended (the pole fell, the cart left the track, ...): no bootstrap past it.
+    public var terminated: Bool
+    /// The episode was cut by its time limit (CartPole-v1: 500 steps): not a terminal state.
+    public var truncated: Bool
+
+    public init(observation: [Double], reward: Double, terminated: Bool, truncated: Bool) {
+        self.observation = observation
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+    }
+}
+
+/// What a policy may do: one of `count` discrete actions, or a vector of `count` real
+/// values each within `low...high`.
+public enum ActionSpace: Sendable, Equatable {
+    case discrete(count: Int)
+    case continuous(count: Int, low: Double, high: Double)
+
+    /// The network outputs a policy needs: one per discrete action (Q-values or logits),
+    /// or one per continuous component.
+    public var outputCount: Int {
+        switch self {
+        case .discrete(let count): count
+        case .continuous(let count, _, _): count
+        }
+    }
+}
+
+/// An episodic control task for reinforcement learning in a subspace (Li et al. 2018,
+/// Sec. 3.4 and Table 1: CartPole, InvertedPendulum, Humanoid, Pong).
+///
+/// Deterministic: `reset(seed:)` fixes every random draw of the episode (initial state and any
+/// noise) from Philox, so an episode is reproduced exactly from its seed and the actions.
+/// An environment value holds one episode's state; make one per thread.
+public protocol ReinforcementEnvironment: Sendable {
+    /// The name `--env` takes ("cartpole", "inverted-pendulum").
+    static var name: String { get }
+    /// Values in an observation.
+    var observationCount: Int { get }
+    var actionSpace: ActionSpace { get }
+    /// The longest episode in steps (the time limit that sets `truncated`).
+    var maxEpisodeSteps: Int { get }
+    /// Starts an episode; returns the first observation.
+    mutating func reset(seed: UInt64) -> [Double]
+    /// Applies an action: for `.discrete`, `action` holds one value, the index as a Double;
+    /// for `.continuous`, `count` values (clipped to the bounds by the environment).
+    mutating func step(_ action: [Double]) -> EnvironmentStep
+}
