@@ -46,19 +46,21 @@ public struct ModelSealer: Sendable {
     }
 
     /// An unsealed model: the digest is zero and there is no metadata yet. `.codebook`
-    /// quantises after training to `StoredTheta.defaultCodebookLevels` levels (use
-    /// `draft(projection:theta:)` with `StoredTheta.quantize(_:levels:)` for another K).
+    /// quantises after training to `codebookLevels` levels (`StoredTheta.quantize`).
     /// - Throws: `TrainingError.network` when `encoding` cannot store a value of `thetaD`
     ///   (not finite, or beyond float16's range), naming the value.
-    public func draft(projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding) throws(TrainingError) -> IdzModel {
+    public func draft(
+        projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding, codebookLevels: Int = StoredTheta.defaultCodebookLevels
+    ) throws(TrainingError) -> IdzModel {
         do {
             try StoredTheta.checkRepresentable(thetaD, as: encoding)
         } catch {
             throw .network(error.description)
         }
+        let theta = encoding == .codebook ? StoredTheta.quantize(thetaD, levels: codebookLevels) : StoredTheta.encode(thetaD, as: encoding)
         return IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection,
-            theta: StoredTheta.encode(thetaD, as: encoding), preprocessing: preprocessing, labels: labels,
+            theta: theta, preprocessing: preprocessing, labels: labels,
             metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
     }
 
