@@ -19,7 +19,8 @@ struct ModelSealerVersion2Tests {
         defer { try? FileManager.default.removeItem(at: directory) }
         for profile in ContainerProfile.all {
             let metadata = [MetadataEntry(key: "k", value: .int(1))]
-            let predicted = try Self.sealer.fileBytes(of: draft, metadata: metadata, profile: profile)
+            let predicted = try Self.sealer.fileBytes(of: draft, weights: weights, metadata: metadata, profile: profile)
+            #expect(try Self.sealer.fileBytes(of: draft, weights: nil, metadata: metadata, profile: profile) == predicted)
             let url = directory.appendingPathComponent("\(profile.name).idz")
             let sealed = try Self.sealer.write(draft, weights: weights, metadata: metadata, to: url, profile: profile)
             #expect(sealed.fileBytes == predicted, "\(profile.name)")

@@ -206,6 +206,8 @@ def rc_decode(data, count, k):
         raise RangeCoderError("%d bytes, the symbols end after %d" % (len(data), pos))
     if data and data[-1] == 0:
         raise RangeCoderError("trailing zero byte")
+    if rc_encode(out, k) != bytes(data):
+        raise RangeCoderError("not the canonical coding")
     return out
 
 

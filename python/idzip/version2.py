@@ -93,7 +93,52 @@ def range_decode(stream, count, k):
         raise E.InvalidValue("the coded theta_d stream has %d bytes, but its %d symbols end after %d" % (n, count, pos))
     if n and stream[-1] == 0:
         raise E.InvalidValue("the coded theta_d stream ends with a zero byte (not canonical)")
+    if range_encode(out, k) != stream:
+        raise E.InvalidValue("the coded theta_d stream is not the canonical coding of its %d symbols" % count)
     return out
+
+
+def range_encode(symbols, k):
+    """The canonical coded bytes of ``symbols`` (idz-v2.md section 5.2)."""
+    counts, total, low, rng, out = [1] * k, k, 0, 0xFFFFFFFF, bytearray()
+
+    def carry():
+        i = len(out) - 1
+        while out[i] == 0xFF:
+            out[i] = 0
+            i -= 1
+        out[i] += 1
+
+    for s in symbols:
+        s = int(s)
+        r = rng // total
+        low += r * sum(counts[:s])
+        rng = r * counts[s]
+        if low >= 1 << 32:
+            low -= 1 << 32
+            carry()
+        while rng < _TOP:
+            out.append(low >> 24)
+            low = (low << 8) & 0xFFFFFFFF
+            rng <<= 8
+        counts[s] += 1
+        total += 1
+        if total > _MAX_TOTAL:
+            counts = [(c + 1) >> 1 for c in counts]
+            total = sum(counts)
+    for n in range(5):
+        step = 1 << (32 - 8 * n)
+        value = -(-low // step) * step
+        if value < low + rng:
+            break
+    if value >= 1 << 32:
+        value -= 1 << 32
+        carry()
+    for i in range(n):
+        out.append((value >> (24 - 8 * i)) & 0xFF)
+    while out and out[-1] == 0:
+        out.pop()
+    return bytes(out)
 
 
 def read_codebook(r, count):

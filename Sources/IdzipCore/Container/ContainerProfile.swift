@@ -5,7 +5,7 @@
 ///   and a 32-byte SHA-256 trailer over the file. A model whose theta_d is a codebook is
 ///   written in version 2 with the same layout plus one layout byte (a version 1 reader
 ///   refuses it: "unsupported .idz version 2 (this idzip reads version 1)").
-/// - `.compact`: version 2's compact layout, for tiny models: 14-byte header, varint fields
+/// - `.compact`: version 2's compact layout, for tiny models: 13-byte header, varint fields
 ///   in a fixed order, no tensor table (derived from the architecture), default
 ///   preprocessing and decimal labels stored as one byte each, the body stored or raw
 ///   deflated (whichever is smaller) and a CRC-32 trailer over the whole file. It keeps
@@ -16,7 +16,8 @@
 ///   of the expanded weights: 0 (the default) drops the check that a machine regenerated
 ///   the same weights; 8 detects a wrong expansion with probability 1 - 2^-64.
 ///
-/// `IdzFile.encode(_:profile:)` and `IdzFile.encodedSize(of:profile:)` take it; reading
+/// `IdzFile.encode(_:profile:)`, `IdzFile.encodedSize(of:profile:)`,
+/// `ModelSealer.write(_:weights:metadata:to:profile:)` and `ModelSealer.fileBytes` take it; reading
 /// needs no profile (the file says which layout it uses).
 public struct ContainerProfile: Sendable, Hashable, CustomStringConvertible {
     /// The byte layout.

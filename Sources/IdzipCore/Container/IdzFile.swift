@@ -49,8 +49,10 @@ public enum IdzFile {
         return seal(compressed: compressed, uncompressedLength: payload.count, version: version)
     }
 
-    /// The exact size in bytes of the file `encode(model, profile:)` returns (the digest's
-    /// value does not change it: a draft with a zero digest has the sealed model's size).
+    /// The exact size in bytes of the file `encode(model, profile:)` returns. The size
+    /// depends on every stored byte, the weights digest's included (the standard payload is
+    /// compressed; a compact body is deflated when that is smaller): give the model its
+    /// real digest (`ModelSealer.fileBytes` does), or use a compact profile that keeps none.
     /// - Throws: as `encode(_:profile:)`.
     public static func encodedSize(of model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> Int {
         try encode(model, profile: profile).count

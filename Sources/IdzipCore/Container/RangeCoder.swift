@@ -8,10 +8,11 @@
 ///   the bytes already written; the stream ends with the fewest bytes that pin the final
 ///   interval, and trailing zero bytes are dropped (a decoder reads zeros past the end).
 ///
-/// The encoding is canonical: `decode` rejects a stream with a trailing zero byte, with
-/// bytes the decoder never needed, or with a value outside the model's total, so one symbol
-/// sequence has exactly one valid stream. Decoding costs O(count · log K) time and reads
-/// exactly the given bytes (no hang: it stops after `count` symbols).
+/// The encoding is canonical: `decode` rejects a value outside the model's total, a
+/// trailing zero byte, bytes the decoder never needed, and any stream other than the one
+/// `encode` writes for the decoded symbols (it re-encodes them), so one symbol sequence has
+/// exactly one valid stream. Decoding costs O(count · log K) time and reads exactly the
+/// given bytes (no hang: it stops after `count` symbols).
 public enum RangeCoder {
     /// The largest alphabet (codebook levels) the coder accepts.
     public static let maxAlphabetSize = 4096
@@ -119,6 +120,11 @@ public enum RangeCoder {
         }
         guard stream.last != 0 else {
             throw IdzError(.invalidValue, "the coded theta_d stream ends with a zero byte (not canonical)")
+        }
+        // Other values in the final interval decode to the same symbols: only the encoder's
+        // choice is valid, so a file has one coding and re-encodes to its own bytes.
+        guard encode(symbols, alphabetSize: alphabetSize).elementsEqual(stream) else {
+            throw IdzError(.invalidValue, "the coded theta_d stream is not the canonical coding of its \(count) symbols")
         }
         return symbols
     }

@@ -86,14 +86,29 @@ public struct ModelSealer: Sendable {
             metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
     }
 
-    /// The exact size in bytes of the file `write` would produce for `draft` with
-    /// `metadata` in `profile`, without expanding or writing anything (the digest's value
-    /// does not change the size).
-    /// - Throws: `TrainingError.network` when the model breaks a rule of the format.
-    public func fileBytes(of draft: IdzModel, metadata: [MetadataEntry] = [], profile: ContainerProfile = .standard) throws(TrainingError) -> Int {
+    /// The exact size in bytes of the file `write(draft, weights:metadata:to:profile:)`
+    /// would produce, without writing anything. The digest's bytes are part of the file
+    /// (and compressed with it), so a profile that keeps any of the weights digest needs
+    /// it: from `weights` (D floats, `weights(of:)`), else from a streamed expansion. A
+    /// compact profile without the digest (`.compact`) needs neither.
+    /// - Throws: `TrainingError.network` when the model breaks a rule of the format or
+    ///   cannot be expanded.
+    public func fileBytes(
+        of draft: IdzModel, weights: [Float]? = nil, metadata: [MetadataEntry] = [], profile: ContainerProfile = .standard
+    ) throws(TrainingError) -> Int {
         var model = draft
         model.metadata = metadata
-        if model.weightsSHA256.count != 32 { model.weightsSHA256 = [UInt8](repeating: 0, count: 32) }
+        if profile.weightsDigestBytes > 0 {
+            if let weights {
+                model.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
+            } else {
+                do {
+                    model.weightsSHA256 = try ModelExpansion.digest(of: draft, threads: threads)
+                } catch {
+                    throw .network(error.description)
+                }
+            }
+        }
         do {
             return try IdzFile.encodedSize(of: model, profile: profile)
         } catch {
