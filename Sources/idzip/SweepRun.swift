@@ -62,6 +62,9 @@ struct SweepRun: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if modelOptions.encoding.encoding == .codebook, modelOptions.encoding.levels != StoredTheta.defaultCodebookLevels {
+            throw ValidationError("a sweep stores a codebook with \(StoredTheta.defaultCodebookLevels) levels; use --encoding codebook")
+        }
         guard dims == nil || search == nil else { throw ValidationError("give either --dims or --search, not both") }
         guard resolution >= 1 else { throw ValidationError("--resolution must be at least 1") }
         guard dimensions.largest <= Limits.maxSubspaceDimension else {
@@ -98,7 +101,7 @@ struct SweepRun: ParsableCommand {
         selection.preprocessing = preprocessingOptions.choice
         let settings = SweepSettings(
             model: model.name, architecture: model.architecture, data: model.isToy ? nil : selection,
-            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding, earlyStop: earlyStop)
+            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding.encoding, earlyStop: earlyStop)
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

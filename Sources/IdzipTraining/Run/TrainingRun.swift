@@ -20,6 +20,10 @@ public struct TrainingRunSpec: Sendable, Hashable {
     /// Class names the model file stores, one per output (`idzip train --labels`); nil
     /// stores the data set's (from `classes.txt`, `batches.meta.txt` or a named set).
     public var labels: [String]?
+    /// Levels of a `.codebook` encoding (post-training k-means, `StoredTheta.quantize`).
+    public var codebookLevels: Int = StoredTheta.defaultCodebookLevels
+    /// The file layout of a `.idz` output; `.compact` writes no provenance metadata.
+    public var container: ContainerProfile = .standard
 
     /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
     public init(
@@ -235,13 +239,14 @@ public final class TrainingRun {
         }
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let draft = try sealer.draft(
+            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
         try FiniteValues.checkFinal(loss: test.meanLoss, of: "test loss")
-        let sealed = try sealer.write(
-            draft, weights: weights, metadata: metadata(data, test: test, train: train, validation: validation), to: url)
+        let provenance = spec.container.layout == .compact ? [] : metadata(data, test: test, train: train, validation: validation)
+        let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: url, profile: spec.container)
         return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
     }
 
@@ -249,18 +254,20 @@ public final class TrainingRun {
         let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let draft = try sealer.draft(
+            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let loss = objective.loss(weights)
         try FiniteValues.checkFinal(loss: loss, of: "loss")
         let performance = ToyObjective.performance(loss: loss)
-        let sealed = try sealer.write(draft, weights: weights, metadata: Provenance.trainingEntries(spec.configuration, toy: true) + [
+        let provenance = spec.container.layout == .compact ? [] : Provenance.trainingEntries(spec.configuration, toy: true) + [
             MetadataEntry(key: "dataset", value: .string(dataSummary)),
             MetadataEntry(key: "loss", value: .double(loss)),
             MetadataEntry(key: "performance", value: .double(performance)),
             MetadataEntry(key: "steps", value: .int(Int64(trainer.progressCount))),
-        ], to: url)
+        ]
+        let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: url, profile: spec.container)
         return SealedRun(fileBytes: sealed.fileBytes, loss: loss, performance: performance)
     }
 
