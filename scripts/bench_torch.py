@@ -26,7 +26,7 @@ What "the same figure" means here (see docs/performance.md, "Beside PyTorch"):
   pool, 120, 84, 10), the same shapes as idzip's.
 
 Both sides use `--threads` threads (idzip --threads, torch.set_num_threads).
-Usage: scripts/bench-torch.sh [--rounds 5] [--threads 2] [--json OUT.json]
+Usage: scripts/bench-torch.sh [--rounds 5] [--big-rounds 2] [--threads 2] [--json OUT.json]
 """
 
 import argparse
@@ -269,9 +269,11 @@ def training_figure(network_name, kind, d, steps):
 
 
 def figures(quick):
+    """Training first, then the projections by D (the slow 60M ones last)."""
     sizes = [10_000, 50_000] if quick else [100_000, 1_000_000, 60_000_000]
     steps, dense_steps = (4, 1) if quick else (200, 20)
     out = []
+    training = []
     for D in sizes:
         d = D // 100
         for kind in ["dense", "sparse", "fastfood"]:
@@ -285,8 +287,8 @@ def figures(quick):
         ("LeNet", None, 0, steps), ("LeNet", "fastfood", 300, steps),
     ]:
         name = f"train {network} {kind or 'direct'}"
-        out.append(dict(name=name, group="training", kind=kind, network=network, d=d, steps=s, match=name))
-    return out
+        training.append(dict(name=name, group="training", kind=kind, network=network, d=d, steps=s, match=name))
+    return training + out
 
 
 def run_idzip(idzip, figure, threads):
@@ -312,6 +314,7 @@ def main():
     parser.add_argument("--idzip", default=".build/release/idzip")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--rounds", type=int, default=5, help="alternations per figure; medians are reported")
+    parser.add_argument("--big-rounds", type=int, default=2, help="rounds of the D = 60M figures")
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--match", help="only figures whose name (with D) contains this text")
     parser.add_argument("--json", help="also write the records to this file")
@@ -321,7 +324,7 @@ def main():
           f"{torch.backends.cpu.get_cpu_capability()}), {args.threads} idzip threads, {args.rounds} alternating "
           f"rounds per figure, one warm-up + one timed run per round and side, medians; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} processors, "
-          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}", flush=True)
+          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load average {os.getloadavg()[0]:.1f}", flush=True)
     header = f"{'figure':<52}{'idzip':>22}{'PyTorch':>22}  ratio"
     print(header, flush=True)
     results = []
@@ -341,7 +344,10 @@ def main():
             elif kind == "sparse" and figure["d"] * math.sqrt(D) > 1e9:
                 skipped = f"about {figure['d'] * math.sqrt(D):.1e} nonzeros"
             torch_run = None if skipped else projection_figure(kind, D, figure["d"])
-        rounds = args.rounds if figure["match"] or D <= 1 << 24 else min(args.rounds, 2)  # about 5 s a run
+        # D = 60M figures take seconds a run on each side: --big-rounds of them (the authors'
+        # single block, with no idzip counterpart, once).
+        big = not is_training and D > 1 << 24
+        rounds = (args.big_rounds if figure["match"] else 1) if big else args.rounds
         for _ in range(0 if skipped else rounds):
             if figure["match"]:
                 record = run_idzip(args.idzip, figure, args.threads)
@@ -370,9 +376,12 @@ def main():
             ratio_text = "-" if ratio is None else (f"{ratio:.2f}x" + (" faster" if ratio >= 1 else " (slower)"))
             print(f"{label:<52}{fmt(im, figure['group']):>22}{fmt(tm, figure['group']):>22}  {ratio_text}", flush=True)
         results.append(result)
+    print(f"done {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load average {os.getloadavg()[0]:.1f} "
+          f"(other processes share the cores: compare ratios, not times)", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(torch_version=torch.__version__, threads=args.threads, rounds=args.rounds,
+                           load_average=os.getloadavg(),
                            cpu_capability=torch.backends.cpu.get_cpu_capability(), figures=results), f, indent=1)
 
 
