@@ -15,4 +15,8 @@ if ! .venv-torch/bin/python -c 'import torch, numpy' 2>/dev/null; then
         --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}" --extra-index-url https://pypi.org/simple
 fi
 swift build -c release --product idzip >/dev/null
+# On a machine shared with other work, OpenMP's spinning waits stall PyTorch's small
+# operations for whole scheduler slices; OMP_WAIT_POLICY=PASSIVE (set it to ACTIVE to
+# compare) keeps its figures from collapsing there. The header line records the setting.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 exec .venv-torch/bin/python scripts/bench_torch.py --idzip .build/release/idzip "$@"

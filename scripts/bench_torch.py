@@ -324,7 +324,8 @@ def main():
           f"{torch.backends.cpu.get_cpu_capability()}), {args.threads} idzip threads, {args.rounds} alternating "
           f"rounds per figure, one warm-up + one timed run per round and side, medians; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} processors, "
-          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load average {os.getloadavg()[0]:.1f}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}", flush=True)
     header = f"{'figure':<52}{'idzip':>22}{'PyTorch':>22}  ratio"
     print(header, flush=True)
     results = []

@@ -128,6 +128,20 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 /// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
+// MARK: Sparse (sparse/)
+// Float32 products with a row-compressed copy of the sparse projection (training's cache):
+// row r's nonzeros are k = offsets[r] ..< offsets[r + 1], column columns[k], value values[k].
+
+/// out[r] = sum over k of values[k] * v[columns[k]] for row firstRow + r, r < rowCount, the
+/// products added in ascending k into a float32 sum starting at 0.
+void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *columns, const float *values,
+                             size_t firstRow, size_t rowCount, const float *v, float *out);
+
+/// sums[columns[k]] += values[k] * g[r] for rows firstRow + r, r < rowCount ascending, and
+/// each row's k ascending (one float32 addition per nonzero, in that order).
+void idz_sparse_accumulate_rows(const uint32_t *offsets, const uint32_t *columns, const float *values,
+                                size_t firstRow, size_t rowCount, const float *g, float *sums);
+
 // MARK: Machine ceilings (bench/Stream.c)
 // STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.
 
