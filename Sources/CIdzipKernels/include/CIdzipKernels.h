@@ -129,18 +129,19 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
 // MARK: Sparse (sparse/)
-// Float32 products with a row-compressed copy of the sparse projection (training's cache):
-// row r's nonzeros are k = offsets[r] ..< offsets[r + 1], column columns[k], value values[k].
+// A row-compressed copy of the sparse projection's nonzeros: row r's are k = offsets[r] ..<
+// offsets[r + 1], columns ascending, code codes[k] = column * 2 + 1 for a negative sign.
+// Both products add the double terms of SparseProjection in its order, so give its bits.
 
-/// out[r] = sum over k of values[k] * v[columns[k]] for row firstRow + r, r < rowCount, the
-/// products added in ascending k into a float32 sum starting at 0.
-void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *columns, const float *values,
-                             size_t firstRow, size_t rowCount, const float *v, float *out);
+/// out[r] = (float) the double sum, from 0 in ascending k, of +-weights[column] over row
+/// firstRow + r's nonzeros, for r < rowCount.
+void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *codes, const double *weights,
+                             size_t firstRow, size_t rowCount, float *out);
 
-/// sums[columns[k]] += values[k] * g[r] for rows firstRow + r, r < rowCount ascending, and
-/// each row's k ascending (one float32 addition per nonzero, in that order).
-void idz_sparse_accumulate_rows(const uint32_t *offsets, const uint32_t *columns, const float *values,
-                                size_t firstRow, size_t rowCount, const float *g, float *sums);
+/// sums[column - firstColumn] += +-(double)g[row] for every nonzero with firstColumn <=
+/// column < endColumn, rows 0 ..< rowCount ascending (so each column's terms in ascending row).
+void idz_sparse_accumulate_columns(const uint32_t *offsets, const uint32_t *codes, size_t rowCount,
+                                   const float *g, uint32_t firstColumn, uint32_t endColumn, double *sums);
 
 // MARK: Machine ceilings (bench/Stream.c)
 // STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.

@@ -139,8 +139,8 @@ public final class MaterializedProjection: Projection, @unchecked Sendable {
 }
 
 /// The projection training uses: `makeProjection`'s (tables cached), except that a sparse
-/// projection whose nonzeros are cached is copied row-compressed in float32
-/// (`SparseRowsProjection`), and a dense
+/// projection whose nonzeros are cached is copied row-compressed (`SparseRowsProjection`,
+/// the same bits, faster products), and a dense
 /// projection whose float32 matrix fits `MaterializedProjection.trainingLimitBytes`
 /// (4 D d <= 2 GiB) is materialised (`MaterializedProjection`; its products are
 /// deterministic but not the spec's bits, which only expansion needs).
