@@ -131,17 +131,12 @@ void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, siz
 // MARK: Sparse (sparse/)
 // A row-compressed copy of the sparse projection's nonzeros: row r's are k = offsets[r] ..<
 // offsets[r + 1], columns ascending, code codes[k] = column * 2 + 1 for a negative sign.
-// Both products add the double terms of SparseProjection in its order, so give its bits.
+// The forward product adds the double terms of SparseProjection in its order: its bits.
 
 /// out[r] = (float) the double sum, from 0 in ascending k, of +-weights[column] over row
 /// firstRow + r's nonzeros, for r < rowCount.
 void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *codes, const double *weights,
                              size_t firstRow, size_t rowCount, float *out);
-
-/// sums[column - firstColumn] += +-(double)g[row] for every nonzero with firstColumn <=
-/// column < endColumn, rows 0 ..< rowCount ascending (so each column's terms in ascending row).
-void idz_sparse_accumulate_columns(const uint32_t *offsets, const uint32_t *codes, size_t rowCount,
-                                   const float *g, uint32_t firstColumn, uint32_t endColumn, double *sums);
 
 // MARK: Machine ceilings (bench/Stream.c)
 // STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.

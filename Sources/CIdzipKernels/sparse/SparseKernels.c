@@ -1,7 +1,7 @@
 // Products with a row-compressed (CSR) copy of the sparse projection's cached nonzeros
-// (IdzipTraining's SparseRowsProjection). They add the same double terms in the same order
-// as the chunked products of SparseProjection (Formats/idz-v1-projections.md, "Sparse"),
-// so they give its bits: plain loops, no reassociation, no fused operations.
+// (IdzipTraining's SparseRowsProjection). The forward product adds the same double terms in
+// the same order as SparseProjection's (Formats/idz-v1-projections.md, "Sparse"),
+// so it gives its bits: plain loops, no reassociation, no fused operations.
 
 #include "CIdzipKernels.h"
 
@@ -18,20 +18,5 @@ void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *codes, con
             sum += (code & 1) ? -w : w;
         }
         out[r] = (float)sum;
-    }
-}
-
-void idz_sparse_accumulate_columns(const uint32_t *offsets, const uint32_t *codes, size_t rowCount,
-                                   const float *g, uint32_t firstColumn, uint32_t endColumn, double *sums) {
-    for (size_t row = 0; row < rowCount; row++) {
-        uint32_t start = offsets[row], end = offsets[row + 1];
-        if (start == end) continue;
-        double value = (double)g[row];
-        for (uint32_t k = start; k < end; k++) {
-            uint32_t column = codes[k] >> 1;
-            if (column < firstColumn) continue;
-            if (column >= endColumn) break;  // a row's columns ascend
-            sums[column - firstColumn] += (codes[k] & 1) ? -value : value;
-        }
     }
 }

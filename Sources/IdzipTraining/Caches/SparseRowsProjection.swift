@@ -5,13 +5,14 @@ import IdzipCore
 /// P is applied at every step: row i's nonzeros in ascending column j, 4 bytes each
 /// (j * 2, plus 1 for a negative sign), plus 4 bytes per row.
 ///
-/// Both products add the same double terms in the same order as `SparseProjection`'s
+/// The products add the same double terms in the same order as `SparseProjection`'s
 /// (Formats/idz-v1-projections.md, "Sparse"): `project` sums each row's +-w_j
 /// (w_j = Double(v_j) / sqrt(nnz_j)) in ascending j; `projectTranspose` sums each column's
 /// +-Double(g_i) in ascending i, then scales. So they give the spec's bits, for any thread
-/// count. The layout is what differs: the forward product streams the rows in order with
-/// no scatter, and the transpose streams them once per piece of columns, instead of walking
-/// every 4096-row chunk's nonzeros once per 64 columns.
+/// count. The forward product streams the rows in order with no scatter (the exact one
+/// scatters each chunk's nonzeros into a chunk of sums); the transpose is the exact
+/// projection's own. Memory: the exact cache (6 bytes a nonzero) plus this copy (4 bytes
+/// a nonzero, 4 a row).
 public final class SparseRowsProjection: Projection, @unchecked Sendable {
     public var kind: ProjectionKind { .sparse }
     public let rowCount: Int
@@ -21,6 +22,8 @@ public final class SparseRowsProjection: Projection, @unchecked Sendable {
     public let nonzeroCount: Int
     /// 1 / sqrt(nnz_j), or 0 for an empty column (the exact projection's).
     let columnScales: [Double]
+    /// The exact projection, whose cached nonzeros the transpose uses.
+    let exact: SparseProjection
     /// Immutable after `init`: row i's nonzeros are offsets[i] ..< offsets[i + 1].
     private let offsets: UnsafeMutableBufferPointer<UInt32>
     private let codes: UnsafeMutableBufferPointer<UInt32>
@@ -50,6 +53,7 @@ public final class SparseRowsProjection: Projection, @unchecked Sendable {
         self.threads = max(1, threads)
         nonzeroCount = total
         columnScales = sparse.columnScales
+        exact = sparse
         offsets = .allocate(capacity: D + 1)
         codes = .allocate(capacity: max(1, total))
         let offsets = self.offsets, codes = self.codes
@@ -101,23 +105,11 @@ public final class SparseRowsProjection: Projection, @unchecked Sendable {
         }
     }
 
-    /// P^T g, the exact projection's bits: each thread streams all rows and keeps the
-    /// columns of its piece (one piece per thread; the pieces do not change any sum).
+    /// P^T g: the wrapped projection's own chunked transpose (its cached nonzeros, 64
+    /// columns a piece). Streaming the row-compressed copy once per column range gives the
+    /// same bits but was slower here: with one range per thread the work cannot be shared
+    /// when a thread is descheduled, and more ranges each read every nonzero again.
     public func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
-        precondition(g.count == rowCount && output.count == columnCount, "Sparse rows projectTranspose: wrong sizes")
-        let d = columnCount, D = rowCount
-        let pieces = min(threads, d)
-        let offsets = UnsafeBufferPointer(self.offsets), codes = UnsafeBufferPointer(self.codes)
-        columnScales.withUnsafeBufferPointer { scales in
-            ParallelLoop.forEach(pieces: pieces, threads: threads) { piece in
-                let first = piece * d / pieces, end = (piece + 1) * d / pieces
-                let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, end - first))
-                defer { sums.deallocate() }
-                sums.initialize(repeating: 0)
-                idz_sparse_accumulate_columns(
-                    offsets.baseAddress!, codes.baseAddress!, D, g.baseAddress!, UInt32(first), UInt32(end), sums.baseAddress!)
-                for j in first..<end { output[j] = Float(sums[j - first] * scales[j]) }
-            }
-        }
+        exact.projectTranspose(g, into: output)
     }
 }
