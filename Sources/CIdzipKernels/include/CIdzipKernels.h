@@ -128,16 +128,6 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 /// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
-// MARK: Sparse (sparse/)
-// A row-compressed copy of the sparse projection's nonzeros: row r's are k = offsets[r] ..<
-// offsets[r + 1], columns ascending, code codes[k] = column * 2 + 1 for a negative sign.
-// The forward product adds the double terms of SparseProjection in its order: its bits.
-
-/// out[r] = (float) the double sum, from 0 in ascending k, of +-weights[column] over row
-/// firstRow + r's nonzeros, for r < rowCount.
-void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *codes, const double *weights,
-                             size_t firstRow, size_t rowCount, float *out);
-
 // MARK: Machine ceilings (bench/Stream.c)
 // STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.
 

@@ -138,9 +138,7 @@ public final class MaterializedProjection: Projection, @unchecked Sendable {
     }
 }
 
-/// The projection training uses: `makeProjection`'s (tables cached), except that a sparse
-/// projection whose nonzeros are cached is copied row-compressed (`SparseRowsProjection`,
-/// the same bits, faster products), and a dense
+/// The projection training uses: `makeProjection`'s (tables cached), except that a dense
 /// projection whose float32 matrix fits `MaterializedProjection.trainingLimitBytes`
 /// (4 D d <= 2 GiB) is materialised (`MaterializedProjection`; its products are
 /// deterministic but not the spec's bits, which only expansion needs).
@@ -148,11 +146,6 @@ public func trainingProjection(
     kind: ProjectionKind, rowCount: Int, columnCount: Int, seed: UInt64, threads: Int = ParallelLoop.defaultThreads
 ) -> any Projection {
     let exact = makeProjection(kind: kind, rowCount: rowCount, columnCount: columnCount, seed: seed, threads: threads)
-    if kind == .sparse, let sparse = exact as? SparseProjection,
-        let rows = SparseRowsProjection(wrapping: sparse, threads: threads)
-    {
-        return rows
-    }
     guard kind == .dense,
         MaterializedProjection.byteCount(rowCount: rowCount, columnCount: columnCount)
             <= MaterializedProjection.trainingLimitBytes
