@@ -128,6 +128,15 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 /// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
+// MARK: Machine ceilings (bench/Stream.c)
+// STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.
+
+/// destination[i] = source[i] for i < count (STREAM "copy": 8 bytes moved per element).
+void idz_stream_copy(float *restrict destination, const float *restrict source, size_t count);
+
+/// a[i] = b[i] + scalar * c[i] for i < count (STREAM "triad": 12 bytes moved per element).
+void idz_stream_triad(float *restrict a, const float *restrict b, const float *restrict c, float scalar, size_t count);
+
 // MARK: Output files (files/OutputFiles.c)
 
 /// An unnamed temporary file in `directory` (Linux O_TMPFILE), open for writing with

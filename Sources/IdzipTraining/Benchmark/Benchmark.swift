@@ -5,6 +5,8 @@ import IdzipCore
 public struct BenchmarkRecord: Sendable, Encodable {
     public enum Group: String, Sendable, CaseIterable, Codable {
         case projection, training, expand
+        /// The machine's ceilings (memory bandwidth, sgemm, SHA-256, normals), measured once.
+        case ceiling
     }
 
     public var name: String
@@ -38,11 +40,24 @@ public struct BenchmarkRecord: Sendable, Encodable {
     /// Why the figure was not measured.
     public var skipped: String?
     public var note: String?
+    /// Ceiling records: the measured rate, in `unit`.
+    public var rate: Double?
+    public var unit: String?
+    /// The figure's lower bound from the machine's ceilings (seconds of one run, as `seconds`),
+    /// the ceiling that gives it, and its cost model (`RooflineBound`).
+    public var boundSeconds: Double?
+    public var boundBy: String?
+    public var boundModel: String?
+    /// boundSeconds / seconds: the achieved fraction of the bound (1 = at the limit).
+    public var boundFraction: Double? {
+        guard let boundSeconds, let seconds, seconds > 0 else { return nil }
+        return boundSeconds / seconds
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, group, projection, D, d, threads, machine_threads, repetitions, seconds, build_seconds
         case examples_per_second, steps, batch_size, output_gb_per_second, output_bytes, peak_rss_bytes
-        case rss_before_bytes, skipped, note
+        case rss_before_bytes, skipped, note, rate, unit, bound_seconds, bound_by, bound_model, bound_fraction
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -66,6 +81,18 @@ public struct BenchmarkRecord: Sendable, Encodable {
         try c.encodeIfPresent(rssBeforeBytes, forKey: .rss_before_bytes)
         try c.encodeIfPresent(skipped, forKey: .skipped)
         try c.encodeIfPresent(note, forKey: .note)
+        try c.encodeIfPresent(rate, forKey: .rate)
+        try c.encodeIfPresent(unit, forKey: .unit)
+        try c.encodeIfPresent(boundSeconds, forKey: .bound_seconds)
+        try c.encodeIfPresent(boundBy, forKey: .bound_by)
+        try c.encodeIfPresent(boundModel, forKey: .bound_model)
+        try c.encodeIfPresent(boundFraction, forKey: .bound_fraction)
+    }
+
+    mutating func setBound(_ bound: RooflineBound?) {
+        boundSeconds = bound?.seconds
+        boundBy = bound?.boundBy
+        boundModel = bound?.model
     }
 }
 
@@ -81,7 +108,7 @@ public struct BenchmarkOptions: Sendable {
 
     public init(
         threads: Int = ParallelLoop.defaultThreads, repetitions: Int = 3, quick: Bool = false,
-        groups: [BenchmarkRecord.Group] = [.expand, .projection, .training], nameFilter: String? = nil
+        groups: [BenchmarkRecord.Group] = [.ceiling, .expand, .projection, .training], nameFilter: String? = nil
     ) {
         self.threads = threads
         self.repetitions = repetitions
@@ -116,11 +143,15 @@ public enum Benchmark {
             records.append(record)
             onRecord(record)
         }
+        // The ceilings come first (every figure's bound needs them), measured once.
+        let ceilings = MachineCeilings.measure(threads: options.threads, quick: options.quick)
+        if options.groups.contains(.ceiling) { ceilingRecords(ceilings, options).filter { options.includes($0.name) }.forEach(emit) }
         for group in [BenchmarkRecord.Group.expand, .projection, .training] where options.groups.contains(group) {
             switch group {
-            case .expand: try expansion(options, emit)
-            case .projection: projection(options, emit)
-            case .training: try training(options, emit)
+            case .expand: try expansion(options, ceilings, emit)
+            case .projection: projection(options, ceilings, emit)
+            case .training: try training(options, ceilings, emit)
+            case .ceiling: break
             }
         }
         return records
@@ -159,16 +190,36 @@ public enum Benchmark {
             machineThreads: ProcessInfo.processInfo.activeProcessorCount, repetitions: max(1, options.repetitions))
     }
 
+    // MARK: Ceilings
+
+    /// The ceilings as records (D and d are 0): rate and unit.
+    static func ceilingRecords(_ ceilings: MachineCeilings, _ options: BenchmarkOptions) -> [BenchmarkRecord] {
+        let items: [(String, Double, String, String)] = [
+            ("ceiling memory copy", ceilings.copyGBPerSecond, "GB/s", "STREAM copy of float32 arrays, bytes read + written"),
+            ("ceiling memory triad", ceilings.triadGBPerSecond, "GB/s", "STREAM triad a = b + s c, bytes read + written"),
+            ("ceiling sgemm", ceilings.sgemmGFLOPPerSecond, "GFLOP/s", "OpenBLAS sgemm, square matrices"),
+            ("ceiling sha256", ceilings.sha256GBPerSecond, "GB/s", "SHA-256 of float32 weights, one thread (serial)"),
+            ("ceiling philox normals", ceilings.normalsPerSecond / 1e9, "G normals/s", "Philox4x32-10 + Box-Muller float normals"),
+        ]
+        return items.map { name, rate, unit, note in
+            var result = record(name, .ceiling, projection: nil, D: 0, d: 0, options)
+            result.rate = rate
+            result.unit = unit
+            result.note = note + (options.quick ? " (quick: small, cache-resident sizes)" : "") + "; best of several runs"
+            return result
+        }
+    }
+
     // MARK: Projection (Table S4)
 
-    static func projection(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) {
+    static func projection(_ options: BenchmarkOptions, _ ceilings: MachineCeilings, _ emit: (BenchmarkRecord) -> Void) {
         let sizes = options.quick ? [10_000, 50_000] : [100_000, 1_000_000, 60_000_000]
         var denseSecondsPerEntry: Double?
         for D in sizes {
             let d = D / 100
             for kind in [ProjectionKind.dense, .sparse, .fastfood] {
                 var result = record("\(kind.name) fwd+bwd", .projection, projection: kind.name, D: D, d: d, options)
-                guard options.includes("\(result.name) \(D)") else { continue }
+                guard options.includes("\(result.name) \(D) \(d)") else { continue }
                 if let reason = skipReason(kind: kind, D: D, d: d, denseSecondsPerEntry: denseSecondsPerEntry) {
                     result.skipped = reason
                     emit(result)
@@ -208,6 +259,7 @@ public enum Benchmark {
                     }
                 case .identity: break
                 }
+                result.setBound(RooflineBound.projection(kind: kind, D: D, d: d, ceilings: ceilings))
                 emit(result)
             }
         }
@@ -263,7 +315,7 @@ public enum Benchmark {
 
     // MARK: Training
 
-    static func training(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) throws {
+    static func training(_ options: BenchmarkOptions, _ ceilings: MachineCeilings, _ emit: (BenchmarkRecord) -> Void) throws {
         let fc = Architecture.fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])
         let lenet = Architecture.leNet()
         let steps = options.quick ? 4 : 200
@@ -309,6 +361,9 @@ public enum Benchmark {
             result.note = "MNIST-shaped random data, Adam; seconds = one epoch of \(item.steps) steps"
                 + (item.kind == nil ? "" : item.kind == .dense ? "; P materialised as float32, products summed in float32 (build timed once)"
                     : "; projection tables cached (build timed once)")
+            result.setBound(try RooflineBound.training(
+                architecture: item.architecture, projection: item.kind.map { ($0, item.d) }, steps: item.steps, batch: batch,
+                ceilings: ceilings))
             emit(result)
         }
     }
@@ -324,7 +379,7 @@ public enum Benchmark {
 
     // MARK: Expansion
 
-    static func expansion(_ options: BenchmarkOptions, _ emit: (BenchmarkRecord) -> Void) throws {
+    static func expansion(_ options: BenchmarkOptions, _ ceilings: MachineCeilings, _ emit: (BenchmarkRecord) -> Void) throws {
         let models: [(name: String, architecture: Architecture)] = [
             ("FC 784-200-200-10", .fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])),
             options.quick
@@ -351,6 +406,7 @@ public enum Benchmark {
             result.outputGBPerSecond = Double(D * 4) / max(result.seconds ?? 1, 1e-12) / 1e9
             result.note = "streamed chunk by chunk into SHA-256 (as idzip expand verifies; nothing written to disk), "
                 + "tables regenerated (not cached); sha256 \(hexString(digest).prefix(16))..."
+            result.setBound(RooflineBound.expansion(D: D, ceilings: ceilings))
             emit(result)
         }
     }
