@@ -54,4 +54,40 @@ public protocol ReinforcementEnvironment: Sendable {
     /// Applies an action: for `.discrete`, `action` holds one value, the index as a Double;
     /// for `.continuous`, `count` values (clipped to the bounds by the environment).
     mutating func step(_ action: [Double]) -> EnvironmentStep
+    /// The smallest return an episode can have. The paper's performance for reinforcement
+    /// learning is the return shifted so that this minimum is 0 (Li et al. 2018, Sec. 2):
+    /// performance = mean return - `returnFloor`. 0 for tasks whose rewards are never
+    /// negative (CartPole-v1, InvertedPendulum: +1 per step), where the shift is nothing.
+    var returnFloor: Double { get }
+}
+
+extension ReinforcementEnvironment {
+    public var returnFloor: Double { 0 }
+}
+
+/// The environments `--env` names, and how to make one.
+public enum EnvironmentKind: String, Sendable, CaseIterable, Hashable {
+    case cartpole
+
+    /// A new environment (one per thread; reset it before stepping).
+    public func make() -> any ReinforcementEnvironment {
+        switch self {
+        case .cartpole: CartPole()
+        }
+    }
+
+    /// What the environment is, for reports and model metadata ("CartPole-v1 (Gymnasium)").
+    public var title: String {
+        switch self {
+        case .cartpole: "CartPole-v1 (Gymnasium)"
+        }
+    }
+
+    /// "cartpole" or a one-line error naming the environments there are.
+    public init(name: String) throws(TrainingError) {
+        guard let kind = EnvironmentKind(rawValue: name.lowercased()) else {
+            throw .configuration("'\(name)' is not an environment; use \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = kind
+    }
 }
