@@ -2,7 +2,7 @@
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
 # Debian packages (zlib, OpenBLAS, libpng, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin) and, in a virtual
 # environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
-# onnxruntime check `idzip export --format onnx`) and the repository's own Python package (python/,
+# onnxruntime check `idzip export --format onnx`; gymnasium checks the CartPole environment) and the repository's own Python package (python/,
 # installed editable so that the tests use this checkout's code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,9 +32,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import numpy, safetensors, pytest, onnx, onnxruntime' 2>/dev/null; then
-    echo "installing Python packages into .venv: numpy safetensors pytest onnx onnxruntime"
-    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest onnx onnxruntime
+if ! .venv/bin/python -c 'import numpy, safetensors, pytest, onnx, onnxruntime, gymnasium' 2>/dev/null; then
+    echo "installing Python packages into .venv: numpy safetensors pytest onnx onnxruntime gymnasium"
+    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest onnx onnxruntime gymnasium
 fi
 # The idzip Python package: editable, so the suite tests this checkout's python/ sources; reinstalled
 # only when it is missing, comes from another directory, or its version differs from pyproject.toml.

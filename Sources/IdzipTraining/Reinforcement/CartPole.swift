@@ -46,6 +46,7 @@ public struct CartPole: ReinforcementEnvironment {
 
     /// (x, x_dot, theta, theta_dot) in float64, as Gymnasium's `env.unwrapped.state`.
     public private(set) var state: [Double] = [0, 0, 0, 0]
+    public var fullState: [Double] { state }
     /// Steps taken since the last reset.
     public private(set) var elapsedSteps = 0
 

@@ -59,10 +59,14 @@ public protocol ReinforcementEnvironment: Sendable {
     /// performance = mean return - `returnFloor`. 0 for tasks whose rewards are never
     /// negative (CartPole-v1, InvertedPendulum: +1 per step), where the shift is nothing.
     var returnFloor: Double { get }
+    /// The complete float64 state (CartPole: x, x_dot, theta, theta_dot), for traces that
+    /// compare the dynamics with a reference; empty when the environment does not expose it.
+    var fullState: [Double] { get }
 }
 
 extension ReinforcementEnvironment {
     public var returnFloor: Double { 0 }
+    public var fullState: [Double] { [] }
 }
 
 /// The environments `--env` names, and how to make one.
