@@ -43,7 +43,7 @@ def episode_seed(seed, k):
 
 @pytest.fixture(scope="module")
 def traces(idzip, tmp_path_factory):
-    """Traces of two policies: one trained briefly by DQN (long episodes, some to the
+    """Traces of two policies: one trained briefly by DQN (long episodes, one of them to the
     500-step limit) and one untrained (short episodes that terminate)."""
     directory = tmp_path_factory.mktemp("cartpole")
     trained = directory / "trained.idz"
@@ -71,7 +71,7 @@ def test_initial_states_follow_the_spec(traces):
 def test_steps_match_gymnasium(traces):
     env = gymnasium.make("CartPole-v1")
     steps = exact = 0
-    terminated_seen = False
+    terminated_seen = truncated_seen = False
     for trace in traces:
         for episode in trace["episodes"]:
             env.reset(seed=0)
@@ -90,10 +90,11 @@ def test_steps_match_gymnasium(traces):
                 assert step["observation"] == [float(x) for x in np.asarray(observation, dtype=np.float32)]
                 assert step["observation"] == [float(np.float32(x)) for x in step["state"]]
                 terminated_seen |= terminated
+                truncated_seen |= truncated
                 state = got
             last = episode["steps"][-1]
             assert last["terminated"] or last["truncated"]
-    assert terminated_seen
+    assert terminated_seen and truncated_seen, "the traces cover both ends of an episode"
     assert steps > 500
     print(f"{exact} of {steps} steps bit-identical to Gymnasium")
 
