@@ -71,7 +71,7 @@ struct ReinforcementTests {
             architecture: Self.policy, theta: trainer.theta0, environment: .cartpole, episodes: 8, seed: 1, threads: 2)
         let best = try #require(trainer.best)
         #expect(untrained.mean < 40)
-        #expect(best.mean > 150, "best evaluation \(best.mean), untrained \(untrained.mean)")
+        #expect(best.mean > 100, "best evaluation \(best.mean), untrained \(untrained.mean)")
         // The kept parameters are the best evaluated ones: evaluating them again gives those returns.
         let again = try PolicyEvaluation.run(
             architecture: Self.policy, theta: trainer.theta(), environment: .cartpole, episodes: 8, seed: 1, threads: 1)

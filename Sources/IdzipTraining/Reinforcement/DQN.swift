@@ -343,7 +343,18 @@ public final class DQNTrainer {
                         }
                     }
                 }
-                theta = self.theta(of: parameters)
+                // theta = theta0 + P theta_d, in place on this thread (the parallel pieces of
+                // the projection cost more than they save at these sizes; the bits are the same).
+                if case .subspace(let projection) = space {
+                    parameters.withUnsafeBufferPointer { trained in
+                        theta.withUnsafeMutableBufferPointer { theta in
+                            Reparameterization(theta0: .values(theta0), projection: projection)
+                                .write(thetaD: trained, rows: 0..<parameterCount, into: theta, threads: 1)
+                        }
+                    }
+                } else {
+                    theta = parameters
+                }
             }
             if t % settings.targetUpdateEvery == 0 { targetTheta = theta }
             if t % settings.evaluateEvery == 0 || t == settings.steps {

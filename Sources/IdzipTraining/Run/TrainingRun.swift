@@ -137,10 +137,10 @@ public final class TrainingRun {
             } ?? .direct
             trainer = try ToyTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         case .environment(let task):
+            // One thread: reinforcement learning updates one small batch at a time (the
+            // evaluation episodes are what runs in parallel); results do not depend on it.
             let space: ParameterSpace = spec.dimension.map {
-                .subspace(trainingProjection(
-                    kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
-                    threads: spec.configuration.threads))
+                .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
             trainer = try task.makeTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         }

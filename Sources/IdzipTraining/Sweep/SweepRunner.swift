@@ -60,7 +60,7 @@ public struct SweepSettings: Sendable, Hashable {
         configuration.seed = 0
         configuration.threads = 1
         return "model \(model)\ndata \(data?.summary ?? "none")\nprojection \(projection.name)\n"
-            + "training \(configuration.summary) epochs=\(configuration.epochs)\nencoding \(encoding.name)\n"
+            + "training \(configuration.summary)\(environment == nil ? " epochs=\(configuration.epochs)" : "")\nencoding \(encoding.name)\n"
             + "early-stop \(earlyStop && !isToy ? "on" : "off")\n"
             + (data?.preprocessing.map { "preprocessing \(Self.describe($0))\n" } ?? "")
             + (environment.map { "environment \($0.environment.rawValue) \($0.algorithm.rawValue) \($0.settingsSummary)\n" } ?? "")
