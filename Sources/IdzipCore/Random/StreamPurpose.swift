@@ -30,6 +30,17 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case bootstrap = 20
     /// Which training examples are held out as the validation set (`--validation-fraction`).
     case validationSplit = 21
+    /// Evolution strategies' Gaussian perturbations of theta_d (IdzipTraining
+    /// `EvolutionStrategies`): sub-stream = iteration, normal n = pair * d + k for
+    /// component k of pair `pair`'s noise vector.
+    case esPerturbation = 40
+    /// Seeds of the episodes an algorithm runs: sub-stream = iteration (evaluations:
+    /// 2^32 - 1), 64-bit value n = the episode's index within the iteration.
+    case episodeSeed = 41
+    /// The initial-state noise of a MuJoCo environment's episode (`InvertedPendulum`):
+    /// seed = the episode's seed, sub-stream 0, float64 uniform n for the n-th noise value
+    /// (qpos first, then qvel, in coordinate order).
+    case mujocoReset = 42
     /// Random theta_d of sample models written by `idzip create`.
     case sampleTheta = 32
 }
