@@ -75,6 +75,13 @@ final class TrainingProgress: TrainingObserver {
         return .proceed
     }
 
+    func evaluation(_ report: PolicyEvaluationReport) -> TrainingDecision {
+        say(String(format: "step %@/%@  eval return %.1f (best %.1f)  training return %.1f (last 100 of %@)  epsilon %.3f  %.1f s",
+            grouped(report.step), grouped(totalEpochs), report.returns.mean, report.bestMean, report.recentTrainingReturn,
+            counted(report.trainingEpisodes, "episode"), report.epsilon, report.seconds))
+        return .proceed
+    }
+
     func say(_ line: String) {
         StandardOutput.line(line, toError: linesToStandardError)
     }

@@ -17,93 +17,126 @@ private struct TargetEnvironment: ReinforcementEnvironment {
     }
 }
 
+private func strategy(
+    _ environment: any ReinforcementEnvironment, model: String, theta0Seed: UInt64, d: Int?, kind: ProjectionKind = .dense,
+    settings: ESSettings, learningRate: Double = 0.03, seed: UInt64, threads: Int
+) throws -> EvolutionStrategies {
+    let architecture = try Architecture(spec: model)
+    let count = try architecture.parameterCount()
+    let space: ParameterSpace = d.map { .subspace(makeProjection(kind: kind, rowCount: count, columnCount: $0, seed: theta0Seed &+ 1)) } ?? .direct
+    return try EvolutionStrategies(
+        environment: environment, architecture: architecture,
+        theta0: InitialWeights.make(tensors: architecture.parameterTensors(), seed: theta0Seed), space: space, settings: settings,
+        optimizer: .init(learningRate: learningRate), seed: seed, threads: threads)
+}
+
 struct EvolutionStrategiesTests {
     @Test func centeredRanksAreShapedAndTiesShareTheirMeanRank() {
-        #expect(EvolutionStrategies<TargetEnvironment>.centeredRanks([3, 1, 2]) == [0.5, -0.5, 0])
-        #expect(EvolutionStrategies<TargetEnvironment>.centeredRanks([4, 4, 4]) == [0, 0, 0])
+        #expect(EvolutionStrategies.centeredRanks([3, 1, 2]) == [0.5, -0.5, 0])
+        #expect(EvolutionStrategies.centeredRanks([4, 4, 4]) == [0, 0, 0])
         // Ranks 1.5, 1.5, 0, 3 of 0 ... 3.
-        #expect(EvolutionStrategies<TargetEnvironment>.centeredRanks([5, 5, 1, 9]) == [0, 0, -0.5, 0.5])
+        #expect(EvolutionStrategies.centeredRanks([5, 5, 1, 9]) == [0, 0, -0.5, 0.5])
         // Only the order matters, not the scale.
-        #expect(EvolutionStrategies<TargetEnvironment>.centeredRanks([-1e9, 0, 1e-9]) == [-0.5, 0, 0.5])
-        #expect(EvolutionStrategies<TargetEnvironment>.centeredRanks([7]) == [0])
+        #expect(EvolutionStrategies.centeredRanks([-1e9, 0, 1e-9]) == [-0.5, 0, 0.5])
+        #expect(EvolutionStrategies.centeredRanks([7]) == [0])
     }
 
     /// Equal returns give equal ranks, so antithetic pairs cancel and theta_d never moves.
     @Test func equalReturnsGiveNoUpdate() throws {
-        let es = try EvolutionStrategies(
-            environment: TargetEnvironment(constant: true), architecture: Architecture(spec: "fc:1-4-1"), theta0Seed: 1,
-            projection: ProjectionSpec(kind: .dense, seed: 2, dimension: 3),
-            configuration: EvolutionStrategiesConfiguration(iterations: 5, pairs: 4, threads: 2))
-        let result = es.train()
-        #expect(result.finalThetaD == [0, 0, 0])
-        #expect(result.evaluations.allSatisfy { $0.meanReturn == 5 })
+        var settings = ESSettings()
+        settings.iterations = 5
+        settings.pairs = 4
+        settings.evaluationEpisodes = 2
+        let es = try strategy(
+            TargetEnvironment(constant: true), model: "fc:1-4-1", theta0Seed: 1, d: 3, settings: settings, seed: 0, threads: 2)
+        let outcome = es.train()
+        #expect(outcome.final == [0, 0, 0])
+        #expect(outcome.evaluations.allSatisfy { $0.returns.mean == 5 })
     }
 
-    /// One antithetic pair with the pair's + member better: theta_d moves along +eps_0 by
-    /// Adam's first step (lr for every component whose noise is not tiny).
+    /// One antithetic pair, direct training: every parameter takes Adam's first step, of
+    /// size lr, along +eps_0 when the + candidate is nearer the target, else along -eps_0.
     @Test func onePairStepsAlongTheBetterPerturbation() throws {
-        let configuration = EvolutionStrategiesConfiguration(iterations: 1, pairs: 1, sigma: 0.01, learningRate: 0.1, seed: 9, threads: 1)
-        let es = try EvolutionStrategies(
-            environment: TargetEnvironment(), architecture: Architecture(spec: "fc:1-1"), theta0Seed: 3,
-            projection: nil, configuration: configuration)
-        let result = es.train()
+        var settings = ESSettings()
+        settings.iterations = 1
+        settings.pairs = 1
+        settings.sigma = 0.01
+        settings.evaluationEpisodes = 1
+        let es = try strategy(
+            TargetEnvironment(), model: "fc:1-1", theta0Seed: 3, d: nil, settings: settings, learningRate: 0.1, seed: 9, threads: 1)
+        let outcome = es.train()
         let noise = RandomStream(seed: 9, purpose: .esPerturbation, substream: 0)
         let eps = [noise.normal(0), noise.normal(1)]
-        // fc:1-1: action = w + b (observation 1); better candidates are nearer 2.
-        let theta0 = es.theta([0, 0])
-        let plusBetter = abs(Double(theta0[0] + theta0[1]) + 0.01 * (eps[0] + eps[1]) - 2)
-            < abs(Double(theta0[0] + theta0[1]) - 0.01 * (eps[0] + eps[1]) - 2)
+        // fc:1-1 on the observation 1: the action is w + b.
+        let start = Double(es.theta0[0]) + Double(es.theta0[1])
+        let plus = Double(Float(Double(es.theta0[0]) + 0.01 * eps[0])) + Double(Float(Double(es.theta0[1]) + 0.01 * eps[1]))
+        let minus = Double(Float(Double(es.theta0[0]) - 0.01 * eps[0])) + Double(Float(Double(es.theta0[1]) - 0.01 * eps[1]))
+        #expect(abs(plus - 2) != abs(minus - 2) && abs(start) < 10)
+        let direction: Double = abs(plus - 2) < abs(minus - 2) ? 1 : -1
         for k in 0..<2 {
-            let expected = (plusBetter ? 1.0 : -1.0) * (eps[k] > 0 ? 1 : -1) * 0.1
-            #expect(abs(Double(result.finalThetaD[k]) - expected) < 1e-6)
+            let moved = Double(outcome.final[k]) - Double(es.theta0[k])
+            #expect(abs(moved - direction * (eps[k] > 0 ? 1 : -1) * 0.1) < 1e-5)
         }
     }
 
     @Test func resultsDoNotDependOnTheThreadCount() throws {
-        func run(threads: Int) throws -> EvolutionStrategiesResult {
-            let configuration = EvolutionStrategiesConfiguration(
-                iterations: 4, pairs: 5, evaluationInterval: 2, evaluationEpisodes: 3, seed: 11, threads: threads)
-            return try EvolutionStrategies(
-                environment: InvertedPendulum(), architecture: Architecture(spec: "fc:4-20-20-2"), theta0Seed: 5,
-                projection: ProjectionSpec(kind: .sparse, seed: 6, dimension: 8), configuration: configuration
+        var settings = ESSettings()
+        settings.iterations = 4
+        settings.pairs = 5
+        settings.evaluateEvery = 2
+        settings.evaluationEpisodes = 3
+        func run(threads: Int) throws -> EvolutionStrategies.Outcome {
+            try strategy(
+                InvertedPendulum(), model: "fc:4-20-20-2", theta0Seed: 5, d: 8, kind: .sparse, settings: settings, seed: 11,
+                threads: threads
             ).train()
         }
         let one = try run(threads: 1)
         let three = try run(threads: 3)
-        #expect(one.finalThetaD == three.finalThetaD)
-        #expect(one.evaluations == three.evaluations)
-        #expect(one.steps == three.steps && one.episodes == three.episodes)
-        #expect(one.finalThetaD.contains { $0 != 0 })
+        #expect(one.final == three.final)
+        #expect(one.evaluations.map(\.returns) == three.evaluations.map(\.returns))
+        #expect(one.steps == three.steps)
+        #expect(one.final.contains { $0 != 0 })
     }
 
     /// ES in a d = 4 dense subspace of the paper's D = 562 network learns to balance:
     /// the evaluation return rises well above the initial policy's.
     @Test func learnsInvertedPendulumInASmallSubspace() throws {
-        let es = try EvolutionStrategies(
-            environment: InvertedPendulum(), architecture: Architecture(spec: "fc:4-20-20-2"), theta0Seed: 0,
-            projection: ProjectionSpec(kind: .dense, seed: 1, dimension: 4),
-            configuration: EvolutionStrategiesConfiguration(iterations: 30, pairs: 10, evaluationInterval: 5, evaluationEpisodes: 5, seed: 0))
-        #expect(es.parameterCount == 562)
-        let result = es.train()
-        let initial = result.evaluations[0].meanReturn
-        print("ES on InvertedPendulum, d = 4: initial \(initial), best \(result.best.meanReturn) at iteration \(result.best.iteration)")
+        var settings = ESSettings()
+        settings.iterations = 30
+        settings.evaluateEvery = 5
+        settings.evaluationEpisodes = 5
+        let es = try strategy(InvertedPendulum(), model: "fc:4-20-20-2", theta0Seed: 0, d: 4, settings: settings, seed: 0, threads: 2)
+        #expect(es.theta0.count == 562)
+        let outcome = es.train()
+        let initial = outcome.evaluations[0].returns.mean
+        print("ES on InvertedPendulum, d = 4: initial \(initial), best \(outcome.bestReturns.mean)")
         #expect(initial < 100)
-        #expect(result.best.meanReturn >= initial + 200)
+        #expect(outcome.bestReturns.mean >= initial + 200)
     }
 
     @Test func badSettingsAndMismatchedNetworksAreRefused() throws {
-        #expect(throws: ReinforcementError.self) {
-            try EvolutionStrategiesConfiguration(sigma: 0).validate()
+        var settings = ESSettings()
+        settings.sigma = 0
+        #expect(throws: TrainingError.self) { try settings.validate() }
+        #expect(throws: TrainingError.self) {
+            try strategy(InvertedPendulum(), model: "fc:3-8-1", theta0Seed: 0, d: nil, settings: ESSettings(), seed: 0, threads: 1)
         }
-        #expect(throws: ReinforcementError.self) {
-            try EvolutionStrategies(
-                environment: InvertedPendulum(), architecture: Architecture(spec: "fc:3-8-1"), theta0Seed: 0,
-                projection: nil, configuration: EvolutionStrategiesConfiguration())
+        // A two-valued action needs 2 outputs or a multiple (bins): 3 are refused.
+        #expect(throws: TrainingError.self) {
+            try PolicyNetwork(
+                architecture: Architecture(spec: "fc:4-3"), observationCount: 4, actionSpace: .continuous(count: 2, low: -1, high: 1))
         }
-        #expect(throws: ReinforcementError.self) {
-            try EvolutionStrategies(
-                environment: InvertedPendulum(), architecture: Architecture(spec: "fc:4-8-1"), theta0Seed: 0,
-                projection: ProjectionSpec(kind: .dense, seed: 0, dimension: 100), configuration: EvolutionStrategiesConfiguration())
-        }
+    }
+
+    @Test func binsActAtEvenlySpacedValues() throws {
+        // fc:1-3 with weights 0 and biases (0, 5, 1): the middle bin of three: (-3 + 3) / 2 = 0.
+        let policy = try PolicyNetwork(
+            architecture: Architecture(spec: "fc:1-3"), observationCount: 1, actionSpace: .continuous(count: 1, low: -3, high: 3))
+        #expect(policy.bins == 3)
+        let theta: [Float] = [0, 0, 0, 0, 5, 1]
+        #expect(theta.withUnsafeBufferPointer { policy.action([1], theta: $0.baseAddress!) } == [0])
+        let last: [Float] = [0, 0, 0, 0, 1, 5]
+        #expect(last.withUnsafeBufferPointer { policy.action([1], theta: $0.baseAddress!) } == [3])
     }
 }

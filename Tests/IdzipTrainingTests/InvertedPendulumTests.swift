@@ -7,7 +7,7 @@ struct InvertedPendulumTests {
     @Test func resetIsDeterministicAndDrawsTheDocumentedStream() throws {
         var environment = try InvertedPendulum()
         let first = environment.reset(seed: 7)
-        let stream = RandomStream(seed: 7, purpose: .mujocoReset)
+        let stream = RandomStream(seed: 7, purpose: .environmentReset)
         #expect(first == (0..<4).map { -0.01 + 0.02 * stream.uniformDouble(UInt64($0)) })
         #expect(first.allSatisfy { abs($0) <= 0.01 })
         _ = environment.step([3])

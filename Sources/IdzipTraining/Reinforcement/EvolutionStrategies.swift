@@ -1,272 +1,308 @@
 import Foundation
 import IdzipCore
 
-/// Settings of evolution strategies (`EvolutionStrategies`). Defaults suit InvertedPendulum.
-public struct EvolutionStrategiesConfiguration: Sendable, Hashable {
-    /// Updates of theta_d.
-    public var iterations: Int
+/// The settings of evolution strategies that `TrainingConfiguration` does not hold
+/// (`--iterations`, `--population`, `--sigma`, `--eval-every`, `--eval-episodes`).
+/// The step size, Adam's betas and epsilon, the L2 penalty, the seed and the threads come
+/// from the run's `TrainingConfiguration` (`--lr`, `--l2`, `--seed`, `--threads`).
+public struct ESSettings: Sendable, Hashable {
+    /// Updates of the trained numbers.
+    public var iterations: Int = 300
     /// Antithetic pairs per iteration: 2 x `pairs` perturbed policies each run episodes.
-    public var pairs: Int
-    /// The perturbation scale sigma: candidates are theta_d +- sigma eps, eps ~ N(0, I_d).
-    public var sigma: Double
-    /// Adam's step size.
-    public var learningRate: Double
-    /// Adam's moment decays and epsilon (the paper's Table S3: 0.9, 0.999, 1e-7).
-    public var beta1: Double
-    public var beta2: Double
-    public var epsilon: Double
-    /// The L2 penalty on theta_d: `weightDecay` x theta_d is added to the ascent's negated
-    /// gradient estimate (Salimans et al.'s `l2coeff`); 0 turns it off.
-    public var weightDecay: Double
+    public var pairs: Int = 10
+    /// The perturbation scale sigma: candidates are x +- sigma eps, eps ~ N(0, I).
+    public var sigma: Double = 0.5
     /// Episodes each perturbed candidate runs (its fitness is their mean return).
-    public var episodesPerCandidate: Int
-    /// The unperturbed theta_d is evaluated every `evaluationInterval` iterations (and
-    /// after the last) on `evaluationEpisodes` fixed episodes.
-    public var evaluationInterval: Int
-    public var evaluationEpisodes: Int
-    /// Seeds the perturbations and the episodes (theta0 and P have their own seeds).
-    public var seed: UInt64
-    /// Threads running episodes at once. Results do not depend on it.
-    public var threads: Int
+    public var episodesPerCandidate: Int = 1
+    /// The unperturbed policy is evaluated before training, every `evaluateEvery`
+    /// iterations and after the last, on `evaluationEpisodes` fixed episodes.
+    public var evaluateEvery: Int = 10
+    public var evaluationEpisodes: Int = 30
 
-    public init(
-        iterations: Int = 100, pairs: Int = 10, sigma: Double = 0.1, learningRate: Double = 0.03,
-        beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7, weightDecay: Double = 0,
-        episodesPerCandidate: Int = 1, evaluationInterval: Int = 5, evaluationEpisodes: Int = 10,
-        seed: UInt64 = 0, threads: Int = ParallelLoop.defaultThreads
-    ) {
-        self.iterations = iterations
-        self.pairs = pairs
-        self.sigma = sigma
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.weightDecay = weightDecay
-        self.episodesPerCandidate = episodesPerCandidate
-        self.evaluationInterval = evaluationInterval
-        self.evaluationEpisodes = evaluationEpisodes
-        self.seed = seed
-        self.threads = threads
-    }
+    public init() {}
 
-    /// - Throws: `ReinforcementError.invalid` naming the first setting out of range.
-    public func validate() throws(ReinforcementError) {
-        guard iterations >= 1 else { throw .invalid("iterations must be at least 1") }
-        guard pairs >= 1, pairs <= 1 << 20 else { throw .invalid("pairs must be 1 ... 1048576") }
-        guard sigma.isFinite, sigma > 0 else { throw .invalid("sigma must be a positive number") }
-        guard learningRate.isFinite, learningRate > 0 else { throw .invalid("the learning rate must be a positive number") }
-        guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw .invalid("Adam's betas must be in [0, 1)") }
-        guard epsilon.isFinite, epsilon > 0 else { throw .invalid("Adam's epsilon must be a positive number") }
-        guard weightDecay.isFinite, weightDecay >= 0 else { throw .invalid("the weight decay must be a number >= 0") }
-        guard episodesPerCandidate >= 1, evaluationEpisodes >= 1, evaluationInterval >= 1 else {
-            throw .invalid("episodes per candidate, evaluation episodes and the evaluation interval must be at least 1")
+    /// - Throws: `TrainingError.configuration` naming the first setting out of range.
+    public func validate() throws(TrainingError) {
+        guard iterations >= 1, iterations <= 1 << 24 else { throw .configuration("--iterations must be 1 ... 16777216") }
+        guard pairs >= 1, pairs <= 1 << 16 else { throw .configuration("--population (antithetic pairs) must be 1 ... 65536") }
+        guard sigma.isFinite, sigma > 0 else { throw .configuration("--sigma must be a positive number") }
+        guard episodesPerCandidate >= 1, episodesPerCandidate <= 1 << 10 else {
+            throw .configuration("episodes per candidate must be 1 ... 1024")
         }
-        guard threads >= 1 else { throw .invalid("threads must be at least 1") }
+        guard evaluateEvery >= 1 else { throw .configuration("--eval-every must be at least 1") }
+        guard evaluationEpisodes >= 1, evaluationEpisodes <= 1 << 16 else { throw .configuration("--eval-episodes must be 1 ... 65536") }
     }
-}
 
-/// One evaluation of the unperturbed theta_d during training.
-public struct EvolutionStrategiesEvaluation: Sendable, Equatable {
-    /// Iterations done before it (0: the initial policy).
-    public var iteration: Int
-    /// The mean and the population standard deviation of the evaluation episodes' returns.
-    public var meanReturn: Double
-    public var standardDeviation: Double
-}
-
-/// What `EvolutionStrategies.train` returns.
-public struct EvolutionStrategiesResult: Sendable {
-    /// theta_d at the best evaluation (the paper's performance: the maximum over training
-    /// of the mean evaluation return), and that evaluation.
-    public var bestThetaD: [Float]
-    public var best: EvolutionStrategiesEvaluation
-    /// theta_d after the last iteration.
-    public var finalThetaD: [Float]
-    /// Every evaluation, in order (the first is the initial policy's).
-    public var evaluations: [EvolutionStrategiesEvaluation]
-    /// Episodes and environment steps run in all (training and evaluation).
-    public var episodes: Int
-    public var steps: Int
+    /// One line for reports and model metadata.
+    public var summary: String {
+        "es iterations=\(iterations) pairs=\(pairs) sigma=\(sigma) episodes/candidate=\(episodesPerCandidate) "
+            + "eval-every=\(evaluateEvery) eval-episodes=\(evaluationEpisodes)"
+    }
 }
 
 /// Evolution strategies (Salimans et al. 2017, "Evolution Strategies as a Scalable
-/// Alternative to Reinforcement Learning", Sec. 2 and Algorithm 2) training only theta_d
-/// of theta = theta0 + P theta_d (Li et al. 2018, Sec. 3.3 and S6.2), or all of theta
-/// (P = identity, theta_d = theta - theta0: direct training).
+/// Alternative to Reinforcement Learning", Sec. 2, Algorithm 2 with antithetic sampling and
+/// fitness shaping) training only theta_d of theta = theta0 + P theta_d (Li et al. 2018,
+/// Sec. 3.3 and S6.2), or, directly, all of theta.
 ///
-/// Iteration t (0-based), with d = theta_d's length and n = `pairs`:
-/// 1. eps_i (i < n), d standard normals each: normal (i d + k) of the Philox stream
-///    (seed = configuration seed, purpose `esPerturbation` (40), sub-stream t).
-/// 2. Candidates theta_d + sigma eps_i and theta_d - sigma eps_i (antithetic) each run
-///    `episodesPerCandidate` episodes; both members of pair i share their episode seeds:
-///    64-bit value (i e + j) of (seed, purpose `episodeSeed` (41), sub-stream t) for episode j.
-///    A candidate's fitness is its mean return.
-/// 3. Centered ranks of the 2n fitnesses: rank r in 0 ... 2n-1 (ties get their mean rank,
-///    so equal returns give no gradient), weight r / (2n - 1) - 1/2.
+/// The trained vector x (theta_d from 0, or theta from theta0) is kept in float64. Iteration t
+/// (0-based), n = `pairs`, m = x's length, e = `episodesPerCandidate`:
+/// 1. eps_i (i < n), m standard normals each: normal (i m + k) of the Philox stream
+///    (seed = the run's seed, purpose `esPerturbation` (28), sub-stream t).
+/// 2. Candidates x + sigma eps_i and x - sigma eps_i (antithetic; rounded to float32) each
+///    run e episodes. Both members of pair i share their episodes' seeds: episode j's seed is
+///    64-bit value (t n + i) e + j of (seed, `episodeSeed` (25), sub-stream 0). A candidate's
+///    fitness is its mean return.
+/// 3. Centered ranks of the 2n fitnesses (`centeredRanks`: ties share their mean rank, so
+///    equal returns give no step).
 /// 4. The ascent estimate g = (1 / 2n) sum_i (w+_i - w-_i) eps_i (Salimans et al.'s
-///    normalisation, without 1/sigma); Adam minimises with gradient -g + weightDecay theta_d
-///    (theta_d kept in float64, starting at 0).
-/// Every `evaluationInterval` iterations and after the last, the unperturbed theta_d runs
-/// `evaluationEpisodes` episodes with the fixed seeds (seed, `episodeSeed`, sub-stream
-/// 2^32 - 1); the best mean is the run's performance.
+///    normalisation, without 1/sigma); Adam minimises with gradient -g + l2 x.
+/// The unperturbed x is evaluated before training, every `evaluateEvery` iterations and
+/// after the last, on the evaluation episodes of `PolicyEvaluation` (seeds: (seed,
+/// `episodeSeed`, sub-stream 1)); the best mean return is the run's performance (the paper's
+/// "maximum-attained mean evaluation reward", Sec. 3.3) and its x is kept.
 ///
-/// Episodes run in parallel (`ParallelLoop`); every random number is addressed by
-/// (iteration, pair, component), and the sums run in a fixed order, so the result is the
-/// same for any thread count.
-public struct EvolutionStrategies<Environment: ReinforcementEnvironment>: Sendable {
-    public let environment: Environment
-    public let architecture: Architecture
-    public let configuration: EvolutionStrategiesConfiguration
-    private let reparameterization: Reparameterization
+/// Episodes run in parallel over candidates (`ParallelLoop`); every random number is
+/// addressed by (iteration, pair, component) and the sums run in a fixed order, so the result
+/// is the same for any thread count.
+public struct EvolutionStrategies: Sendable {
+    /// The optimiser's settings (Adam; the paper's Table S3: beta1 0.9, beta2 0.999, epsilon 1e-7).
+    public struct Optimizer: Sendable, Hashable {
+        public var learningRate: Double
+        public var beta1: Double = 0.9
+        public var beta2: Double = 0.999
+        public var epsilon: Double = 1e-7
+        /// The L2 penalty's coefficient (Salimans et al.'s `l2coeff`): l2 x is added to the
+        /// gradient Adam follows.
+        public var l2: Double = 0
 
-    /// Sub-stream of the evaluation episodes' seeds.
-    public static var evaluationSubstream: UInt32 { .max }
+        public init(learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7, l2: Double = 0) {
+            self.learningRate = learningRate
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.l2 = l2
+        }
+    }
+
+    public let environment: any ReinforcementEnvironment
+    public let architecture: Architecture
+    public let settings: ESSettings
+    public let optimizer: Optimizer
+    public let seed: UInt64
+    public let threads: Int
+    /// theta0 (D numbers).
+    public let theta0: [Float]
+    public let space: ParameterSpace
 
     /// - Parameters:
-    ///   - environment: a prototype environment value, copied for every episode.
-    ///   - architecture: the policy network (see `NetworkPolicy` for how outputs act).
-    ///   - theta0Seed: theta0's seed (the `.idz` file's; `InitialWeights`).
-    ///   - projection: P's kind, seed and d; nil trains all D parameters directly.
-    /// - Throws: `ReinforcementError.invalid` for a network that does not fit the task, d
-    ///   outside 1 ... D, or settings out of range.
+    ///   - environment: a prototype environment, copied for every episode.
+    ///   - architecture: the policy network (`PolicyNetwork` says how its outputs act).
+    ///   - theta0: the initial weights (D numbers).
+    ///   - space: `.direct` (x = theta) or `.subspace(P)` (x = theta_d).
+    /// - Throws: `TrainingError.configuration` for settings out of range, `.network` for a
+    ///   network that does not fit the environment or the projection.
     public init(
-        environment: Environment, architecture: Architecture, theta0Seed: UInt64, projection: ProjectionSpec?,
-        configuration: EvolutionStrategiesConfiguration
-    ) throws(ReinforcementError) {
-        try configuration.validate()
-        try NetworkPolicy.check(
-            architecture: architecture, observationCount: environment.observationCount, actionSpace: environment.actionSpace)
-        let tensors: [TensorSpec]
-        do { tensors = try architecture.parameterTensors() } catch { throw .invalid("\(error)") }
-        let count = tensors.reduce(0) { $0 + $1.count }
-        let spec = projection ?? ProjectionSpec(kind: .identity, seed: 0, dimension: count)
-        guard spec.dimension >= 1, spec.dimension <= count, spec.kind != .identity || spec.dimension == count else {
-            throw .invalid("the subspace dimension must be 1 ... \(count) (D), and D for the identity projection")
+        environment: any ReinforcementEnvironment, architecture: Architecture, theta0: [Float], space: ParameterSpace,
+        settings: ESSettings, optimizer: Optimizer, seed: UInt64, threads: Int
+    ) throws(TrainingError) {
+        try settings.validate()
+        guard optimizer.learningRate.isFinite, optimizer.learningRate > 0 else { throw .configuration("the learning rate must be positive") }
+        guard (0..<1).contains(optimizer.beta1), (0..<1).contains(optimizer.beta2), optimizer.epsilon > 0 else {
+            throw .configuration("Adam's betas must be in [0, 1) and its epsilon positive")
+        }
+        guard optimizer.l2.isFinite, optimizer.l2 >= 0 else { throw .configuration("the L2 penalty must be >= 0") }
+        guard threads >= 1 else { throw .configuration("threads must be at least 1") }
+        _ = try PolicyNetwork(architecture: architecture, observationCount: environment.observationCount, actionSpace: environment.actionSpace)
+        let count: Int
+        do { count = try architecture.parameterCount() } catch { throw .network(error.description) }
+        guard theta0.count == count else { throw .network("theta0 has \(theta0.count) values; the network has \(count) parameters") }
+        if case .subspace(let projection) = space, projection.rowCount != count {
+            throw .network("the projection has \(projection.rowCount) rows but the network has \(count) parameters")
         }
         self.environment = environment
         self.architecture = architecture
-        self.configuration = configuration
-        reparameterization = Reparameterization(
-            theta0: .values(InitialWeights.make(tensors: tensors, seed: theta0Seed, threads: configuration.threads)),
-            projection: makeProjection(
-                kind: spec.kind, rowCount: count, columnCount: spec.dimension, seed: spec.seed, threads: 1))
+        self.settings = settings
+        self.optimizer = optimizer
+        self.seed = seed
+        self.threads = threads
+        self.theta0 = theta0
+        self.space = space
     }
 
-    /// d.
-    public var dimension: Int { reparameterization.dimension }
-    /// D.
-    public var parameterCount: Int { reparameterization.parameterCount }
-
-    /// theta (D floats) for theta_d (d floats).
-    public func theta(_ thetaD: [Float]) -> [Float] { reparameterization.theta(thetaD, threads: 1) }
-
-    /// The policy of theta_d.
-    public func policy(_ thetaD: [Float]) -> NetworkPolicy {
-        // The network was checked in init, so this cannot fail.
-        try! NetworkPolicy(
-            architecture: architecture, theta: theta(thetaD), observationCount: environment.observationCount,
-            actionSpace: environment.actionSpace)
-    }
-
-    /// Runs `seeds.count` episodes of the policy of theta_d in parallel.
-    public func episodes(thetaD: [Float], seeds: [UInt64]) -> [EpisodeOutcome] {
-        var outcomes = [EpisodeOutcome](repeating: EpisodeOutcome(totalReturn: 0, steps: 0, terminated: false), count: seeds.count)
-        outcomes.withUnsafeMutableBufferPointer { results in
-            let target = UncheckedOutcomes(results)
-            ParallelLoop.forEach(pieces: seeds.count, threads: configuration.threads) { index in
-                var environment = self.environment
-                target.buffer[index] = environment.runEpisode(policy: policy(thetaD), seed: seeds[index])
-            }
+    /// The trained vector's length: d, or D for direct training.
+    public var trainedCount: Int {
+        switch space {
+        case .direct: theta0.count
+        case .subspace(let projection): projection.columnCount
         }
-        return outcomes
     }
 
-    /// The evaluation episodes' seeds.
-    public func evaluationSeeds() -> [UInt64] {
-        let stream = RandomStream(seed: configuration.seed, purpose: .episodeSeed, substream: Self.evaluationSubstream)
-        return (0..<configuration.evaluationEpisodes).map { stream.uint64(UInt64($0)) }
-    }
-
-    /// Trains theta_d from 0.
-    /// - Parameter progress: called after each evaluation (on the calling thread).
-    public func train(progress: ((EvolutionStrategiesEvaluation) -> Void)? = nil) -> EvolutionStrategiesResult {
-        let d = dimension
-        let n = configuration.pairs
-        let e = configuration.episodesPerCandidate
-        let sigma = configuration.sigma
-        var thetaD = [Double](repeating: 0, count: d)
-        var adam = AdamState(count: d)
-        var evaluations: [EvolutionStrategiesEvaluation] = []
-        var best: (EvolutionStrategiesEvaluation, [Float])? = nil
-        var episodeCount = 0
-        var stepCount = 0
-        let evaluationSeeds = evaluationSeeds()
-
-        func evaluate(iteration: Int) {
-            let current = thetaD.map(Float.init)
-            let outcomes = episodes(thetaD: current, seeds: evaluationSeeds)
-            episodeCount += outcomes.count
-            stepCount += outcomes.reduce(0) { $0 + $1.steps }
-            let returns = outcomes.map(\.totalReturn)
-            let mean = returns.reduce(0, +) / Double(returns.count)
-            let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)
-            let evaluation = EvolutionStrategiesEvaluation(iteration: iteration, meanReturn: mean, standardDeviation: variance.squareRoot())
-            evaluations.append(evaluation)
-            if best == nil || mean > best!.0.meanReturn { best = (evaluation, current) }
-            progress?(evaluation)
+    /// The starting x: theta0 (direct) or zeros (theta_d).
+    public var initialParameters: [Float] {
+        switch space {
+        case .direct: theta0
+        case .subspace(let projection): [Float](repeating: 0, count: projection.columnCount)
         }
+    }
 
-        evaluate(iteration: 0)
-        for iteration in 0..<configuration.iterations {
-            let noise = RandomStream(seed: configuration.seed, purpose: .esPerturbation, substream: UInt32(truncatingIfNeeded: iteration))
-            let seedStream = RandomStream(seed: configuration.seed, purpose: .episodeSeed, substream: UInt32(truncatingIfNeeded: iteration))
-            // Candidate c = 2 i + (0: plus, 1: minus); its episodes are pieces c e + j.
-            var outcomes = [EpisodeOutcome](repeating: EpisodeOutcome(totalReturn: 0, steps: 0, terminated: false), count: 2 * n * e)
-            outcomes.withUnsafeMutableBufferPointer { results in
-                let target = UncheckedOutcomes(results)
-                ParallelLoop.forEach(pieces: 2 * n, threads: configuration.threads) { candidate in
-                    let pair = candidate / 2
-                    let sign: Double = candidate % 2 == 0 ? 1 : -1
-                    let perturbed = (0..<d).map { k in
-                        Float(thetaD[k] + sign * sigma * noise.normal(UInt64(pair * d + k)))
-                    }
-                    let policy = policy(perturbed)
-                    for j in 0..<e {
-                        var environment = self.environment
-                        target.buffer[candidate * e + j] = environment.runEpisode(
-                            policy: policy, seed: seedStream.uint64(UInt64(pair * e + j)))
-                    }
+    /// theta (D floats) for trained numbers x.
+    public func theta(of trained: [Float]) -> [Float] {
+        switch space {
+        case .direct: trained
+        case .subspace(let projection): Reparameterization(theta0: .values(theta0), projection: projection).theta(trained, threads: 1)
+        }
+    }
+
+    /// The return of each episode of the policy of theta (D floats), episode k reset with
+    /// `seeds[k]`; in parallel over episodes.
+    public func returns(theta: [Float], seeds: [UInt64]) -> ReturnStatistics {
+        var returns = [Double](repeating: 0, count: seeds.count)
+        var lengths = [Int](repeating: 0, count: seeds.count)
+        returns.withUnsafeMutableBufferPointer { returns in
+            lengths.withUnsafeMutableBufferPointer { lengths in
+                let target = UncheckedResults(returns: returns, lengths: lengths)
+                ParallelLoop.forEach(pieces: seeds.count, threads: threads) { index in
+                    let outcome = episode(theta: theta, seed: seeds[index])
+                    target.returns[index] = outcome.0
+                    target.lengths[index] = outcome.1
                 }
             }
-            episodeCount += outcomes.count
-            stepCount += outcomes.reduce(0) { $0 + $1.steps }
-            let fitness = (0..<(2 * n)).map { candidate in
-                (0..<e).reduce(0.0) { $0 + outcomes[candidate * e + $1].totalReturn } / Double(e)
-            }
-            let weights = Self.centeredRanks(fitness)
-            var gradient = [Double](repeating: 0, count: d)
-            for pair in 0..<n {
-                let difference = weights[2 * pair] - weights[2 * pair + 1]
-                if difference == 0 { continue }
-                for k in 0..<d { gradient[k] += difference * noise.normal(UInt64(pair * d + k)) }
-            }
-            for k in 0..<d {
-                gradient[k] = -gradient[k] / Double(2 * n) + configuration.weightDecay * thetaD[k]
-            }
-            adam.step(&thetaD, gradient: gradient, configuration: configuration)
-            if (iteration + 1) % configuration.evaluationInterval == 0 || iteration + 1 == configuration.iterations {
-                evaluate(iteration: iteration + 1)
-            }
         }
-        return EvolutionStrategiesResult(
-            bestThetaD: best!.1, best: best!.0, finalThetaD: thetaD.map(Float.init), evaluations: evaluations,
-            episodes: episodeCount, steps: stepCount)
+        return ReturnStatistics(returns: returns, lengths: lengths)
     }
 
-    /// Centered ranks (Salimans et al. 2017, Sec. 2.1 "fitness shaping"): the rank of each
-    /// value (0 for the smallest; tied values share the mean of their ranks), mapped to
-    /// rank / (count - 1) - 1/2, in [-1/2, 1/2]. One value gets 0.
+    /// One episode of the policy of theta from the reset of `seed`: (return, steps).
+    func episode(theta: [Float], seed: UInt64) -> (Double, Int) {
+        // The network was checked in init.
+        let policy = try! PolicyNetwork(
+            architecture: architecture, observationCount: environment.observationCount, actionSpace: environment.actionSpace)
+        var env = environment
+        var observation = env.reset(seed: seed)
+        var total = 0.0
+        var length = 0
+        theta.withUnsafeBufferPointer { theta in
+            while true {
+                let step = env.step(policy.action(observation, theta: theta.baseAddress!))
+                total += step.reward
+                length += 1
+                observation = step.observation
+                if step.terminated || step.truncated || length >= env.maxEpisodeSteps { break }
+            }
+        }
+        return (total, length)
+    }
+
+    /// The evaluation episodes' seeds: `PolicyEvaluation.episodeSeed(seed, episode: k)`.
+    public var evaluationSeeds: [UInt64] {
+        (0..<settings.evaluationEpisodes).map { PolicyEvaluation.episodeSeed(seed, episode: $0) }
+    }
+
+    /// Evaluations planned: the initial one, one every `evaluateEvery` iterations, and the last.
+    public var plannedEvaluations: Int {
+        1 + settings.iterations / settings.evaluateEvery + (settings.iterations % settings.evaluateEvery == 0 ? 0 : 1)
+    }
+
+    /// What `train` returns.
+    public struct Outcome: Sendable {
+        /// The best evaluated x (the one to keep) and its returns.
+        public var best: [Float]
+        public var bestReturns: ReturnStatistics
+        /// x after the last iteration done.
+        public var final: [Float]
+        /// Iterations done (fewer than planned when `onEvaluation` stopped training).
+        public var iterations: Int
+        /// Every evaluation.
+        public var evaluations: [PolicyEvaluationReport]
+        /// Environment steps run in training episodes (evaluations not counted).
+        public var steps: Int
+    }
+
+    /// Trains x from `initialParameters`.
+    /// - Parameter onEvaluation: follows every evaluation; `.stop` ends training after it.
+    public func train(onEvaluation: ((PolicyEvaluationReport) -> TrainingDecision)? = nil) -> Outcome {
+        let started = Date()
+        let m = trainedCount
+        let n = settings.pairs
+        let e = settings.episodesPerCandidate
+        let sigma = settings.sigma
+        let floor = environment.returnFloor
+        var x = initialParameters.map(Double.init)
+        var adam = ESAdam(count: m)
+        var evaluations: [PolicyEvaluationReport] = []
+        var best: (returns: ReturnStatistics, x: [Float])? = nil
+        var steps = 0
+        var episodes = 0
+        var recent: [Double] = []
+        let seeds = evaluationSeeds
+        let episodeSeeds = RandomStream(seed: seed, purpose: .episodeSeed, substream: 0)
+
+        func evaluate(iteration: Int) -> TrainingDecision {
+            let current = x.map(Float.init)
+            let returns = self.returns(theta: theta(of: current), seeds: seeds)
+            if best == nil || returns.mean > best!.returns.mean { best = (returns, current) }
+            let report = PolicyEvaluationReport(
+                index: evaluations.count, step: iteration, plannedCount: plannedEvaluations, returns: returns,
+                bestMean: best!.returns.mean, bestPerformance: best!.returns.mean - floor, trainingEpisodes: episodes,
+                recentTrainingReturn: recent.isEmpty ? 0 : recent.reduce(0, +) / Double(recent.count), epsilon: 0,
+                seconds: Date().timeIntervalSince(started))
+            evaluations.append(report)
+            return onEvaluation?(report) ?? .proceed
+        }
+
+        var done = 0
+        if evaluate(iteration: 0) == .proceed {
+            for iteration in 0..<settings.iterations {
+                let noise = RandomStream(seed: seed, purpose: .esPerturbation, substream: UInt32(truncatingIfNeeded: iteration))
+                // Candidate c = 2 i + (0: plus, 1: minus); its episodes are entries c e + j.
+                var fitness = [Double](repeating: 0, count: 2 * n)
+                var lengths = [Int](repeating: 0, count: 2 * n)
+                fitness.withUnsafeMutableBufferPointer { fitness in
+                    lengths.withUnsafeMutableBufferPointer { lengths in
+                        let target = UncheckedResults(returns: fitness, lengths: lengths)
+                        ParallelLoop.forEach(pieces: 2 * n, threads: threads) { candidate in
+                            let pair = candidate / 2
+                            let sign: Double = candidate % 2 == 0 ? 1 : -1
+                            let perturbed = (0..<m).map { k in Float(x[k] + sign * sigma * noise.normal(UInt64(pair * m + k))) }
+                            let theta = theta(of: perturbed)
+                            var total = 0.0
+                            var length = 0
+                            for j in 0..<e {
+                                let outcome = episode(theta: theta, seed: episodeSeeds.uint64(UInt64((iteration * n + pair) * e + j)))
+                                total += outcome.0
+                                length += outcome.1
+                            }
+                            target.returns[candidate] = total / Double(e)
+                            target.lengths[candidate] = length
+                        }
+                    }
+                }
+                steps += lengths.reduce(0, +)
+                episodes += 2 * n * e
+                recent = fitness
+                let weights = Self.centeredRanks(fitness)
+                var gradient = [Double](repeating: 0, count: m)
+                for pair in 0..<n {
+                    let difference = weights[2 * pair] - weights[2 * pair + 1]
+                    if difference == 0 { continue }
+                    for k in 0..<m { gradient[k] += difference * noise.normal(UInt64(pair * m + k)) }
+                }
+                for k in 0..<m { gradient[k] = -gradient[k] / Double(2 * n) + optimizer.l2 * x[k] }
+                adam.step(&x, gradient: gradient, optimizer: optimizer)
+                done = iteration + 1
+                if done % settings.evaluateEvery == 0 || done == settings.iterations {
+                    if evaluate(iteration: done) == .stop { break }
+                }
+            }
+        }
+        return Outcome(
+            best: best!.x, bestReturns: best!.returns, final: x.map(Float.init), iterations: done, evaluations: evaluations,
+            steps: steps)
+    }
+
+    /// Centered ranks (Salimans et al. 2017, Sec. 2.1 "fitness shaping"): each value's rank
+    /// (0 for the smallest; tied values share the mean of their ranks) mapped to
+    /// rank / (count - 1) - 1/2, in [-1/2, 1/2]. A single value gets 0.
     public static func centeredRanks(_ values: [Double]) -> [Double] {
         let count = values.count
         guard count > 1 else { return [Double](repeating: 0, count: count) }
@@ -284,9 +320,55 @@ public struct EvolutionStrategies<Environment: ReinforcementEnvironment>: Sendab
     }
 }
 
-/// Adam (Kingma & Ba 2015) in float64, as Salimans et al.'s ES code applies it:
-/// step = lr sqrt(1 - beta2^t) / (1 - beta1^t) m / (sqrt(v) + epsilon).
-struct AdamState {
+/// Evolution strategies as a `PolicyTrainer` for `TrainingRun` (`idzip train --env ...
+/// --algorithm es`): `EvolutionStrategies` over an `EnvironmentKind`, with the learning
+/// rate, Adam's settings (when the optimiser is Adam; else the paper's), the L2 penalty, the
+/// seed and the threads of the run's `TrainingConfiguration`.
+public final class ESTrainer: PolicyTrainer {
+    public let strategy: EvolutionStrategies
+    public let environment: EnvironmentKind
+    public var theta0: [Float] { strategy.theta0 }
+    public var space: ParameterSpace { strategy.space }
+    /// x: during training the initial one, after it the best evaluated one.
+    public private(set) var parameters: [Float]
+    /// Iterations done.
+    public private(set) var progressCount = 0
+    public private(set) var outcome: EvolutionStrategies.Outcome?
+
+    public init(
+        architecture: Architecture, theta0Seed: UInt64, space: ParameterSpace, environment: EnvironmentKind,
+        configuration: TrainingConfiguration, settings: ESSettings
+    ) throws(TrainingError) {
+        try configuration.validate()
+        let tensors: [TensorSpec]
+        do { tensors = try architecture.parameterTensors() } catch { throw .network(error.description) }
+        var optimizer = EvolutionStrategies.Optimizer(learningRate: Double(configuration.learningRate), l2: Double(configuration.l2))
+        if case .adam(let beta1, let beta2, let epsilon) = configuration.optimizer {
+            optimizer.beta1 = Double(beta1)
+            optimizer.beta2 = Double(beta2)
+            optimizer.epsilon = Double(epsilon)
+        }
+        strategy = try EvolutionStrategies(
+            environment: environment.makeChecked(), architecture: architecture,
+            theta0: InitialWeights.make(tensors: tensors, seed: theta0Seed, threads: configuration.threads), space: space,
+            settings: settings, optimizer: optimizer, seed: configuration.seed, threads: configuration.threads)
+        self.environment = environment
+        parameters = strategy.initialParameters
+    }
+
+    public func theta() -> [Float] { strategy.theta(of: parameters) }
+
+    public func train(onEvaluation: ((PolicyEvaluationReport) -> TrainingDecision)?) throws(TrainingError) {
+        let outcome = strategy.train(onEvaluation: onEvaluation)
+        self.outcome = outcome
+        progressCount = outcome.iterations
+        parameters = outcome.best
+    }
+}
+
+/// Adam (Kingma & Ba 2015) in float64 as Salimans et al.'s ES code applies it:
+/// x -= lr sqrt(1 - beta2^t) / (1 - beta1^t) m / (sqrt(v) + epsilon).
+struct ESAdam {
     var first: [Double]
     var second: [Double]
     /// beta1^t and beta2^t, by repeated multiplication (no libm: the same bits everywhere).
@@ -298,20 +380,20 @@ struct AdamState {
         second = [Double](repeating: 0, count: count)
     }
 
-    mutating func step(_ values: inout [Double], gradient: [Double], configuration c: EvolutionStrategiesConfiguration) {
-        beta1Power *= c.beta1
-        beta2Power *= c.beta2
-        let scale = c.learningRate * (1 - beta2Power).squareRoot() / (1 - beta1Power)
+    mutating func step(_ values: inout [Double], gradient: [Double], optimizer o: EvolutionStrategies.Optimizer) {
+        beta1Power *= o.beta1
+        beta2Power *= o.beta2
+        let scale = o.learningRate * (1 - beta2Power).squareRoot() / (1 - beta1Power)
         for k in values.indices {
-            first[k] = c.beta1 * first[k] + (1 - c.beta1) * gradient[k]
-            second[k] = c.beta2 * second[k] + (1 - c.beta2) * gradient[k] * gradient[k]
-            values[k] -= scale * first[k] / (second[k].squareRoot() + c.epsilon)
+            first[k] = o.beta1 * first[k] + (1 - o.beta1) * gradient[k]
+            second[k] = o.beta2 * second[k] + (1 - o.beta2) * gradient[k] * gradient[k]
+            values[k] -= scale * first[k] / (second[k].squareRoot() + o.epsilon)
         }
     }
 }
 
-/// Lets parallel pieces write disjoint elements of one buffer.
-private struct UncheckedOutcomes: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<EpisodeOutcome>
-    init(_ buffer: UnsafeMutableBufferPointer<EpisodeOutcome>) { self.buffer = buffer }
+/// Lets parallel pieces write disjoint elements of two buffers.
+private struct UncheckedResults: @unchecked Sendable {
+    let returns: UnsafeMutableBufferPointer<Double>
+    let lengths: UnsafeMutableBufferPointer<Int>
 }

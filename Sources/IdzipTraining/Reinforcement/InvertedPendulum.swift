@@ -17,7 +17,7 @@ import IdzipCore
 /// - Termination: |angle| > 0.2 rad or a non-finite observation; truncation after
 ///   `maxEpisodeSteps` = 1000 steps.
 /// - Reset: qpos and qvel each uniform in [-0.01, 0.01] (Gymnasium's `reset_noise_scale`),
-///   drawn from Philox: stream (seed = the episode's seed, purpose `mujocoReset` (42),
+///   drawn from Philox: stream (seed = the episode's seed, purpose `environmentReset` (24),
 ///   sub-stream 0), value i = -0.01 + 0.02 U_i where U_i is float64 uniform i, in the order
 ///   qpos[0], qpos[1], qvel[0], qvel[1].
 ///
@@ -86,8 +86,13 @@ public struct InvertedPendulum: ReinforcementEnvironment {
     /// The current observation (qpos, qvel).
     public var observation: [Double] { state.positions + state.velocities }
 
+    /// The whole simulation state that the episode depends on: qpos and qvel (the
+    /// observation; MuJoCo's other state, actuator activations and warm starts, is empty or
+    /// unused for this model).
+    public var fullState: [Double] { observation }
+
     public mutating func reset(seed: UInt64) -> [Double] {
-        let stream = RandomStream(seed: seed, purpose: .mujocoReset)
+        let stream = RandomStream(seed: seed, purpose: .environmentReset)
         let noise = (0..<4).map { -Self.resetNoise + 2 * Self.resetNoise * stream.uniformDouble(UInt64($0)) }
         return reset(positions: Array(noise[0..<2]), velocities: Array(noise[2..<4]))
     }
