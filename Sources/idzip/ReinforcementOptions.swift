@@ -11,10 +11,19 @@ struct ReinforcementOptions: ParsableArguments {
     @Option(help: "With --env: dqn (deep Q-learning) or es (evolution strategies).")
     var algorithm: ReinforcementAlgorithm = .dqn
 
-    @Option(help: "With --env: environment steps of training (default: 50,000).")
+    @Option(help: "With --env and dqn: environment steps of training (default: 50,000).")
     var steps: Int?
 
-    @Option(help: "With --env: evaluate the greedy policy every this many steps; the best evaluated policy is kept (default: 2,500).")
+    @Option(help: "With --env and es: iterations (updates) of evolution strategies (default: 300).")
+    var iterations: Int?
+
+    @Option(help: "With --env and es: antithetic pairs per iteration; each pair runs two perturbed policies (default: 10).")
+    var population: Int?
+
+    @Option(help: "With --env and es: the perturbations' standard deviation (default: 0.5).")
+    var sigma: Double?
+
+    @Option(help: "With --env: evaluate the greedy policy every this many steps (dqn; default: 2,500) or iterations (es; default: 10); the best evaluated policy is kept.")
     var evalEvery: Int?
 
     @Option(help: "With --env: episodes per evaluation (default: 30, the paper's).")
@@ -27,7 +36,21 @@ struct ReinforcementOptions: ParsableArguments {
         if let steps { dqn.steps = steps }
         if let evalEvery { dqn.evaluateEvery = evalEvery }
         if let evalEpisodes { dqn.evaluationEpisodes = evalEpisodes }
-        let task = ReinforcementTask(environment: environment, algorithm: algorithm, dqn: dqn)
+        var es = ESSettings()
+        if let iterations { es.iterations = iterations }
+        if let population { es.pairs = population }
+        if let sigma { es.sigma = sigma }
+        if let evalEvery { es.evaluateEvery = evalEvery }
+        if let evalEpisodes { es.evaluationEpisodes = evalEpisodes }
+        switch algorithm {
+        case .dqn:
+            if iterations != nil || population != nil || sigma != nil {
+                throw ValidationError("--iterations, --population and --sigma are settings of --algorithm es")
+            }
+        case .es:
+            if steps != nil { throw ValidationError("--steps is DQN's budget; evolution strategies count --iterations") }
+        }
+        let task = ReinforcementTask(environment: environment, algorithm: algorithm, dqn: dqn, es: es)
         do {
             try task.validate()
         } catch {
@@ -39,8 +62,10 @@ struct ReinforcementOptions: ParsableArguments {
     /// Refuses options that need --env without it, and the data options with it.
     func check(data: DataOptions, preprocessing: PreprocessingOptions, epochs: Int?) throws {
         guard env != nil else {
-            if steps != nil || evalEvery != nil || evalEpisodes != nil || algorithm != .dqn {
-                throw ValidationError("--algorithm, --steps, --eval-every and --eval-episodes need --env")
+            if steps != nil || evalEvery != nil || evalEpisodes != nil || algorithm != .dqn || iterations != nil || population != nil
+                || sigma != nil
+            {
+                throw ValidationError("--algorithm, --steps, --iterations, --population, --sigma, --eval-every and --eval-episodes need --env")
             }
             return
         }

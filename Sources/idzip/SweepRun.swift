@@ -91,7 +91,7 @@ struct SweepRun: ParsableCommand {
         _ = try training.configuration(
             base: reinforcement.env == nil
                 ? TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: true)
-                : ReinforcementTask.recommendedConfiguration(subspace: true))
+                : ReinforcementTask.recommendedConfiguration(subspace: true, algorithm: reinforcement.algorithm))
     }
 
     var dimensions: SweepDimensions {
@@ -108,7 +108,7 @@ struct SweepRun: ParsableCommand {
     func run() throws {
         let model = try reinforcement.model(modelOptions)
         let environment = try reinforcement.env.map {
-            try reinforcement.task(environment: $0, batchSize: try training.configuration(base: ReinforcementTask.recommendedConfiguration(subspace: true)).batchSize)
+            try reinforcement.task(environment: $0, batchSize: try training.configuration(base: ReinforcementTask.recommendedConfiguration(subspace: true, algorithm: reinforcement.algorithm)).batchSize)
         }
         let noData = model.isToy || environment != nil
         try OutputCheck.directory(directory, role: "--out", inputs: noData ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name))

@@ -80,7 +80,7 @@ struct Train: ParsableCommand {
     func baseConfiguration(_ model: ModelArgument) -> TrainingConfiguration {
         reinforcement.env == nil
             ? TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)
-            : ReinforcementTask.recommendedConfiguration(subspace: dimension != nil)
+            : ReinforcementTask.recommendedConfiguration(subspace: dimension != nil, algorithm: reinforcement.algorithm)
     }
 
     /// The data with the chosen preprocessing; a missing or damaged data set is one line, exit 1.
@@ -143,7 +143,7 @@ extension Train {
             projectionSeed: projectionSeed, seed: training.seed, configuration: configuration, encoding: modelOptions.encoding)
         try failing { try spec.checkMemory() }
         let run = try failing { try TrainingRun(spec: spec, problem: .environment(task)) }
-        let progress = TrainingProgress(totalEpochs: task.dqn.steps, json: json)
+        let progress = TrainingProgress(totalEpochs: task.plannedProgress, json: json)
         progress.say(TrainReport.headline(run))
         if resume { progress.say("reinforcement learning keeps no checkpoints: training from the start") }
         InterruptMessage.install()

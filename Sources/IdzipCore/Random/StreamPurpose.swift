@@ -41,6 +41,10 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case exploration = 26
     /// DQN's replay sampling: which transitions form each minibatch; sub-stream = 0.
     case replaySampling = 27
+    /// Evolution strategies' Gaussian perturbations (IdzipTraining `EvolutionStrategies`):
+    /// sub-stream = iteration, normal (i m + k) = component k of pair i's noise vector
+    /// (m = the trained vector's length).
+    case esPerturbation = 28
     /// Random theta_d of sample models written by `idzip create`.
     case sampleTheta = 32
 }

@@ -72,11 +72,33 @@ extension ReinforcementEnvironment {
 /// The environments `--env` names, and how to make one.
 public enum EnvironmentKind: String, Sendable, CaseIterable, Hashable {
     case cartpole
+    /// InvertedPendulum on MuJoCo (Debian's libmujoco, 2.2.2).
+    case invertedPendulum = "inverted-pendulum"
 
     /// A new environment (one per thread; reset it before stepping).
+    /// - Precondition: `makeChecked()` succeeded once (MuJoCo compiled the model; it is
+    ///   compiled once per process and shared), as `ReinforcementTask.validate()` checks.
     public func make() -> any ReinforcementEnvironment {
+        do {
+            return try makeChecked()
+        } catch {
+            fatalError("\(rawValue): \(error)")
+        }
+    }
+
+    /// A new environment.
+    /// - Throws: `TrainingError.configuration` with the simulator's message when a MuJoCo
+    ///   model cannot be compiled (e.g. no writable temporary directory).
+    public func makeChecked() throws(TrainingError) -> any ReinforcementEnvironment {
         switch self {
-        case .cartpole: CartPole()
+        case .cartpole:
+            return CartPole()
+        case .invertedPendulum:
+            do {
+                return try InvertedPendulum()
+            } catch {
+                throw .configuration("inverted-pendulum: \(error.description)")
+            }
         }
     }
 
@@ -84,6 +106,7 @@ public enum EnvironmentKind: String, Sendable, CaseIterable, Hashable {
     public var title: String {
         switch self {
         case .cartpole: "CartPole-v1 (Gymnasium)"
+        case .invertedPendulum: "InvertedPendulum-v5 (Gymnasium's task on MuJoCo \(InvertedPendulum.mujocoVersion))"
         }
     }
 

@@ -4,7 +4,12 @@ import IdzipCore
 /// A network acting in an environment: the observation (float64, rounded to float32) is the
 /// network's input and the outputs pick the action: for a discrete action space, the index of
 /// the largest output (the greedy policy of a Q-network; the first on ties); for a continuous
-/// one, the outputs themselves (the environment clips them to its bounds).
+/// one of `count` components, either
+/// - `count` outputs: the outputs themselves (the environment clips them to its bounds), or
+/// - `bins x count` outputs (bins >= 2): component c takes the index i of the largest of
+///   outputs c bins ..< (c + 1) bins and acts low + (high - low) i / (bins - 1): the
+///   "uniform bins" discretisation of Salimans et al.'s ES code (`ac_bins = "uniform:k"`),
+///   which also gives the paper's D = 562 InvertedPendulum network, fc:4-20-20-2 (actions -3, +3).
 ///
 /// One forward pass of one observation on one thread; not thread-safe (make one per thread).
 public final class PolicyNetwork {
@@ -14,26 +19,48 @@ public final class PolicyNetwork {
 
     /// - Throws: `TrainingError.network` when the network cannot be built or its input and
     ///   output sizes do not match the environment's observation and actions.
-    public init(architecture: Architecture, environment: EnvironmentKind) throws(TrainingError) {
-        let sample = environment.make()
+    /// Outputs per action component: 1, or the bins of a discretised continuous action
+    /// (for a discrete action space, the number of actions).
+    public let bins: Int
+
+    public convenience init(architecture: Architecture, environment: EnvironmentKind) throws(TrainingError) {
+        let sample = try environment.makeChecked()
+        try self.init(architecture: architecture, observationCount: sample.observationCount, actionSpace: sample.actionSpace, name: environment.rawValue)
+    }
+
+    /// A policy for any environment with these observations and actions.
+    public init(architecture: Architecture, observationCount: Int, actionSpace: ActionSpace, name: String = "the environment") throws(TrainingError) {
         do {
             plan = try NetworkPlan(architecture)
             forward = try ForwardPass(plan: plan, batchCapacity: 1)
         } catch {
             throw .network(error.description)
         }
-        actionSpace = sample.actionSpace
-        try Self.check(plan: plan, environment: environment)
+        self.actionSpace = actionSpace
+        try Self.check(plan: plan, observationCount: observationCount, actionSpace: actionSpace, name: name)
+        bins = plan.classCount / actionSpace.outputCount
     }
 
-    /// Refuses a network whose input is not the observation or whose outputs are not one per action.
+    /// Refuses a network whose input is not the observation or whose outputs are not one per
+    /// action (or, for continuous actions, a multiple: bins).
     static func check(plan: NetworkPlan, environment: EnvironmentKind) throws(TrainingError) {
-        let sample = environment.make()
-        guard plan.inputCount == sample.observationCount, plan.classCount == sample.actionSpace.outputCount else {
+        let sample = try environment.makeChecked()
+        try check(plan: plan, observationCount: sample.observationCount, actionSpace: sample.actionSpace, name: environment.rawValue)
+    }
+
+    static func check(plan: NetworkPlan, observationCount: Int, actionSpace: ActionSpace, name: String) throws(TrainingError) {
+        let outputs = actionSpace.outputCount
+        let fits: Bool
+        switch actionSpace {
+        case .discrete: fits = plan.classCount == outputs
+        case .continuous: fits = plan.classCount >= outputs && plan.classCount % outputs == 0
+        }
+        guard plan.inputCount == observationCount, fits else {
+            let multiple = { if case .continuous = actionSpace { return " (or a multiple, for action bins)" } else { return "" } }()
             throw .configuration(
-                "\(environment.rawValue) observes \(sample.observationCount) values and takes \(sample.actionSpace.outputCount) outputs, "
+                "\(name) observes \(observationCount) values and takes \(outputs) outputs\(multiple), "
                     + "but the model has \(plan.inputCount) inputs and \(plan.classCount) outputs "
-                    + "(use fc:\(sample.observationCount)-...-\(sample.actionSpace.outputCount))")
+                    + "(use fc:\(observationCount)-...-\(outputs))")
         }
     }
 
@@ -49,8 +76,12 @@ public final class PolicyNetwork {
         switch actionSpace {
         case .discrete(let count):
             return [Double(SoftmaxCrossEntropy.argmax(forward.logits.baseAddress!, count: count))]
-        case .continuous(let count, _, _):
-            return (0..<count).map { Double(forward.logits[$0]) }
+        case .continuous(let count, let low, let high):
+            if bins == 1 { return (0..<count).map { Double(forward.logits[$0]) } }
+            return (0..<count).map { component in
+                let index = SoftmaxCrossEntropy.argmax(forward.logits.baseAddress! + component * bins, count: bins)
+                return low + (high - low) * Double(index) / Double(bins - 1)
+            }
         }
     }
 

@@ -24,17 +24,30 @@ public struct ReinforcementTask: Sendable, Hashable {
     public var environment: EnvironmentKind
     public var algorithm: ReinforcementAlgorithm
     public var dqn: DQNSettings
+    public var es: ESSettings
 
-    public init(environment: EnvironmentKind, algorithm: ReinforcementAlgorithm, dqn: DQNSettings = DQNSettings()) {
+    public init(
+        environment: EnvironmentKind, algorithm: ReinforcementAlgorithm, dqn: DQNSettings = DQNSettings(), es: ESSettings = ESSettings()
+    ) {
         self.environment = environment
         self.algorithm = algorithm
         self.dqn = dqn
+        self.es = es
+    }
+
+    /// The training budget in the algorithm's units: environment steps (DQN) or iterations (ES).
+    public var plannedProgress: Int {
+        switch algorithm {
+        case .dqn: dqn.steps
+        case .es: es.iterations
+        }
     }
 
     /// Episodes of each evaluation of the policy, and of the sealed model's.
     public var evaluationEpisodes: Int {
         switch algorithm {
-        case .dqn, .es: dqn.evaluationEpisodes
+        case .dqn: dqn.evaluationEpisodes
+        case .es: es.evaluationEpisodes
         }
     }
 
@@ -45,7 +58,7 @@ public struct ReinforcementTask: Sendable, Hashable {
     public var settingsSummary: String {
         switch algorithm {
         case .dqn: dqn.summary
-        case .es: "es"
+        case .es: es.summary
         }
     }
 
@@ -53,8 +66,9 @@ public struct ReinforcementTask: Sendable, Hashable {
     public func validate() throws(TrainingError) {
         switch algorithm {
         case .dqn: try dqn.validate()
-        case .es: break
+        case .es: try es.validate()
         }
+        _ = try environment.makeChecked()
     }
 
     /// The trainer of this task.
@@ -67,7 +81,9 @@ public struct ReinforcementTask: Sendable, Hashable {
                 architecture: architecture, theta0Seed: theta0Seed, space: space, environment: environment,
                 configuration: configuration, settings: dqn)
         case .es:
-            throw .configuration("evolution strategies are not merged into this branch yet")
+            return try ESTrainer(
+                architecture: architecture, theta0Seed: theta0Seed, space: space, environment: environment,
+                configuration: configuration, settings: es)
         }
     }
 }
@@ -76,11 +92,26 @@ extension ReinforcementTask {
     /// The optimiser settings of a policy: Adam (0.9, 0.999, 1e-8; TensorFlow's defaults, as
     /// Baselines' `deepq` uses), constant rate, no L2, batch 32. The rate is 1e-3 for direct
     /// training (Baselines' CartPole example) and `subspaceLearningRate` in a subspace.
-    public static func recommendedConfiguration(subspace: Bool, seed: UInt64 = 0) -> TrainingConfiguration {
-        TrainingConfiguration(
-            epochs: 1, batchSize: 32, optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
-            learningRate: subspace ? subspaceLearningRate : 1e-3, l2: 0, schedule: .constant, seed: seed)
+    ///
+    /// For evolution strategies: Adam (0.9, 0.999, 1e-7: the paper's Table S3) at rate
+    /// `esLearningRate` (direct and subspace alike), no L2.
+    public static func recommendedConfiguration(
+        subspace: Bool, algorithm: ReinforcementAlgorithm = .dqn, seed: UInt64 = 0
+    ) -> TrainingConfiguration {
+        switch algorithm {
+        case .dqn:
+            TrainingConfiguration(
+                epochs: 1, batchSize: 32, optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
+                learningRate: subspace ? subspaceLearningRate : 1e-3, l2: 0, schedule: .constant, seed: seed)
+        case .es:
+            TrainingConfiguration(
+                epochs: 1, batchSize: 32, optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
+                learningRate: esLearningRate, l2: 0, schedule: .constant, seed: seed)
+        }
     }
+
+    /// Adam's rate for evolution strategies (see docs/reproduction.md, InvertedPendulum ES).
+    public static let esLearningRate: Float = 0.1
 
     /// Adam's rate for theta_d. Measured on CartPole-v1, FC 4-64-64-2, Fastfood P, seed 1,
     /// 50,000 steps (the best evaluation's mean return over 30 episodes) at rates 0.01 / 0.03 /
@@ -88,8 +119,11 @@ extension ReinforcementTask {
     /// 301 / 263 / 419. Near the dimensions where policies pass 90% of 500, 0.1 does best.
     public static let subspaceLearningRate: Float = 0.1
 
-    /// The default policy network for `environment`: FC observation-64-64-outputs.
+    /// The default policy network for `environment`: FC observation-64-64-outputs, except
+    /// InvertedPendulum's fc:4-20-20-2, the paper's D = 562 (two action bins, -3 and +3;
+    /// `PolicyNetwork`).
     public static func defaultModel(for environment: EnvironmentKind) -> String {
+        if environment == .invertedPendulum { return "fc:4-20-20-2" }
         let sample = environment.make()
         return "fc:\(sample.observationCount)-64-64-\(sample.actionSpace.outputCount)"
     }

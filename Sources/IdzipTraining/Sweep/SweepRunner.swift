@@ -37,7 +37,7 @@ public struct SweepSettings: Sendable, Hashable {
     /// The recommended settings the overrides apply to: reinforcement learning's, the toy
     /// problem's, or the data-set ones for subspace or direct training.
     public func baseConfiguration(subspace: Bool) -> TrainingConfiguration {
-        if environment != nil { return ReinforcementTask.recommendedConfiguration(subspace: subspace) }
+        if let environment { return ReinforcementTask.recommendedConfiguration(subspace: subspace, algorithm: environment.algorithm) }
         return TrainingRunSpec.recommendedConfiguration(for: architecture, subspace: subspace)
     }
 
