@@ -24,8 +24,8 @@ declare -A SWEEPS=(
   [fc-pixels]="--model $FC --search 50-3200 --resolution 25 --runs 3 --shuffle-pixels"
   [lenet-pixels]="--model lenet --search 200-6400 --resolution 50 --runs 3 --shuffle-pixels --learning-rate 0.03"
   [lenet-pixels-lr0.1]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
-  [cartpole-dqn]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-512 --resolution 64 --runs 5"
-  [cartpole-dqn-195]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-512 --resolution 2 --runs 5 --baseline 195"
+  [cartpole-dqn]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-256 --resolution 64 --runs 5"
+  [cartpole-dqn-195]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-512 --resolution 4 --runs 5 --baseline 195"
   [fc5-labels]="--model fc5 --shuffle-labels --train-fraction 0.1 --epochs 30 --learning-rate 0.01 --no-early-stop --search 5000-160000 --resolution 5000"
 )
 # The FC width/depth grid: L hidden layers of width W.
