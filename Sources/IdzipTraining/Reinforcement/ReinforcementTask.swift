@@ -116,8 +116,11 @@ extension ReinforcementTask {
     /// Adam's rate for evolution strategies (see docs/reproduction.md, InvertedPendulum ES).
     public static let esLearningRate: Float = 0.1
 
-    /// Adam's rate for theta_d (see docs/reproduction.md, CartPole DQN).
-    public static let subspaceLearningRate: Float = 1e-2
+    /// Adam's rate for theta_d. Measured on CartPole-v1, FC 4-64-64-2, Fastfood P, seed 1,
+    /// 50,000 steps (the best evaluation's mean return over 30 episodes) at rates 0.01 / 0.03 /
+    /// 0.1: d = 8: 52 / 43 / 28; d = 16: 85 / 19 / 63; d = 32: 95 / 102 / 111; d = 64:
+    /// 301 / 263 / 419. Near the dimensions where policies pass 90% of 500, 0.1 does best.
+    public static let subspaceLearningRate: Float = 0.1
 
     /// The default policy network for `environment`: FC observation-64-64-outputs, except
     /// InvertedPendulum's fc:4-20-20-2, the paper's D = 562 (two action bins, -3 and +3;

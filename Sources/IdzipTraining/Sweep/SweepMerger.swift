@@ -114,7 +114,7 @@ public struct SweepMerger: Sendable {
         if let environment = SweepDirectory.setting("environment", in: settings) {
             let words = environment.split(separator: " ")
             description.data = words.count >= 2 ? "\(words[0]) (\(words[1]))" : environment
-            description.selectedOn = "the best evaluation's mean return, minus the lowest possible return (the paper's rule for RL)"
+            description.selectedOn = "best evaluation's mean return, minus the lowest possible return (the paper's rule for RL)"
         }
         let summary = SweepSummary(
             description: description,

@@ -245,7 +245,7 @@ public final class SweepRunner {
         var description = SweepDescription(
             model: settings.model, data: settings.problemSummary, parameters: parameterCount, projection: settings.projection.name)
         if let task = settings.environment {
-            description.selectedOn = "the best evaluation's mean return over \(counted(task.evaluationEpisodes, "episode")) "
+            description.selectedOn = "best evaluation's mean return over \(counted(task.evaluationEpisodes, "episode")) "
                 + "(the paper's maximum-attained mean evaluation reward), minus the lowest possible return \(task.environment.make().returnFloor)"
         }
         let summary = SweepSummary(
