@@ -11,9 +11,9 @@ struct Train: ParsableCommand {
             few kilobytes. Without it, all parameters are trained and the output is safetensors \
             (or a .idz file with the identity projection). A checkpoint is kept beside the output \
             after every epoch; after an interruption, the same command with --resume continues. \
-            With --env, the network is a policy learnt in that environment (--algorithm dqn or es) \
-            for --steps environment steps; the best evaluated policy is written (a .idz file) with \
-            its returns on --eval-episodes episodes.
+            With --env, the network is a policy learnt in that environment (--algorithm dqn for \
+            --steps environment steps, or es for --iterations); the best evaluated policy is written \
+            (a .idz file) with its returns on --eval-episodes episodes.
             """
     )
 
@@ -144,6 +144,7 @@ extension Train {
         try failing { try spec.checkMemory() }
         let run = try failing { try TrainingRun(spec: spec, problem: .environment(task)) }
         let progress = TrainingProgress(totalEpochs: task.plannedProgress, json: json)
+        progress.evolutionStrategies = task.algorithm == .es
         progress.say(TrainReport.headline(run))
         if resume { progress.say("reinforcement learning keeps no checkpoints: training from the start") }
         InterruptMessage.install()

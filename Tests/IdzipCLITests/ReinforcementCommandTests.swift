@@ -64,6 +64,27 @@ struct ReinforcementCommandTests {
         #expect(again.status == 0 && again.standardError.contains("3 done, 0 to run"), "\(again.standardError)")
     }
 
+    /// Evolution strategies on MuJoCo's InvertedPendulum: the default network is the paper's
+    /// D = 562, the progress counts iterations, and eval replays the training's evaluation.
+    @Test func pendulumWithEvolutionStrategies() throws {
+        let directory = try TemporaryDirectory()
+        let train = try CommandRunner.run(
+            ["train", "--env", "inverted-pendulum", "--algorithm", "es", "-d", "4", "--projection", "dense", "--iterations", "3",
+             "--population", "3", "--sigma", "1", "--eval-every", "1", "--eval-episodes", "3", "--seed", "2", "-o", "p.idz", "--json"],
+            in: directory.url)
+        #expect(train.status == 0, "\(train.standardError)")
+        let summary = try Self.json(train.standardOutput)
+        #expect(summary["environment"] as? String == "inverted-pendulum" && summary["algorithm"] as? String == "es")
+        #expect(summary["model"] as? String == "fc:4-20-20-2" && summary["parameters"] as? Int == 562 && summary["d"] as? Int == 4)
+        #expect(train.standardError.contains("iteration 3/3"), "\(train.standardError)")
+        let mean = try #require(summary["return_mean"] as? Double)
+        #expect(mean >= 0 && mean <= 1000)
+        let same = try CommandRunner.run(
+            ["eval", "p.idz", "--env", "inverted-pendulum", "--episodes", "3", "--seed", "2", "--json"], in: directory.url)
+        #expect(same.status == 0, "\(same.standardError)")
+        #expect(try Self.json(same.standardOutput)["mean"] as? Double == mean)
+    }
+
     @Test(arguments: [
         ["train", "--env", "pong", "-o", "x.idz"],
         ["train", "--env", "cartpole", "--data", "mnist", "-o", "x.idz"],
@@ -78,6 +99,12 @@ struct ReinforcementCommandTests {
         ["eval", "x.idz", "--env", "cartpole", "--episodes", "0"],
         ["sweep", "run", "--env", "cartpole", "--data", "mnist", "--out", "s"],
         ["sweep", "run", "--env", "cartpole", "--model", "fc:4-8-3", "--out", "s"],
+        ["train", "--env", "inverted-pendulum", "--algorithm", "dqn", "-o", "x.idz"],
+        ["train", "--env", "inverted-pendulum", "--algorithm", "es", "--steps", "100", "-o", "x.idz"],
+        ["train", "--env", "inverted-pendulum", "--algorithm", "es", "--sigma", "0", "-o", "x.idz"],
+        ["train", "--env", "inverted-pendulum", "--algorithm", "es", "--model", "fc:5-8-1", "-o", "x.idz"],
+        ["train", "--env", "cartpole", "--sigma", "1", "-o", "x.idz"],
+        ["train", "--iterations", "10", "-o", "x.idz"],
     ])
     func badOptionsAreOneLineExit64(arguments: [String]) throws {
         let directory = try TemporaryDirectory()

@@ -99,20 +99,27 @@ struct EvolutionStrategiesTests {
         #expect(one.final.contains { $0 != 0 })
     }
 
-    /// ES in a d = 4 dense subspace of the paper's D = 562 network learns to balance:
-    /// the evaluation return rises well above the initial policy's.
-    @Test func learnsInvertedPendulumInASmallSubspace() throws {
+    /// ES trains the paper's D = 562 network directly with the defaults (sigma 0.5, Adam at
+    /// 0.1, 10 pairs): within 120 iterations the evaluation return rises from the initial
+    /// policy's few steps to well over 100 (measured: 2.0 -> 182.4 on these seeds).
+    @Test func learnsInvertedPendulum() throws {
         var settings = ESSettings()
-        settings.iterations = 30
-        settings.evaluateEvery = 5
+        settings.iterations = 120
+        settings.evaluateEvery = 40
         settings.evaluationEpisodes = 5
-        let es = try strategy(InvertedPendulum(), model: "fc:4-20-20-2", theta0Seed: 0, d: 4, settings: settings, seed: 0, threads: 2)
-        #expect(es.theta0.count == 562)
-        let outcome = es.train()
+        var configuration = ReinforcementTask.recommendedConfiguration(subspace: false, algorithm: .es, seed: 1)
+        configuration.threads = 2
+        let trainer = try ESTrainer(
+            architecture: Architecture(spec: "fc:4-20-20-2"), theta0Seed: 1, space: .direct, environment: .invertedPendulum,
+            configuration: configuration, settings: settings)
+        #expect(trainer.theta0.count == 562)
+        try trainer.train(onEvaluation: nil)
+        let outcome = try #require(trainer.outcome)
         let initial = outcome.evaluations[0].returns.mean
-        print("ES on InvertedPendulum, d = 4: initial \(initial), best \(outcome.bestReturns.mean)")
-        #expect(initial < 100)
-        #expect(outcome.bestReturns.mean >= initial + 200)
+        print("ES on InvertedPendulum, direct: evaluations \(outcome.evaluations.map(\.returns.mean))")
+        #expect(initial < 20)
+        #expect(outcome.bestReturns.mean >= initial + 100)
+        #expect(trainer.parameters == outcome.best)
     }
 
     @Test func badSettingsAndMismatchedNetworksAreRefused() throws {

@@ -33,6 +33,7 @@ EXPERIMENTS = [
     ("fc5-labels", "MNIST shuffled labels, FC-5 on 10% of the training set, global baseline 1.0", 90000, "90k"),
     ("cartpole-dqn", "CartPole-v1, DQN, FC 4-64-64-2, local baseline", 25, "25 (CartPole-v0, FC L=2 W=400)"),
     ("cartpole-dqn-195", "CartPole-v1, DQN, FC 4-64-64-2, the paper's global baseline 195", 25, "25 (CartPole-v0, FC L=2 W=400)"),
+    ("inverted-pendulum-es", "InvertedPendulum-v5, ES, FC 4-20-20-2 (D = 562), local baseline", 4, "4 (InvertedPendulum-v1)"),
 ]
 GRID = [(depth, width) for depth in (1, 2, 3, 4, 5) for width in (50, 100, 200, 400)]
 

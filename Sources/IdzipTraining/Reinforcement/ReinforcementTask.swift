@@ -68,7 +68,10 @@ public struct ReinforcementTask: Sendable, Hashable {
         case .dqn: try dqn.validate()
         case .es: try es.validate()
         }
-        _ = try environment.makeChecked()
+        let sample = try environment.makeChecked()
+        if algorithm == .dqn, case .continuous = sample.actionSpace {
+            throw .configuration("DQN needs discrete actions; \(environment.rawValue) has continuous ones (use --algorithm es)")
+        }
     }
 
     /// The trainer of this task.
