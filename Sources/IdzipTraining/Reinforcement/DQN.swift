@@ -1,8 +1,9 @@
 import Foundation
 import IdzipCore
 
-/// Settings of deep Q-learning (Mnih et al. 2013) as the paper's authors ran it on CartPole
-/// (Li et al. 2018, Sec. S6.1, through OpenAI Baselines' `deepq`): a replay buffer, a target
+/// Settings of deep Q-learning (Mnih et al. 2013) for the paper's CartPole task (Li et al.
+/// 2018, Sec. S6.1), after OpenAI Baselines' `deepq` (but with the plain DQN target, not its
+/// default double Q-learning): a replay buffer, a target
 /// network copied every `targetUpdateEvery` steps, epsilon-greedy exploration annealed
 /// linearly, a Huber TD loss on the chosen action's Q-value, Adam. The defaults are
 /// Baselines' CartPole example (buffer 50,000, batch 32, learning from step 1,000, target
