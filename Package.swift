@@ -32,6 +32,13 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        // MuJoCo 2.2.2 (libmujoco-dev), the physics of the InvertedPendulum environment
+        // (IdzipTraining/Reinforcement). Debian ships no pkg-config file for it: the module map
+        // names the header (/usr/include/mujoco) and links libmujoco.
+        .systemLibrary(
+            name: "CMujoco",
+            providers: [.apt(["libmujoco-dev"])]
+        ),
 
         // The C kernels, one target: bulk Philox and Box-Muller (random/), the projections'
         // Walsh-Hadamard and Fastfood permutations (projection/) and training's float32
@@ -58,7 +65,7 @@ let package = Package(
         .target(
             name: "IdzipTraining",
             dependencies: [
-                "IdzipCore", "CZlib", "COpenBLAS",
+                "IdzipCore", "CZlib", "COpenBLAS", "CMujoco",
                 // The dense kernels of the materialised training projection (Caches/).
                 "CIdzipKernels",
                 // SHA-256 checks of the named data sets.

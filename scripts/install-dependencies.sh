@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, libpng, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin) and, in a virtual
-# environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
-# onnxruntime check `idzip export --format onnx`) and the repository's own Python package (python/,
+# Debian packages (zlib, OpenBLAS, libpng, MuJoCo, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin) and, in a
+# virtual environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
+# onnxruntime check `idzip export --format onnx`; gymnasium and mujoco check the reinforcement-learning
+# environments against Gymnasium) and the repository's own Python package (python/,
 # installed editable so that the tests use this checkout's code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,9 @@ need_apt=()
 pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 pkg-config --exists openblas 2>/dev/null || need_apt+=(libopenblas-dev)
 pkg-config --exists libpng 2>/dev/null || need_apt+=(libpng-dev)
+# MuJoCo 2.2.2, the physics of the InvertedPendulum environment (the CMujoco system library target;
+# Debian's package ships no pkg-config file, so the header is the test).
+[ -f /usr/include/mujoco/mujoco.h ] || need_apt+=(libmujoco-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # gcc compiles the headers of `idzip export --format c` in the tests (Tests/python/test_c_header.py).
 command -v gcc >/dev/null || need_apt+=(gcc)
@@ -32,9 +36,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import numpy, safetensors, pytest, onnx, onnxruntime' 2>/dev/null; then
-    echo "installing Python packages into .venv: numpy safetensors pytest onnx onnxruntime"
-    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest onnx onnxruntime
+if ! .venv/bin/python -c 'import numpy, safetensors, pytest, onnx, onnxruntime, gymnasium, mujoco, imageio' 2>/dev/null; then
+    echo "installing Python packages into .venv: numpy safetensors pytest onnx onnxruntime gymnasium mujoco imageio"
+    .venv/bin/python -m pip install -q --disable-pip-version-check numpy safetensors pytest onnx onnxruntime gymnasium mujoco imageio
 fi
 # The idzip Python package: editable, so the suite tests this checkout's python/ sources; reinstalled
 # only when it is missing, comes from another directory, or its version differs from pyproject.toml.

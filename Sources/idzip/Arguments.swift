@@ -25,7 +25,7 @@ struct ModelArgument: Sendable, CustomStringConvertible {
         name: "fc:784-200-200-10", architecture: .fullyConnected(inputShape: [784], widths: [200, 200, 10]), parameterCount: 199_210)
     static let help = "Architecture: fc:784-200-200-10, fc5, lenet, lenet:3x32x32 or toy."
     /// The same help with the default named (a transformed option shows none by itself).
-    static let helpWithDefault = help + " (default: \(fullyConnected.name))"
+    static let helpWithDefault = help + " (default: \(fullyConnected.name); with --env, fc:OBSERVATIONS-64-64-ACTIONS, fc:4-64-64-2 for cartpole)"
     var description: String { name }
 
     var isToy: Bool { ToyObjective(architecture) != nil }

@@ -11,7 +11,9 @@ struct Eval: ParsableCommand {
             take their architecture and preprocessing from the file's idzip metadata or the .npy.json sidecar \
             that `idzip expand` writes (--model names the architecture of other files). Without --data, the \
             data set the model records is used, and standard error says so; a data set whose SHA-256 differs \
-            from the recorded one is reported.
+            from the recorded one is reported. With --env (or for a policy whose file records its \
+            environment, without --data), the model is a policy: it plays --episodes greedy episodes, \
+            seeded from --seed, and the mean, standard deviation, minimum and maximum of the returns are reported.
             """
     )
 
@@ -38,11 +40,44 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON for pipelines.")
     var json = false
 
+    @Option(help: "Evaluate a policy in this environment instead of on a data set: \(EnvironmentKind.allCases.map(\.rawValue).joined(separator: ", ")) (default for a policy: the environment its file records).", transform: ReinforcementArgument.environment)
+    var env: EnvironmentKind?
+
+    @Option(help: "With --env: greedy episodes to play (default: 100).")
+    var episodes: Int?
+
+    @Option(help: "With --env: seed of the episodes; episode k resets from the 64-bit value k of the Philox stream (seed, purpose 25, sub-stream 1) (default: 0).")
+    var seed: UInt64?
+
+    @Option(help: "With --env: write every episode's seed, initial state and steps (action, reward, flags, float64 state, observation) as JSON to this file.", completion: .file())
+    var trace: String?
+
     enum Split: String, ExpressibleByArgument, CaseIterable { case test, train, validation }
 
     func validate() throws {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if predictions == "-", json { throw ValidationError("--predictions - sends the predictions to standard output; leave out --json") }
+        if let episodes, episodes < 1 || episodes > 1_000_000 { throw ValidationError("--episodes must be between 1 and 1,000,000") }
+        if env != nil {
+            if dataOptions.data != nil { throw ValidationError("--env and --data exclude each other: a policy is evaluated in its environment") }
+            if split != .test || confusion || predictions != nil {
+                throw ValidationError("--split, --confusion and --predictions are for data sets; with --env the report is the returns")
+            }
+        }
+        if trace == "-", json { throw ValidationError("--trace - sends the trace to standard output; leave out --json") }
+    }
+
+    /// The environment of a policy evaluation: --env, else the one the .idz records when no
+    /// --data is given; nil for a data-set evaluation.
+    func environment(recorded: String?) throws -> EnvironmentKind? {
+        if let env { return env }
+        guard dataOptions.data == nil, let recorded else {
+            if episodes != nil || seed != nil || trace != nil { throw ValidationError("--episodes, --seed and --trace need --env (or a policy's file)") }
+            return nil
+        }
+        let kind = try ReinforcementArgument.environment(recorded)
+        FileHandle.standardError.write(Data("evaluating in \(kind.rawValue), the environment \(modelFile) records (--env chooses another)\n".utf8))
+        return kind
     }
 
     func run() throws {
@@ -51,6 +86,9 @@ struct Eval: ParsableCommand {
                 $0, role: "--predictions", inputs: [modelFile] + DatasetCatalog.inputFiles(of: dataOptions.selection.name), standardOutput: true)
         }
         let weights = try loadWeights()
+        if let environment = try environment(recorded: weights.environment) {
+            return try evaluatePolicy(weights, environment: environment)
+        }
         let data = try loadData(recorded: weights.dataset, digest: weights.datasetDigest)
         let dataset: Dataset
         switch split {
@@ -125,6 +163,8 @@ struct Eval: ParsableCommand {
         var datasetDigest: String?
         /// The class names the model stores (empty when it has none).
         var labels: [String] = []
+        /// The environment a policy was trained in (`--env`), if recorded.
+        var environment: String?
     }
 
     /// The architecture, the full weights, the input preprocessing and the recorded data set
@@ -183,11 +223,71 @@ struct Eval: ParsableCommand {
             let description = WeightsDescription(model: idz)
             var dataset: String?
             if case .string(let name) = idz.metadata["dataset"] { dataset = name }
+            var environment: String?
+            if case .string(let name) = idz.metadata["environment"] { environment = name }
             return LoadedWeights(
                 architecture: idz.architecture, theta: theta, preprocessing: idz.preprocessing, dataset: dataset,
-                datasetDigest: description?.datasetSHA256, labels: idz.labels)
+                datasetDigest: description?.datasetSHA256, labels: idz.labels, environment: environment)
         }
     }
+}
+
+extension Eval {
+    /// `idzip eval --env`: the returns of the greedy policy over --episodes episodes.
+    func evaluatePolicy(_ weights: LoadedWeights, environment: EnvironmentKind) throws {
+        let traceTarget = try trace.map { try OutputCheck.file($0, role: "--trace", inputs: [modelFile], standardOutput: true) }
+        do {
+            try ReinforcementTask.check(architecture: weights.architecture, environment: environment)
+        } catch {
+            throw ValidationError("\(modelFile): \(error.description)")
+        }
+        let count = episodes ?? 100
+        let episodeSeed = seed ?? 0
+        var traces: [EpisodeTrace] = []
+        let returns = try failing {
+            try withUnsafeMutablePointer(to: &traces) { traces in
+                try PolicyEvaluation.run(
+                    architecture: weights.architecture, theta: weights.theta, environment: environment, episodes: count,
+                    seed: episodeSeed, threads: threads ?? ParallelLoop.defaultThreads, traces: traceTarget == nil ? nil : traces)
+            }
+        }
+        if let traceTarget {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let bytes = try failing { try encoder.encode(PolicyTrace(environment: environment.rawValue, seed: episodeSeed, episodes: traces)) }
+            try failing { try AtomicFileWriter.write(Array(bytes) + [10], to: traceTarget) }
+        }
+        let report = PolicyEvalReport(
+            model: modelFile, environment: environment.rawValue, episodes: count, seed: episodeSeed, mean: returns.mean,
+            std: returns.standardDeviation, min: returns.minimum, max: returns.maximum,
+            performance: returns.mean - environment.make().returnFloor, returns: returns.returns)
+        if json { return try printJSON(report) }
+        StandardOutput.line(String(format: "%@ in %@: return %.2f +- %.2f (min %g, max %g) over %@ (greedy policy, seed %@)",
+            modelFile, environment.title, report.mean, report.std, report.min, report.max, counted(count, "episode"), String(episodeSeed)),
+            toError: traceTarget == .standardOutput)
+    }
+}
+
+/// `idzip eval --trace`: every episode as played.
+private struct PolicyTrace: Encodable {
+    var environment: String
+    var seed: UInt64
+    var episodes: [EpisodeTrace]
+}
+
+/// What `idzip eval --env` reports, in the shape of its JSON output.
+private struct PolicyEvalReport: Encodable {
+    var model: String
+    var environment: String
+    var episodes: Int
+    var seed: UInt64
+    var mean: Double
+    var std: Double
+    var min: Double
+    var max: Double
+    /// Mean return minus the environment's floor (the paper's RL performance).
+    var performance: Double
+    var returns: [Double]
 }
 
 /// What `idzip eval` reports, in the shape of its JSON output.

@@ -5,8 +5,9 @@ import IdzipTraining
 /// The model options of training and sweeps: the architecture, the projection and the
 /// stored precision of theta_d.
 struct ModelOptions: ParsableArguments {
+    /// nil: the default, fc:784-200-200-10 for data, the environment's policy network with --env.
     @Option(help: ArgumentHelp(ModelArgument.helpWithDefault), transform: ModelArgument.parse)
-    var model: ModelArgument = .fullyConnected
+    var model: ModelArgument?
 
     @Option(help: "Projection for subspace training: dense, sparse or fastfood (default: fastfood; identity means direct training).", transform: FormatArgument.projection)
     var projection: ProjectionKind = .fastfood

@@ -19,7 +19,11 @@ struct SweepRun: ParsableCommand {
             of the plan into its own directory; `idzip sweep merge` combines the shards. With neither \
             --dims nor --search, the sweep searches 1 to D/10 (every network of the paper has d_int90 \
             well below D/10). A plan holds at most 100,000 runs (d values x --runs). One sweep at a time \
-            writes to a directory: a second one on the same --out is refused while the first runs.
+            writes to a directory: a second one on the same --out is refused while the first runs. \
+            With --env, every run learns a policy in that environment (--algorithm, --steps) and its \
+            performance is the best evaluation's mean return, shifted so that the lowest possible return \
+            is 0 (the paper's rule for RL); the baseline is then the directly trained policy (local) \
+            unless --baseline gives a number, and a run stops once it is above the level.
             """
     )
 
@@ -28,6 +32,8 @@ struct SweepRun: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     @OptionGroup(title: "Input preprocessing") var preprocessingOptions: PreprocessingOptions
+
+    @OptionGroup(title: "Reinforcement learning") var reinforcement: ReinforcementOptions
 
     @Option(help: "Subspace dimensions: a list and/or ranges, e.g. 100,200,400, 1-20 or 100-1500:100 (step 100).", transform: DimensionList.parse)
     var dims: DimensionList?
@@ -43,8 +49,11 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
-    @Option(help: "Baseline performance: a positive number (global) or 'local' (train directly once) (default: 1.0).", transform: SweepArgument.baseline)
-    var baseline: SweepBaseline = .global(1.0)
+    @Option(name: .customLong("baseline"), help: "Baseline performance: a positive number (global) or 'local' (train directly once) (default: 1.0; with --env, local).", transform: SweepArgument.baseline)
+    var baselineChoice: SweepBaseline?
+
+    /// --baseline, else 1.0 (accuracy), else, with --env, the directly trained policy.
+    var baseline: SweepBaseline { baselineChoice ?? (reinforcement.env == nil ? .global(1.0) : .local) }
 
     @Option(help: "d_int90 is the first d whose mean performance is above threshold x baseline.")
     var threshold: Double = 0.9
@@ -62,6 +71,8 @@ struct SweepRun: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try reinforcement.check(data: dataOptions, preprocessing: preprocessingOptions, epochs: training.epochs)
+        let model = try reinforcement.model(modelOptions)
         if modelOptions.encoding.encoding == .codebook, modelOptions.encoding.levels != StoredTheta.defaultCodebookLevels {
             throw ValidationError("a sweep stores a codebook with \(StoredTheta.defaultCodebookLevels) levels; use --encoding codebook")
         }
@@ -79,8 +90,11 @@ struct SweepRun: ParsableCommand {
             throw ValidationError("--shard needs --dims: a --search picks each d from the results before it, so it cannot be split")
         }
         guard modelOptions.projection != .identity else { throw ValidationError("--projection must be dense, sparse or fastfood") }
-        try modelOptions.model.check(dimension: dimensions.largest)
-        _ = try training.configuration(base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: true))
+        try model.check(dimension: dimensions.largest)
+        _ = try training.configuration(
+            base: reinforcement.env == nil
+                ? TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: true)
+                : ReinforcementTask.recommendedConfiguration(subspace: true, algorithm: reinforcement.algorithm))
     }
 
     var dimensions: SweepDimensions {
@@ -91,17 +105,22 @@ struct SweepRun: ParsableCommand {
 
     /// The top of the default search: D/10 (at least 1, at most the format's largest d).
     var defaultSearchHigh: Int {
-        min(Limits.maxSubspaceDimension, max(1, modelOptions.model.parameterCount / 10))
+        min(Limits.maxSubspaceDimension, max(1, ((try? reinforcement.model(modelOptions)) ?? .fullyConnected).parameterCount / 10))
     }
 
     func run() throws {
-        let model = modelOptions.model
-        try OutputCheck.directory(directory, role: "--out", inputs: model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name))
+        let model = try reinforcement.model(modelOptions)
+        let environment = try reinforcement.env.map {
+            try reinforcement.task(environment: $0, batchSize: try training.configuration(base: ReinforcementTask.recommendedConfiguration(subspace: true, algorithm: reinforcement.algorithm)).batchSize)
+        }
+        let noData = model.isToy || environment != nil
+        try OutputCheck.directory(directory, role: "--out", inputs: noData ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name))
         var selection = dataOptions.selection
         selection.preprocessing = preprocessingOptions.choice
         let settings = SweepSettings(
-            model: model.name, architecture: model.architecture, data: model.isToy ? nil : selection,
-            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding.encoding, earlyStop: earlyStop)
+            model: model.name, architecture: model.architecture, data: noData ? nil : selection,
+            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding.encoding, earlyStop: earlyStop,
+            environment: environment)
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

@@ -10,7 +10,10 @@ struct Train: ParsableCommand {
             With --dim, only theta_d (d numbers) is trained and the output is a .idz file of a \
             few kilobytes. Without it, all parameters are trained and the output is safetensors \
             (or a .idz file with the identity projection). A checkpoint is kept beside the output \
-            after every epoch; after an interruption, the same command with --resume continues.
+            after every epoch; after an interruption, the same command with --resume continues. \
+            With --env, the network is a policy learnt in that environment (--algorithm dqn for \
+            --steps environment steps, or es for --iterations); the best evaluated policy is written \
+            (a .idz file) with its returns on --eval-episodes episodes.
             """
     )
 
@@ -19,6 +22,8 @@ struct Train: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     @OptionGroup(title: "Input preprocessing") var preprocessingOptions: PreprocessingOptions
+
+    @OptionGroup(title: "Reinforcement learning") var reinforcement: ReinforcementOptions
 
     @Option(name: [.customLong("dim"), .customShort("d")], help: "Subspace dimension d; without it, direct training of all parameters.")
     var dimension: Int?
@@ -47,6 +52,14 @@ struct Train: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try reinforcement.check(data: dataOptions, preprocessing: preprocessingOptions, epochs: training.epochs)
+        let model = try reinforcement.model(modelOptions)
+        if reinforcement.env != nil {
+            guard URL(fileURLWithPath: output).pathExtension.lowercased() == "idz" else {
+                throw ValidationError("a policy is written as a .idz file; name the output policy.idz")
+            }
+            if labels != nil { throw ValidationError("--labels does not apply with --env: a policy's outputs are actions") }
+        }
         let pathExtension = URL(fileURLWithPath: output).pathExtension.lowercased()
         if let dimension {
             guard dimension >= 1, dimension <= Limits.maxSubspaceDimension else {
@@ -59,13 +72,19 @@ struct Train: ParsableCommand {
                 throw ValidationError("direct training writes .safetensors or .idz; name the output accordingly")
             }
         }
-        if modelOptions.model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
-        if modelOptions.model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
+        if model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
+        if model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
         if container != .standard, pathExtension != "idz" { throw ValidationError("--container needs a .idz output") }
         if labels != nil, pathExtension != "idz" { throw ValidationError("--labels needs a .idz output; safetensors files store no class names") }
-        try modelOptions.model.check(dimension: dimension)
-        _ = try training.configuration(
-            base: TrainingRunSpec.recommendedConfiguration(for: modelOptions.model.architecture, subspace: dimension != nil))
+        try model.check(dimension: dimension)
+        _ = try training.configuration(base: baseConfiguration(model))
+    }
+
+    /// The recommended settings this run starts from.
+    func baseConfiguration(_ model: ModelArgument) -> TrainingConfiguration {
+        reinforcement.env == nil
+            ? TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)
+            : ReinforcementTask.recommendedConfiguration(subspace: dimension != nil, algorithm: reinforcement.algorithm)
     }
 
     /// The data with the chosen preprocessing; a missing or damaged data set is one line, exit 1.
@@ -76,7 +95,8 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let model = modelOptions.model
+        let model = try reinforcement.model(modelOptions)
+        if let env = reinforcement.env { return try trainPolicy(model, environment: env) }
         // Outputs are checked before the data is loaded or a step is taken.
         let dataFiles = model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name)
         _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles)
@@ -115,6 +135,33 @@ struct Train: ParsableCommand {
         }
         if !keepCheckpoint { try? FileManager.default.removeItem(at: checkpoint) }
         try TrainReport(run: run, sealed: sealed, reports: reports, output: output, seconds: Date().timeIntervalSince(started)).print(json: json)
+    }
+}
+
+extension Train {
+    /// `idzip train --env`: a policy learnt by reinforcement learning, written as a .idz file.
+    func trainPolicy(_ model: ModelArgument, environment: EnvironmentKind) throws {
+        _ = try OutputCheck.file(output, role: "-o", inputs: [])
+        let configuration = try training.configuration(base: baseConfiguration(model))
+        let task = try reinforcement.task(environment: environment, batchSize: configuration.batchSize)
+        var spec = TrainingRunSpec(
+            model: model.name, architecture: model.architecture, dimension: dimension, projection: modelOptions.projection,
+            projectionSeed: projectionSeed, seed: training.seed, configuration: configuration, encoding: modelOptions.encoding.encoding)
+        spec.codebookLevels = modelOptions.encoding.levels
+        spec.container = container
+        try failing { try spec.checkMemory() }
+        let run = try failing { try TrainingRun(spec: spec, problem: .environment(task)) }
+        let progress = TrainingProgress(totalEpochs: task.plannedProgress, json: json)
+        progress.evolutionStrategies = task.algorithm == .es
+        progress.say(TrainReport.headline(run))
+        if resume { progress.say("reinforcement learning keeps no checkpoints: training from the start") }
+        InterruptMessage.install()
+        let started = Date()
+        let sealed = try failing {
+            try run.train(observer: progress)
+            return try run.seal(to: URL(fileURLWithPath: output))
+        }
+        try TrainReport(run: run, sealed: sealed, reports: [], output: output, seconds: Date().timeIntervalSince(started)).print(json: json)
     }
 }
 

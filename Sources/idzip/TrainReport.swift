@@ -15,6 +15,10 @@ struct TrainReport {
     static func headline(_ run: TrainingRun) -> String {
         let spec = run.spec
         let space = spec.dimension.map { "\(spec.projection.name) subspace d = \(grouped($0))" } ?? "direct"
+        if case .environment(let task) = run.problem {
+            return "training \(spec.model) (D = \(grouped(run.parameterCount))) in \(task.environment.title): \(space); "
+                + "\(spec.configuration.summary); \(task.settingsSummary)"
+        }
         if case .toy = run.problem {
             return "training \(spec.model) (D = \(grouped(run.parameterCount))), no data: \(space); "
                 + "\(spec.configuration.toySummary) steps=\(spec.configuration.epochs)"
@@ -25,6 +29,15 @@ struct TrainReport {
 
     func print(json: Bool) throws {
         let D = run.parameterCount
+        if let summary = run.policySummary(sealed: sealed, output: output, wallSeconds: seconds) {
+            if json { return try printJSON(summary) }
+            printLine("wrote \(output): \(grouped(sealed.fileBytes)) bytes for \(grouped(D)) parameters ("
+                + Self.sizeComparison(fileBytes: sealed.fileBytes, parameters: D) + ")")
+            Swift.print(String(format: "return %.2f +- %.2f (min %g, max %g) over %@ of the policy as stored; performance %.2f; %@ in %.1f s",
+                summary.return_mean, summary.return_std, summary.return_min, summary.return_max, counted(summary.episodes, "episode"),
+                summary.performance, counted(summary.steps, "step"), seconds))
+            return
+        }
         if let loss = sealed.loss {
             let summary = run.toySummary(sealed: sealed, output: output, wallSeconds: seconds)
             if json { return try printJSON(summary) }

@@ -75,6 +75,22 @@ final class TrainingProgress: TrainingObserver {
         return .proceed
     }
 
+    /// Evolution strategies: progress in iterations, the last iteration's candidates' mean return.
+    var evolutionStrategies = false
+
+    func evaluation(_ report: PolicyEvaluationReport) -> TrainingDecision {
+        if evolutionStrategies {
+            say(String(format: "iteration %@/%@  eval return %.1f (best %.1f)  perturbed policies' mean return %.1f (%@ in all)  %.1f s",
+                grouped(report.step), grouped(totalEpochs), report.returns.mean, report.bestMean, report.recentTrainingReturn,
+                counted(report.trainingEpisodes, "episode"), report.seconds))
+            return .proceed
+        }
+        say(String(format: "step %@/%@  eval return %.1f (best %.1f)  training return %.1f (last 100 of %@)  epsilon %.3f  %.1f s",
+            grouped(report.step), grouped(totalEpochs), report.returns.mean, report.bestMean, report.recentTrainingReturn,
+            counted(report.trainingEpisodes, "episode"), report.epsilon, report.seconds))
+        return .proceed
+    }
+
     func say(_ line: String) {
         StandardOutput.line(line, toError: linesToStandardError)
     }

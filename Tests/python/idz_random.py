@@ -14,7 +14,8 @@ MASK32 = 0xFFFFFFFF
 PURPOSES = {
     "theta0": 1, "dense_projection": 2, "sparse_projection": 3,
     "fastfood_signs": 4, "fastfood_permutation": 5, "fastfood_gaussian": 6,
-    "example_order": 16, "pixel_permutation": 17, "label_shuffle": 18, "subset_selection": 19, "bootstrap": 20,
+    "example_order": 16, "pixel_permutation": 17, "label_shuffle": 18, "subset_selection": 19, "bootstrap": 20, "validation_split": 21,
+    "environment_reset": 24, "episode_seed": 25, "exploration": 26, "replay_sampling": 27, "es_perturbation": 28,
     "sample_theta": 32,
 }
 

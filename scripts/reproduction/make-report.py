@@ -31,6 +31,9 @@ EXPERIMENTS = [
     ("lenet-pixels", "MNIST shuffled pixels, LeNet, global baseline", 1400, "1,400 (650 in S5)"),
     ("lenet-pixels-lr0.1", "MNIST shuffled pixels, LeNet, global baseline, default learning rate 0.1", 1400, "1,400 (650 in S5)"),
     ("fc5-labels", "MNIST shuffled labels, FC-5 on 10% of the training set, global baseline 1.0", 90000, "90k"),
+    ("cartpole-dqn", "CartPole-v1, DQN, FC 4-64-64-2, local baseline", 25, "25 (CartPole-v0, FC L=2 W=400)"),
+    ("cartpole-dqn-195", "CartPole-v1, DQN, FC 4-64-64-2, the paper's global baseline 195", 25, "25 (CartPole-v0, FC L=2 W=400)"),
+    ("inverted-pendulum-es", "InvertedPendulum-v5, ES, FC 4-20-20-2 (D = 562), local baseline", 4, "4 (InvertedPendulum-v1)"),
 ]
 GRID = [(depth, width) for depth in (1, 2, 3, 4, 5) for width in (50, 100, 200, 400)]
 
@@ -111,16 +114,23 @@ def means_table(summary):
     return "\n".join(lines)
 
 
+def unit(sweep):
+    """What a run's `epochs` count: steps (toy), evaluations of the policy (--env) or epochs."""
+    if "environment" in sweep["settings"]:
+        return "evaluations"
+    return "steps" if sweep["summary"].get("data") is None else "epochs"
+
+
 def cost_text(sweep):
     summary = sweep["summary"]
     wall = sweep["command"].get("wall_seconds")
     wall_text = seconds(float(wall)) if wall else "-"
     if wall and float(wall) < 0.5 * summary["run_seconds"]:
         return (f"{summary['training_runs']} training runs ({summary['stopped_early']} stopped early), "
-                f"{summary['epochs_trained']:,} epochs, {seconds(summary['run_seconds'])} of training; wall not measured "
+                f"{summary['epochs_trained']:,} {unit(sweep)}, {seconds(summary['run_seconds'])} of training; wall not measured "
                 f"(interrupted and resumed)")
     return (f"{summary['training_runs']} training runs ({summary['stopped_early']} stopped early), "
-            f"{summary['epochs_trained']:,} {'steps' if summary.get('data') is None else 'epochs'}, "
+            f"{summary['epochs_trained']:,} {unit(sweep)}, "
             f"{seconds(summary['run_seconds'])} of training, {wall_text} wall")
 
 
@@ -225,6 +235,8 @@ def main():
             f"d_int100 = {number(summary['d_int100']) if summary.get('d_int100_measured', True) else 'not measured (early stops)'}")
         say(f"- bootstrap over seeds: {bootstrap_text(summary)}")
         say(f"- training: `{sweep['settings'].get('training', '')}`, early stop {sweep['settings'].get('early-stop', 'off')}")
+        if "environment" in sweep["settings"]:
+            say(f"- environment and algorithm: `{sweep['settings']['environment']}`")
         say(f"- cost: {cost_text(sweep)}; started {sweep['command'].get('started', '?')}; "
             f"{sweep['command'].get('machine', '')}")
         if name in NOTES:

@@ -24,7 +24,10 @@ declare -A SWEEPS=(
   [fc-pixels]="--model $FC --search 50-3200 --resolution 25 --runs 3 --shuffle-pixels"
   [lenet-pixels]="--model lenet --search 200-6400 --resolution 50 --runs 3 --shuffle-pixels --learning-rate 0.03"
   [lenet-pixels-lr0.1]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
+  [cartpole-dqn]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-256 --resolution 64 --runs 5"
+  [cartpole-dqn-195]="--env cartpole --algorithm dqn --projection sparse --steps 100000 --learning-rate 0.1 --search 4-512 --resolution 4 --runs 5 --baseline 195"
   [fc5-labels]="--model fc5 --shuffle-labels --train-fraction 0.1 --epochs 30 --learning-rate 0.01 --no-early-stop --search 5000-160000 --resolution 5000"
+  [inverted-pendulum-es]="--env inverted-pendulum --algorithm es --projection dense --dims 1,2,3,4,5,6,8,10,12,16,20,24,32,40 --runs 5 --baseline local"
 )
 # The FC width/depth grid: L hidden layers of width W.
 for depth in 1 3 5; do
@@ -33,7 +36,7 @@ for depth in 1 3 5; do
     SWEEPS[fc-L$depth-W$width]="--model fc:784$layers-10 --search 50-3200 --resolution 50 --runs 2"
   done
 done
-DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels fc5-labels
+DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels fc5-labels cartpole-dqn cartpole-dqn-195 inverted-pendulum-es
   fc-L1-W50 fc-L1-W200 fc-L1-W400 fc-L3-W50 fc-L3-W200 fc-L3-W400 fc-L5-W50 fc-L5-W200 fc-L5-W400"
 
 for name in ${@:-$DEFAULT}; do

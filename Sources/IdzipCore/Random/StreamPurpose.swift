@@ -30,6 +30,21 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case bootstrap = 20
     /// Which training examples are held out as the validation set (`--validation-fraction`).
     case validationSplit = 21
+    /// The initial state of a reinforcement-learning episode (CartPole: four uniform
+    /// doubles); seed = the episode's seed, sub-stream = 0.
+    case environmentReset = 24
+    /// Seeds of reinforcement-learning episodes: 64-bit value k is the seed of episode k;
+    /// sub-stream 0 for training episodes, 1 for evaluation episodes.
+    case episodeSeed = 25
+    /// DQN's epsilon-greedy exploration: per environment step, one uniform number against
+    /// epsilon and one random action; sub-stream = 0.
+    case exploration = 26
+    /// DQN's replay sampling: which transitions form each minibatch; sub-stream = 0.
+    case replaySampling = 27
+    /// Evolution strategies' Gaussian perturbations (IdzipTraining `EvolutionStrategies`):
+    /// sub-stream = iteration, normal (i m + k) = component k of pair i's noise vector
+    /// (m = the trained vector's length).
+    case esPerturbation = 28
     /// Random theta_d of sample models written by `idzip create`.
     case sampleTheta = 32
 }

@@ -68,6 +68,30 @@ public final class NetworkGradient {
         let loss = SoftmaxCrossEntropy.lossAndGradient(
             logits: forward.output(ofStep: lastIndex), labels: labels, batch: batch, classes: plan.classCount,
             divisor: divisor ?? batch, gradient: logitsGradient)
+        backward(theta: theta, batch: batch, gradient: gradient, threads: threads)
+        return BatchResult(lossSum: loss.lossSum, correct: loss.correct)
+    }
+
+    /// Runs the batch in `forward.input` (first `batch` rows) with parameters `theta`, lets
+    /// `loss` read the outputs ([batch, classCount]) and write d(loss)/d(outputs) (same shape,
+    /// every entry) into its second argument, and backpropagates that into `gradient`
+    /// (plan.parameterCount numbers, every entry overwritten). Returns what `loss` returns.
+    /// DQN's TD loss on the chosen action's Q-value uses it (`DQNTrainer`).
+    package func compute(
+        theta: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>, threads: Int,
+        loss: (_ outputs: UnsafePointer<Float>, _ outputGradient: UnsafeMutablePointer<Float>) -> Double
+    ) -> Double {
+        forward.run(theta: theta, batch: batch, threads: threads)
+        let lastIndex = plan.steps.count - 1
+        guard let outputGradient = gradientOf[forward.output(ofStep: lastIndex)] else { return 0 }
+        let value = loss(forward.output(ofStep: lastIndex), outputGradient)
+        backward(theta: theta, batch: batch, gradient: gradient, threads: threads)
+        return value
+    }
+
+    /// Backpropagates the gradient at the last step's output through every layer.
+    private func backward(theta: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>, threads: Int) {
+        let lastIndex = plan.steps.count - 1
         for index in stride(from: lastIndex, through: 0, by: -1) {
             let output = forward.output(ofStep: index)
             let input = forward.input(ofStep: index)
@@ -104,6 +128,5 @@ public final class NetworkGradient {
                 }
             }
         }
-        return BatchResult(lossSum: loss.lossSum, correct: loss.correct)
     }
 }

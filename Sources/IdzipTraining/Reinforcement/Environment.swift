@@ -54,4 +54,67 @@ public protocol ReinforcementEnvironment: Sendable {
     /// Applies an action: for `.discrete`, `action` holds one value, the index as a Double;
     /// for `.continuous`, `count` values (clipped to the bounds by the environment).
     mutating func step(_ action: [Double]) -> EnvironmentStep
+    /// The smallest return an episode can have. The paper's performance for reinforcement
+    /// learning is the return shifted so that this minimum is 0 (Li et al. 2018, Sec. 2):
+    /// performance = mean return - `returnFloor`. 0 for tasks whose rewards are never
+    /// negative (CartPole-v1, InvertedPendulum: +1 per step), where the shift is nothing.
+    var returnFloor: Double { get }
+    /// The complete float64 state (CartPole: x, x_dot, theta, theta_dot), for traces that
+    /// compare the dynamics with a reference; empty when the environment does not expose it.
+    var fullState: [Double] { get }
+}
+
+extension ReinforcementEnvironment {
+    public var returnFloor: Double { 0 }
+    public var fullState: [Double] { [] }
+}
+
+/// The environments `--env` names, and how to make one.
+public enum EnvironmentKind: String, Sendable, CaseIterable, Hashable {
+    case cartpole
+    /// InvertedPendulum on MuJoCo (Debian's libmujoco, 2.2.2).
+    case invertedPendulum = "inverted-pendulum"
+
+    /// A new environment (one per thread; reset it before stepping).
+    /// - Precondition: `makeChecked()` succeeded once (MuJoCo compiled the model; it is
+    ///   compiled once per process and shared), as `ReinforcementTask.validate()` checks.
+    public func make() -> any ReinforcementEnvironment {
+        do {
+            return try makeChecked()
+        } catch {
+            fatalError("\(rawValue): \(error)")
+        }
+    }
+
+    /// A new environment.
+    /// - Throws: `TrainingError.configuration` with the simulator's message when a MuJoCo
+    ///   model cannot be compiled (e.g. no writable temporary directory).
+    public func makeChecked() throws(TrainingError) -> any ReinforcementEnvironment {
+        switch self {
+        case .cartpole:
+            return CartPole()
+        case .invertedPendulum:
+            do {
+                return try InvertedPendulum()
+            } catch {
+                throw .configuration("inverted-pendulum: \(error.description)")
+            }
+        }
+    }
+
+    /// What the environment is, for reports and model metadata ("CartPole-v1 (Gymnasium)").
+    public var title: String {
+        switch self {
+        case .cartpole: "CartPole-v1 (Gymnasium)"
+        case .invertedPendulum: "InvertedPendulum-v5 (Gymnasium's task on MuJoCo \(InvertedPendulum.mujocoVersion))"
+        }
+    }
+
+    /// "cartpole" or a one-line error naming the environments there are.
+    public init(name: String) throws(TrainingError) {
+        guard let kind = EnvironmentKind(rawValue: name.lowercased()) else {
+            throw .configuration("'\(name)' is not an environment; use \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = kind
+    }
 }

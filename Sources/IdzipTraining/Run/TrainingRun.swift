@@ -67,6 +67,9 @@ public struct TrainingRunSpec: Sendable, Hashable {
 public enum TrainingProblem: Sendable {
     case dataset(SelectedData)
     case toy(ToyObjective)
+    /// Reinforcement learning in an environment (Li et al. 2018, Sec. 3.3): the network is a
+    /// policy over the observations, trained by the task's algorithm.
+    case environment(ReinforcementTask)
 }
 
 /// Follows a training run; every method has a default that does nothing and goes on.
@@ -77,12 +80,15 @@ public protocol TrainingObserver: AnyObject {
     func epoch(_ report: EpochReport) -> TrainingDecision
     /// After every full gradient step of the toy problem, with the loss before the step.
     func step(_ step: Int, loss: Double) -> TrainingDecision
+    /// After every evaluation of the policy in reinforcement learning.
+    func evaluation(_ report: PolicyEvaluationReport) -> TrainingDecision
 }
 
 extension TrainingObserver {
     public func batch(_ progress: BatchProgress) {}
     public func epoch(_ report: EpochReport) -> TrainingDecision { .proceed }
     public func step(_ step: Int, loss: Double) -> TrainingDecision { .proceed }
+    public func evaluation(_ report: PolicyEvaluationReport) -> TrainingDecision { .proceed }
 }
 
 /// One training run from settings to sealed model file: builds theta0 and P from the
@@ -110,7 +116,7 @@ public final class TrainingRun {
         }
         switch problem {
         case .dataset(let data): try spec.checkMemory(testExamples: data.pair.test.count, dataBytes: data.pair.byteCount)
-        case .toy: try spec.checkMemory()
+        case .toy, .environment: try spec.checkMemory()
         }
         if let labels = spec.labels {
             let classes = (try? spec.architecture.outputCount()) ?? 0
@@ -134,6 +140,13 @@ public final class TrainingRun {
                 .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
             trainer = try ToyTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+        case .environment(let task):
+            // One thread: reinforcement learning updates one small batch at a time (the
+            // evaluation episodes are what runs in parallel); results do not depend on it.
+            let space: ParameterSpace = spec.dimension.map {
+                .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
+            } ?? .direct
+            trainer = try task.makeTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         }
     }
 
@@ -145,6 +158,7 @@ public final class TrainingRun {
         switch problem {
         case .dataset(let data): data.selection.summary
         case .toy: "toy (no data)"
+        case .environment(let task): task.summary
         }
     }
 
@@ -166,7 +180,10 @@ public final class TrainingRun {
     /// Continues from the checkpoint at `url`, which this run's settings must have written.
     /// - Throws: `TrainingError.checkpoint` when it is missing, damaged or from another run.
     public func resume(from url: URL) throws(TrainingError) {
-        guard let network = trainer as? Trainer else { throw .checkpoint("the toy problem keeps no checkpoints") }
+        guard let network = trainer as? Trainer else {
+            if case .environment = problem { throw .checkpoint("reinforcement learning keeps no checkpoints") }
+            throw .checkpoint("the toy problem keeps no checkpoints")
+        }
         try network.restore(CheckpointFile.read(from: url, fingerprint: fingerprint))
     }
 
@@ -198,6 +215,9 @@ public final class TrainingRun {
         case (.toy, let toy as ToyTrainer):
             try toy.train(onStep: observer.map { observer in { observer.step($0, loss: $1) } })
             return []
+        case (.environment, let learner as any PolicyTrainer):
+            try learner.train(onEvaluation: observer.map { observer in { observer.evaluation($0) } })
+            return []
         default:
             throw .network("internal: the trainer does not match the problem")
         }
@@ -211,7 +231,46 @@ public final class TrainingRun {
         switch problem {
         case .dataset(let data): return try sealTrained(data, to: url)
         case .toy(let objective): return try sealToy(objective, to: url)
+        case .environment(let task): return try sealPolicy(task, to: url)
         }
+    }
+
+    /// A policy's `.idz`: the performance is measured on the weights as stored, on the same
+    /// evaluation episodes as during training (`PolicyEvaluation`, seeds from the run's seed),
+    /// as the mean return minus the environment's floor.
+    private func sealPolicy(_ task: ReinforcementTask, to url: URL) throws(TrainingError) -> SealedRun {
+        let threads = spec.configuration.threads
+        let sealer = ModelSealer(
+            architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1), threads: threads)
+        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
+        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let weights = try sealer.weights(of: draft)
+        try FiniteValues.checkFinal(weights: weights)
+        let returns = try PolicyEvaluation.run(
+            architecture: spec.architecture, theta: weights, environment: task.environment, episodes: task.evaluationEpisodes,
+            seed: spec.seed, threads: threads)
+        let performance = returns.mean - task.environment.make().returnFloor
+        let configuration = spec.configuration
+        let entries: [MetadataEntry] = [
+            MetadataEntry(key: "producer", value: .string(IdzipVersion.producer)),
+            MetadataEntry(key: "environment", value: .string(task.environment.rawValue)),
+            MetadataEntry(key: "environment.title", value: .string(task.environment.title)),
+            MetadataEntry(key: "algorithm", value: .string(task.algorithm.rawValue)),
+            MetadataEntry(key: "training.optimizer", value: .string(Provenance.optimizerText(configuration.optimizer))),
+            MetadataEntry(key: "training.learning_rate", value: .double(Provenance.decimal(configuration.learningRate))),
+            MetadataEntry(key: "training.settings", value: .string(task.settingsSummary)),
+            MetadataEntry(key: "training.steps", value: .int(Int64(trainer.progressCount))),
+            MetadataEntry(key: "evaluation.episodes", value: .int(Int64(returns.episodes))),
+            MetadataEntry(key: "evaluation.seed", value: .string(String(spec.seed))),
+            MetadataEntry(key: "return.mean", value: .double(returns.mean)),
+            MetadataEntry(key: "return.std", value: .double(returns.standardDeviation)),
+            MetadataEntry(key: "return.min", value: .double(returns.minimum)),
+            MetadataEntry(key: "return.max", value: .double(returns.maximum)),
+            MetadataEntry(key: "performance", value: .double(performance)),
+        ]
+        let sealed = try sealer.write(draft, weights: weights, metadata: entries, to: url)
+        return SealedRun(fileBytes: sealed.fileBytes, returns: returns, performance: performance)
     }
 
     private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
@@ -343,6 +402,15 @@ public struct SealedRun: Sendable {
         self.train = train
         self.validation = validation
         performance = shuffledLabels ? train.accuracy : (validation ?? test).accuracy
+    }
+
+    /// The returns of the stored policy on the evaluation episodes (reinforcement learning).
+    public var returns: ReturnStatistics?
+
+    init(fileBytes: Int, returns: ReturnStatistics, performance: Double) {
+        self.fileBytes = fileBytes
+        self.returns = returns
+        self.performance = performance
     }
 
     init(fileBytes: Int, loss: Double, performance: Double) {

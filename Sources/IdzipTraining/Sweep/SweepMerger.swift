@@ -109,8 +109,15 @@ public struct SweepMerger: Sendable {
         let seedsPerDimension = shards.first?.runs
             ?? IntrinsicDimensionEstimate(records: records, baseline: baselineValue, threshold: threshold).means.map(\.runs).max() ?? 1
         let used = records.filter { !$0.isDirect || baselineKind == .local }
+        var description = SweepDescription(model: model, data: data == "none" ? nil : data, parameters: parameterCount, projection: projection)
+        // A reinforcement-learning sweep ("environment cartpole dqn ..."): its problem and measure.
+        if let environment = SweepDirectory.setting("environment", in: settings) {
+            let words = environment.split(separator: " ")
+            description.data = words.count >= 2 ? "\(words[0]) (\(words[1]))" : environment
+            description.selectedOn = "best evaluation's mean return, minus the lowest possible return (the paper's rule for RL)"
+        }
         let summary = SweepSummary(
-            description: SweepDescription(model: model, data: data == "none" ? nil : data, parameters: parameterCount, projection: projection),
+            description: description,
             baselineKind: baselineKind, baseline: baselineValue, threshold: threshold, runs: seedsPerDimension, records: used,
             wallSeconds: Date().timeIntervalSince(started))
         try output.writeReport(summary, records: used)

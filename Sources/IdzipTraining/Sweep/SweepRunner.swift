@@ -15,11 +15,14 @@ public struct SweepSettings: Sendable, Hashable {
     public var encoding: ThetaEncoding
     /// Stop runs early once clearly above the level or clearly unable to reach it.
     public var earlyStop: Bool
+    /// Reinforcement learning in an environment instead of a data set (`data` is then nil).
+    public var environment: ReinforcementTask?
 
     public init(
         model: String, architecture: Architecture, data: DataSelection?, projection: ProjectionKind,
-        overrides: TrainingOverrides, encoding: ThetaEncoding, earlyStop: Bool
+        overrides: TrainingOverrides, encoding: ThetaEncoding, earlyStop: Bool, environment: ReinforcementTask? = nil
     ) {
+        self.environment = environment
         self.model = model
         self.architecture = architecture
         self.data = data
@@ -29,7 +32,20 @@ public struct SweepSettings: Sendable, Hashable {
         self.earlyStop = earlyStop
     }
 
-    public var isToy: Bool { ToyObjective(architecture) != nil }
+    public var isToy: Bool { environment == nil && ToyObjective(architecture) != nil }
+
+    /// The recommended settings the overrides apply to: reinforcement learning's, the toy
+    /// problem's, or the data-set ones for subspace or direct training.
+    public func baseConfiguration(subspace: Bool) -> TrainingConfiguration {
+        if let environment { return ReinforcementTask.recommendedConfiguration(subspace: subspace, algorithm: environment.algorithm) }
+        return TrainingRunSpec.recommendedConfiguration(for: architecture, subspace: subspace)
+    }
+
+    /// What the runs learn from, as reports name it: the data set, or "cartpole (dqn)".
+    public var problemSummary: String? {
+        if let environment { return "\(environment.summary) (\(environment.algorithm.rawValue))" }
+        return data?.summary
+    }
 
     /// "scale=0.5 mean=[0.1] std=[0.3]" (unset parts: "default").
     static func describe(_ choice: InputPreprocessing) -> String {
@@ -40,13 +56,14 @@ public struct SweepSettings: Sendable, Hashable {
     /// The settings.txt text: a directory holding finished runs of other settings is refused.
     /// - Throws: `TrainingError.configuration` when the training overrides are invalid.
     public func settingsText() throws(TrainingError) -> String {
-        var configuration = try overrides.configuration(base: isToy ? ToyTrainer.recommended() : .recommendedSubspace())
+        var configuration = try overrides.configuration(base: baseConfiguration(subspace: true))
         configuration.seed = 0
         configuration.threads = 1
         return "model \(model)\ndata \(data?.summary ?? "none")\nprojection \(projection.name)\n"
-            + "training \(configuration.summary) epochs=\(configuration.epochs)\nencoding \(encoding.name)\n"
+            + "training \(configuration.summary)\(environment == nil ? " epochs=\(configuration.epochs)" : "")\nencoding \(encoding.name)\n"
             + "early-stop \(earlyStop && !isToy ? "on" : "off")\n"
             + (data?.preprocessing.map { "preprocessing \(Self.describe($0))\n" } ?? "")
+            + (environment.map { "environment \($0.environment.rawValue) \($0.algorithm.rawValue) \($0.settingsSummary)\n" } ?? "")
     }
 }
 
@@ -173,7 +190,7 @@ public final class SweepRunner {
                     ?? record.stopped.map { $0 == .passed ? ", stopped: passed" : ", stopped: cannot reach" } ?? ""
                 say(String(format: "[%@] %@ performance %.6f (%@%@, %.2f s)",
                     isSearch ? "\(trained)" : "\(trained)/\(pending.count)", key.fileStem,
-                    record.performance, counted(record.epochs, settings.isToy ? "step" : "epoch"), stopped, record.seconds))
+                    record.performance, counted(record.epochs, settings.environment != nil ? "evaluation" : settings.isToy ? "step" : "epoch"), stopped, record.seconds))
             }
         }
         // The baseline first: a local one sets the level the early stops judge against.
@@ -225,9 +242,14 @@ public final class SweepRunner {
         var inPlan = Set(SweepPlan(dimensions: trainedDimensions, seeds: seeds, projection: settings.projection.name).runs)
         if baseline == .local { inPlan.insert(directKey) }
         let used = records.filter { inPlan.contains($0.key) }
+        var description = SweepDescription(
+            model: settings.model, data: settings.problemSummary, parameters: parameterCount, projection: settings.projection.name)
+        if let task = settings.environment {
+            description.selectedOn = "best evaluation's mean return over \(counted(task.evaluationEpisodes, "episode")) "
+                + "(the paper's maximum-attained mean evaluation reward), minus the lowest possible return \(task.environment.make().returnFloor)"
+        }
         let summary = SweepSummary(
-            description: SweepDescription(
-                model: settings.model, data: settings.data?.summary, parameters: parameterCount, projection: settings.projection.name),
+            description: description,
             baselineKind: baseline, baseline: baselineValue, threshold: threshold, runs: runs, records: used,
             wallSeconds: Date().timeIntervalSince(started))
         try directory.writeReport(summary, records: used)
@@ -297,7 +319,8 @@ public final class SweepRunner {
             progress = "\(grouped(planned - pending)) done, \(grouped(pending)) to run"
         }
         return "sweep \(settings.model) (D = \(grouped(parameterCount))) "
-            + (settings.data.map { "on \($0.summary)" } ?? "with no data") + ": \(settings.projection.name), "
+            + (settings.environment.map { "in \($0.environment.title) (\($0.algorithm.rawValue))" } ?? settings.data.map { "on \($0.summary)" } ?? "with no data")
+            + ": \(settings.projection.name), "
             + "\(scope), baseline \(baseline.name)" + (shard.map { ", shard \($0.name)" } ?? "") + "; " + progress
     }
 
@@ -308,7 +331,7 @@ public final class SweepRunner {
         for dimension in largest {
             let overrides = dimension == nil ? settings.overrides.withoutOptimizerChoices : settings.overrides
             guard let configuration = try? overrides.configuration(
-                base: TrainingRunSpec.recommendedConfiguration(for: settings.architecture, subspace: dimension != nil))
+                base: settings.baseConfiguration(subspace: dimension != nil))
             else { continue }
             let spec = TrainingRunSpec(
                 model: settings.model, architecture: settings.architecture, dimension: dimension, projection: settings.projection,
@@ -330,8 +353,10 @@ public final class SweepRunner {
         let started = Date()
         var epochs = 0
         do {
-            var configuration = try overrides.configuration(
-                base: TrainingRunSpec.recommendedConfiguration(for: settings.architecture, subspace: !direct))
+            var configuration = try overrides.configuration(base: settings.baseConfiguration(subspace: !direct))
+            if let task = settings.environment {
+                return try trainPolicy(key, task: task, configuration: configuration, level: direct ? nil : level, relative: relative, started: started)
+            }
             // Performance is judged on the test set, or on the training set with shuffled
             // labels (as trained in the epoch: the running accuracy, no extra pass).
             let shuffledLabels = data?.selection.variant.shuffleLabels ?? false
@@ -357,6 +382,47 @@ public final class SweepRunner {
                 d: key.d, seed: key.seed, projection: key.projection, performance: 0, epochs: epochs,
                 seconds: Date().timeIntervalSince(started), model: relative, failure: error.description)
         }
+    }
+}
+
+extension SweepRunner {
+    /// One reinforcement-learning run of the sweep. Its performance is the best evaluation's
+    /// mean return (the paper's "maximum-attained mean evaluation reward", Sec. 3.3) minus
+    /// the environment's floor, measured again on the stored policy. With a `level`, the run
+    /// stops after the first evaluation above it: since the performance is a maximum over
+    /// evaluations, the run has passed whatever follows ("cannot reach" is not judged: returns
+    /// jump from tens to hundreds within a few evaluations).
+    fileprivate func trainPolicy(
+        _ key: SweepRunKey, task: ReinforcementTask, configuration: TrainingConfiguration, level: Double?, relative: String, started: Date
+    ) throws(TrainingError) -> SweepRecord {
+        let direct = key.projection == SweepRecord.directName
+        let spec = TrainingRunSpec(
+            model: settings.model, architecture: settings.architecture, dimension: direct ? nil : key.d,
+            projection: settings.projection, seed: key.seed, configuration: configuration, encoding: settings.encoding)
+        let run = try TrainingRun(spec: spec, problem: .environment(task))
+        let judge = PolicyStopJudge(level: settings.earlyStop ? level : nil)
+        try run.train(observer: judge)
+        let sealed = try run.seal(to: directory.file(relative))
+        return SweepRecord(
+            d: key.d, seed: key.seed, projection: key.projection, performance: sealed.performance,
+            epochs: judge.evaluations, seconds: Date().timeIntervalSince(started), model: relative,
+            stopped: judge.stopped ? .passed : nil, threshold: direct ? nil : threshold, level: judge.level)
+    }
+}
+
+/// Stops a policy's training once its best evaluation is above the level.
+private final class PolicyStopJudge: TrainingObserver {
+    let level: Double?
+    var evaluations = 0
+    var stopped = false
+
+    init(level: Double?) { self.level = level }
+
+    func evaluation(_ report: PolicyEvaluationReport) -> TrainingDecision {
+        evaluations += 1
+        guard let level, report.bestPerformance > level, report.index + 1 < report.plannedCount else { return .proceed }
+        stopped = true
+        return .stop
     }
 }
 
