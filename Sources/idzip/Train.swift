@@ -28,6 +28,11 @@ struct Train: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
+    @Option(help: "Learn a codebook of this many levels (2-256) for theta_d with the model and store theta_d coded (needs --dim).")
+    var codebook: Int?
+
+    @OptionGroup(title: "Codebook") var quantizerOptions: QuantizerOptions
+
     @Option(name: .shortAndLong, help: "Output: .idz (subspace or direct) or .safetensors (direct).", completion: .file())
     var output: String
 
@@ -56,6 +61,10 @@ struct Train: ParsableCommand {
                 throw ValidationError("direct training writes .safetensors or .idz; name the output accordingly")
             }
         }
+        if let codebook {
+            guard dimension != nil, !modelOptions.model.isToy else { throw ValidationError("--codebook quantises theta_d: it needs --dim and a data set") }
+            guard QuantizationSettings.levelRange.contains(codebook) else { throw ValidationError("--codebook must be between 2 and 256") }
+        }
         if modelOptions.model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
         if modelOptions.model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
         if labels != nil, pathExtension != "idz" { throw ValidationError("--labels needs a .idz output; safetensors files store no class names") }
@@ -82,7 +91,8 @@ struct Train: ParsableCommand {
             projectionSeed: projectionSeed, seed: training.seed,
             configuration: try training.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)),
-            encoding: modelOptions.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } })
+            encoding: modelOptions.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } },
+            quantization: codebook.map(quantizerOptions.settings(levels:)))
         try failing { try spec.checkMemory() }  // before the data set is read
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }

@@ -20,7 +20,7 @@ struct TrainReport {
                 + "\(spec.configuration.toySummary) steps=\(spec.configuration.epochs)"
         }
         return "training \(spec.model) (D = \(grouped(run.parameterCount))) on \(run.dataSummary): \(space); "
-            + "\(spec.configuration.summary) epochs=\(spec.configuration.epochs)"
+            + "\(spec.configuration.summary) epochs=\(spec.configuration.epochs)" + (spec.quantization.map { "; \($0.summary)" } ?? "")
     }
 
     func print(json: Bool) throws {
@@ -40,6 +40,11 @@ struct TrainReport {
         Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %@ in %.1f s, %@ ex/s",
             summary.test_accuracy * 100, summary.train_accuracy * 100, counted(run.epochsCompleted, "epoch"), seconds,
             grouped(Int(summary.examples_per_second))))
+        if let codebook = run.codebook {
+            Swift.print(String(format: "codebook: %d levels, %.2f bits per coordinate (entropy of the symbols), %@ bytes of coded theta_d",
+                codebook.levels.count, codebook.entropyBits / Double(max(1, codebook.symbols.count)),
+                grouped(Int((codebook.entropyBits / 8).rounded(.up)))))
+        }
         if let validation = summary.validation_accuracy {
             Swift.print(String(format: "validation accuracy %.2f%% on the %@", validation * 100, summary.selected_on))
         }

@@ -60,6 +60,13 @@ public struct ModelSealer: Sendable {
             metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
     }
 
+    /// An unsealed model storing `theta` as it is (a codebook, ...).
+    public func draft(projection: ProjectionSpec, theta: StoredTheta) -> IdzModel {
+        IdzModel(
+            architecture: architecture, theta0Seed: theta0Seed, projection: projection, theta: theta,
+            preprocessing: preprocessing, labels: labels, metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+    }
+
     /// The full weights (D floats) the draft expands to: what the file will reproduce.
     /// - Throws: `TrainingError.network` when the model cannot be expanded.
     public func weights(of draft: IdzModel) throws(TrainingError) -> [Float] {

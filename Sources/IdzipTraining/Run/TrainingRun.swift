@@ -20,14 +20,17 @@ public struct TrainingRunSpec: Sendable, Hashable {
     /// Class names the model file stores, one per output (`idzip train --labels`); nil
     /// stores the data set's (from `classes.txt`, `batches.meta.txt` or a named set).
     public var labels: [String]?
+    /// A codebook learned with theta_d (subspace training only); nil stores theta_d with `encoding`.
+    public var quantization: QuantizationSettings?
 
     /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
     public init(
         model: String, architecture: Architecture, dimension: Int?, projection: ProjectionKind = .fastfood,
         projectionSeed: UInt64? = nil, seed: UInt64, configuration: TrainingConfiguration, encoding: ThetaEncoding = .float32,
-        labels: [String]? = nil
+        labels: [String]? = nil, quantization: QuantizationSettings? = nil
     ) {
         self.labels = labels
+        self.quantization = quantization
         self.model = model
         self.architecture = architecture
         self.dimension = dimension
@@ -114,6 +117,10 @@ public final class TrainingRun {
                 throw .data("\(counted(labels.count, "class name")) given, but \(spec.model) has \(counted(classes, "output class", plural: "output classes"))")
             }
         }
+        if let quantization = spec.quantization {
+            try quantization.validate()
+            guard spec.dimension != nil else { throw .configuration("a codebook quantises theta_d: it needs subspace training (--dim)") }
+        }
         self.spec = spec
         self.problem = problem
         parameterCount = count
@@ -124,8 +131,14 @@ public final class TrainingRun {
                     kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
                     threads: spec.configuration.threads))
             } ?? .direct
-            trainer = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            let network = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            // Levels are kept at float16 precision: the file then stores them in 2 bytes each.
+            network.quantizer = spec.quantization.map {
+                CodebookQuantizer(settings: $0, optimizer: spec.configuration.optimizer, storeLevel: CodebookQuantizer.float16Level)
+            }
+            trainer = network
         case .toy:
+            guard spec.quantization == nil else { throw .configuration("the toy problem does not learn a codebook") }
             let space: ParameterSpace = spec.dimension.map {
                 .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
@@ -151,6 +164,7 @@ public final class TrainingRun {
         settings.threads = 1
         return "model \(spec.model); data \(dataSummary)\(preprocessingNote); dim \(spec.dimension.map(String.init) ?? "direct"); "
             + "projection \(spec.projection.name) seed \(spec.projectionSeed); seed \(spec.seed); \(settings.summary)"
+            + (spec.quantization.map { "; \($0.summary)" } ?? "")
     }
 
     /// "; preprocessing scale=... mean=[...] std=[...]" for an explicit preprocessing, else "".
@@ -163,6 +177,7 @@ public final class TrainingRun {
     /// - Throws: `TrainingError.checkpoint` when it is missing, damaged or from another run.
     public func resume(from url: URL) throws(TrainingError) {
         guard let network = trainer as? Trainer else { throw .checkpoint("the toy problem keeps no checkpoints") }
+        guard spec.quantization == nil else { throw .checkpoint("a run learning a codebook keeps no checkpoints; train it again") }
         try network.restore(CheckpointFile.read(from: url, fingerprint: fingerprint))
     }
 
@@ -172,6 +187,8 @@ public final class TrainingRun {
     /// - Throws: `TrainingError` on divergence, bad data, or a checkpoint that cannot be written.
     @discardableResult
     public func train(observer: (any TrainingObserver)? = nil, checkpoint: URL? = nil) throws(TrainingError) -> [EpochReport] {
+        // A codebook's state is not in a checkpoint: such a run is not resumed (`resume`).
+        let checkpoint = spec.quantization == nil ? checkpoint : nil
         switch (problem, trainer) {
         case (.dataset(let data), let network as Trainer):
             var checkpointFailure: TrainingError?
@@ -203,7 +220,7 @@ public final class TrainingRun {
     /// projection) or, for direct training on data, `.safetensors`. The recorded figures
     /// (accuracy, or loss for the toy problem) are measured on the weights as stored.
     /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
-    public func seal(to url: URL) throws(TrainingError) -> SealedRun {
+    public func seal(to url: URL, profile: CompressionProfile = .standard) throws(TrainingError) -> SealedRun {
         switch problem {
         case .dataset(let data): return try sealTrained(data, to: url)
         case .toy(let objective): return try sealToy(objective, to: url)
@@ -233,9 +250,7 @@ public final class TrainingRun {
             let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
             return SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
         }
-        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
-        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let draft = try draftModel(sealer)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
@@ -244,6 +259,22 @@ public final class TrainingRun {
             draft, weights: weights, metadata: metadata(data, test: test, train: train, validation: validation), to: url)
         return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
     }
+
+    /// The unsealed model of the trained parameters: theta_d with the spec's encoding, or
+    /// its learned codebook.
+    private func draftModel(_ sealer: ModelSealer) throws(TrainingError) -> IdzModel {
+        let network = trainer as? Trainer
+        if spec.quantization != nil, let projection = spec.projectionSpec, let codebook = network?.quantizer?.codebook {
+            try FiniteValues.checkFinal(weights: codebook.levels, name: "codebook level")
+            return sealer.draft(projection: projection, theta: .float32(codebook.values))
+        }
+        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
+        return try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+    }
+
+    /// The learned codebook (a run with `quantization`, once fitted).
+    public var codebook: Codebook? { (trainer as? Trainer)?.quantizer?.codebook }
 
     private func sealToy(_ objective: ToyObjective, to url: URL) throws(TrainingError) -> SealedRun {
         let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))

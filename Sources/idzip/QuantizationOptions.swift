@@ -1,0 +1,26 @@
+import ArgumentParser
+import IdzipTraining
+
+/// How a codebook of theta_d is learned (`idzip train --codebook`, `idzip compress`).
+struct QuantizerOptions: ParsableArguments {
+    @Option(help: "How the codebook is learned: ste (quantisation-aware, straight-through), fine-tuned (k-means, then levels and assignments trained) or post (k-means after training).", transform: QuantizerOptions.method)
+    var quantizer: QuantizationMethod = .ste
+
+    @Option(help: "Epochs trained in float32 before the codebook is fitted (default: half of the epochs).")
+    var warmupEpochs: Int?
+
+    static func method(_ text: String) throws -> QuantizationMethod {
+        guard let method = QuantizationMethod(rawValue: text) else {
+            throw ValidationError("'\(text)' is not a quantizer; give ste, fine-tuned or post")
+        }
+        return method
+    }
+
+    func validate() throws {
+        if let warmupEpochs, warmupEpochs < 1 { throw ValidationError("--warmup-epochs must be at least 1") }
+    }
+
+    func settings(levels: Int) -> QuantizationSettings {
+        QuantizationSettings(levels: levels, method: quantizer, warmupEpochs: warmupEpochs)
+    }
+}
