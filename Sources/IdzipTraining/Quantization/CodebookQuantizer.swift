@@ -8,10 +8,8 @@ public enum QuantizationMethod: String, Sendable, Hashable, CaseIterable, Codabl
     /// Fine-tuned codebook (Han et al. 2016, "Deep Compression", Sec. 3.3, with moving
     /// assignments): after the warm-up epochs, k-means; then every batch runs the network at
     /// the quantised theta_d and the K levels take an Adam step along the summed gradient of
-    /// their coordinates; each coordinate also keeps a float latent that moves with its
-    /// level and takes the straight-through step. At the end of each epoch but the last,
-    /// every coordinate is re-assigned to the level nearest its latent (the last epoch
-    /// fine-tunes the levels of the final assignment).
+    /// their coordinates; each coordinate keeps a float latent that moves with its level and
+    /// takes the straight-through step, and takes the level nearest its latent.
     case fineTuned = "fine-tuned"
     /// Quantisation-aware training with a straight-through estimator (Bengio et al. 2013;
     /// Courbariaux et al. 2015): after the warm-up epochs, k-means fixes the levels; then
@@ -148,29 +146,27 @@ public final class CodebookQuantizer {
             }
             levels = levels.map(storeLevel)
             // Each latent moves with its level, so that its offset from the level (what the
-            // straight-through steps accumulated) decides the next assignment.
+            // straight-through steps accumulated) is kept; then every coordinate takes the
+            // level nearest its latent.
             let shift = zip(levels, codebook.levels).map { $0 - $1 }
             for i in 0..<latent.count { latent[i] += shift[Int(codebook.symbols[i])] }
+            let order = levels.indices.sorted { (levels[$0], $0) < (levels[$1], $1) }
+            if order != Array(levels.indices) {
+                // An Adam step swapped two levels: sort them, with their optimiser slots.
+                levels = order.map { levels[$0] }
+                levelState = OptimizerState(step: levelState.step, slots: levelState.slots.map { slot in order.map { slot[$0] } })
+            }
             codebook.levels = levels
+            codebook.levels.withUnsafeBufferPointer { levels in
+                for i in 0..<latent.count { codebook.symbols[i] = UInt16(Codebook.nearest(latent[i], in: levels)) }
+            }
             set(codebook)
         }
     }
 
     /// At the end of an epoch (`epochsCompleted` 1-based, of `totalEpochs`): fits the
-    /// codebook at its epoch; later, re-assigns the coordinates (fine-tuned).
+    /// codebook at its epoch.
     func epochDone(epochsCompleted: Int, totalEpochs: Int, latent: [Float]) {
-        guard var codebook else {
-            if epochsCompleted >= settings.fitEpoch(totalEpochs: totalEpochs) { fit(latent) }
-            return
-        }
-        guard settings.method == .fineTuned, epochsCompleted < totalEpochs else { return }
-        let order = codebook.levels.indices.sorted { (codebook.levels[$0], $0) < (codebook.levels[$1], $1) }
-        if order != Array(codebook.levels.indices) {
-            // An Adam step swapped two levels: sort them, with their optimiser slots.
-            codebook.levels = order.map { codebook.levels[$0] }
-            levelState = OptimizerState(step: levelState.step, slots: levelState.slots.map { slot in order.map { slot[$0] } })
-        }
-        codebook.symbols = Codebook.assign(latent, to: codebook.levels)
-        set(codebook)
+        if codebook == nil, epochsCompleted >= settings.fitEpoch(totalEpochs: totalEpochs) { fit(latent) }
     }
 }
