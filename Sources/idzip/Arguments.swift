@@ -88,12 +88,40 @@ enum FormatArgument {
         return kind
     }
 
-    static func encoding(_ text: String) throws -> ThetaEncoding {
-        guard let encoding = ThetaEncoding(name: text) else {
-            throw ValidationError("'\(text)' is not an encoding; use \(ThetaEncoding.allCases.map(\.name).joined(separator: ", "))")
+    static func encoding(_ text: String) throws -> EncodingChoice {
+        if text.hasPrefix("codebook:") {
+            guard let levels = Int(text.dropFirst("codebook:".count)), levels >= 1, levels <= StoredTheta.maxCodebookLevels else {
+                throw ValidationError("'\(text)': codebook:K needs K levels between 1 and \(StoredTheta.maxCodebookLevels)")
+            }
+            return EncodingChoice(encoding: .codebook, levels: levels)
         }
-        return encoding
+        guard let encoding = ThetaEncoding(name: text) else {
+            throw ValidationError("'\(text)' is not an encoding; use \(ThetaEncoding.allCases.map(\.name).joined(separator: ", ")) or codebook:K")
+        }
+        return EncodingChoice(encoding: encoding, levels: StoredTheta.defaultCodebookLevels)
     }
+
+    static func container(_ text: String) throws -> ContainerProfile {
+        guard let profile = ContainerProfile(name: text) else {
+            throw ValidationError("'\(text)' is not a container; use standard, compact or compact:N (N = 4, 8, 16 or 32 bytes of the weights digest)")
+        }
+        return profile
+    }
+}
+
+/// `--encoding`: the stored form of theta_d and, for a codebook, its number of levels K
+/// (post-training k-means, `StoredTheta.quantize`).
+struct EncodingChoice {
+    var encoding: ThetaEncoding
+    var levels: Int
+
+    static let float32 = EncodingChoice(encoding: .float32, levels: StoredTheta.defaultCodebookLevels)
+
+    /// The help text of `--encoding`.
+    static let help = "Stored form of theta_d: float32, float16, int8, or codebook:K (post-training k-means to K levels, range coded; codebook = codebook:16; format version 2) (default: float32)."
+
+    /// The help text of `--container`.
+    static let containerHelp = "File layout: standard (format version 1), compact (version 2: varint fields, no tensor table, CRC-32 trailer, no provenance metadata, no weights digest) or compact:N (compact keeping N = 4, 8, 16 or 32 bytes of the weights SHA-256) (default: standard)."
 }
 
 extension TrainingOverrides.Optimizer: ExpressibleByArgument {}

@@ -106,6 +106,11 @@ enum ModelFile {
         try failing(path) { try IdzFile.read(contentsOf: URL(fileURLWithPath: path)) }
     }
 
+    /// The model and the container (version, layout) it was read from.
+    static func readWithContainer(_ path: String) throws -> (model: IdzModel, container: ContainerInfo) {
+        try failing(path) { try IdzFile.readWithContainer(contentsOf: URL(fileURLWithPath: path)) }
+    }
+
     static func size(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }

@@ -62,7 +62,7 @@ struct Compress: ParsableCommand {
 
     static func levelList(_ text: String) throws -> [Int] {
         let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.count <= 16, values.allSatisfy({ $0.map(QuantizationSettings.levelRange.contains) == true }) else {
+        guard !values.isEmpty, values.count <= 16, values.allSatisfy({ $0.map((2...256).contains) == true }) else {
             throw ValidationError("--levels must be a comma-separated list of up to 16 codebook sizes, each 2-256, such as 8,16,32")
         }
         return values.compactMap { $0 }

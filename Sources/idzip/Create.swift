@@ -27,8 +27,11 @@ struct Create: ParsableCommand {
     @Option(help: "Standard deviation of a random theta_d (0 writes zeros).")
     var thetaScale: Double = 0
 
-    @Option(help: "Stored precision of theta_d: float32, float16 or int8 (default: float32).", transform: FormatArgument.encoding)
-    var encoding: ThetaEncoding = .float32
+    @Option(help: ArgumentHelp(EncodingChoice.help), transform: FormatArgument.encoding)
+    var encoding: EncodingChoice = .float32
+
+    @Option(help: ArgumentHelp(EncodingChoice.containerHelp), transform: FormatArgument.container)
+    var container: ContainerProfile = .standard
 
     @Option(name: .shortAndLong, help: "Output .idz file.", completion: .file(extensions: ["idz"]))
     var output: String
@@ -59,10 +62,10 @@ struct Create: ParsableCommand {
         let sealer = ModelSealer(architecture: model.architecture, theta0Seed: seed, preprocessing: ModelSealer.pixelPreprocessing)
         let sealed = try failing {
             let draft = try sealer.draft(
-                projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d), thetaD: values, encoding: encoding)
-            return try sealer.write(
-                draft, weights: nil, metadata: [MetadataEntry(key: "producer", value: .string("\(IdzipVersion.producer) create"))],
-                to: URL(fileURLWithPath: output))
+                projection: ProjectionSpec(kind: projection, seed: projectionSeed, dimension: d), thetaD: values,
+                encoding: encoding.encoding, codebookLevels: encoding.levels)
+            let metadata = container.layout == .compact ? [] : [MetadataEntry(key: "producer", value: .string("\(IdzipVersion.producer) create"))]
+            return try sealer.write(draft, weights: nil, metadata: metadata, to: URL(fileURLWithPath: output), profile: container)
         }
         printLine("wrote \(output): \(model.name), D = \(grouped(model.parameterCount)), \(projection.name) d = \(grouped(d)), \(grouped(sealed.fileBytes)) bytes")
     }

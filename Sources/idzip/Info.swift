@@ -15,8 +15,10 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
-        let model = try ModelFile.read(self.model)
-        let report = try failing(self.model) { try ModelDescription(model: model, path: self.model, fileBytes: ModelFile.size(self.model)) }
+        let (model, container) = try ModelFile.readWithContainer(self.model)
+        let report = try failing(self.model) {
+            try ModelDescription(model: model, path: self.model, fileBytes: ModelFile.size(self.model), container: container)
+        }
         if json {
             try printJSON(report)
         } else {
@@ -32,15 +34,23 @@ extension ModelDescription {
         func row(_ label: String, _ value: String) {
             lines.append(label.padding(toLength: 15, withPad: " ", startingAt: 0) + value)
         }
-        lines.append("\(terminalSafe(file)): idzip model, format version \(format_version), \(grouped(file_bytes)) bytes")
+        let layout = container == "standard" ? "" : ", \(container) container"
+        lines.append("\(terminalSafe(file)): idzip model, format version \(format_version)\(layout), \(grouped(file_bytes)) bytes")
         row("architecture", "input \(input_shape.map(String.init).joined(separator: "x")); \(layer_summary)")
         row("parameters", "D = \(grouped(parameters)) (\(grouped(expanded_bytes)) bytes as float32, \(String(format: "%.1f", compression_ratio))x this file)")
         row("theta0", "seed \(theta0_seed); " + Set(tensors.map(\.`init`)).sorted().joined(separator: ", "))
         row("projection", "\(projection.kind), d = \(grouped(projection.d)), seed \(projection.seed)")
-        row("theta_d", "\(grouped(theta_d.count)) values, \(theta_d.encoding)" + (theta_d.scale.map { ", scale \($0)" } ?? ""))
+        var coding = theta_d.scale.map { ", scale \($0)" } ?? ""
+        if let levels = theta_d.levels, let levelBytes = theta_d.level_bytes, let coded = theta_d.coded_bytes,
+            let bits = theta_d.bits_per_coordinate
+        {
+            coding = ": \(grouped(levels)) levels (\(grouped(levelBytes)) bytes), \(grouped(coded)) range-coded bytes, "
+                + String(format: "%.2f", bits) + " bits per coordinate"
+        }
+        row("theta_d", "\(grouped(theta_d.count)) values, \(theta_d.encoding)" + coding)
         row("preprocessing", "x * \(preprocessing.input_scale), mean \(preprocessing.mean), std \(preprocessing.standard_deviation)")
         row("labels", labels.isEmpty ? "(none)" : terminalSafe(labels.joined(separator: " ")))
-        row("weights", "sha256 \(weights_sha256)")
+        row("weights", model.weightsSHA256.isEmpty ? "sha256 not stored (compact container)" : model.weightsSHA256.count < 32 ? "sha256 \(weights_sha256)... (first \(model.weightsSHA256.count) bytes)" : "sha256 \(weights_sha256)")
         if !model.metadata.isEmpty {
             lines.append("metadata")
             for entry in model.metadata {

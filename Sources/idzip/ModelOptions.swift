@@ -11,7 +11,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Projection for subspace training: dense, sparse or fastfood (default: fastfood; identity means direct training).", transform: FormatArgument.projection)
     var projection: ProjectionKind = .fastfood
 
-    @Option(help: "Stored precision of theta_d: float32, float16 or int8 (default: float32).", transform: FormatArgument.encoding)
-    var encoding: ThetaEncoding = .float32
+    @Option(help: ArgumentHelp(EncodingChoice.help), transform: FormatArgument.encoding)
+    var encoding: EncodingChoice = .float32
 
 }

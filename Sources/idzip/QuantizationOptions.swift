@@ -3,8 +3,13 @@ import IdzipTraining
 
 /// How a codebook of theta_d is learned (`idzip train --codebook`, `idzip compress`).
 struct QuantizerOptions: ParsableArguments {
-    @Option(help: "How the codebook is learned: ste (quantisation-aware, straight-through), fine-tuned (k-means, then levels and assignments trained) or post (k-means after training).", transform: QuantizerOptions.method)
-    var quantizer: QuantizationMethod = .ste
+    @Option(name: .customLong("quantizer"), help: "How a codebook theta_d (--encoding codebook:K) is learned: ste (quantisation-aware training, straight-through estimator), fine-tuned (levels trained too) or post (k-means after training) (default: ste).", transform: QuantizerOptions.method)
+    var quantizerChoice: QuantizationMethod?
+
+    var quantizer: QuantizationMethod { quantizerChoice ?? .ste }
+
+    /// Whether an option of this group was given.
+    var given: Bool { quantizerChoice != nil || warmupEpochs != nil }
 
     @Option(help: "Epochs trained in float32 before the codebook is fitted (default: half of the epochs).")
     var warmupEpochs: Int?

@@ -98,7 +98,7 @@ struct SweepRun: ParsableCommand {
         selection.preprocessing = preprocessingOptions.choice
         let settings = SweepSettings(
             model: model.name, architecture: model.architecture, data: model.isToy ? nil : selection,
-            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding, earlyStop: earlyStop)
+            projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding.encoding, earlyStop: earlyStop)
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

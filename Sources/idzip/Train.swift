@@ -28,9 +28,6 @@ struct Train: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
-    @Option(help: "Learn a codebook of this many levels (2-256) for theta_d with the model and store theta_d coded (needs --dim).")
-    var codebook: Int?
-
     @OptionGroup(title: "Codebook") var quantizerOptions: QuantizerOptions
 
     @Option(name: .shortAndLong, help: "Output: .idz (subspace or direct) or .safetensors (direct).", completion: .file())
@@ -38,6 +35,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Class names to store in the model, one per line in class order (default: the data set's, from classes.txt or batches.meta.txt).", completion: .file())
     var labels: String?
+
+    @Option(help: ArgumentHelp(EncodingChoice.containerHelp), transform: FormatArgument.container)
+    var container: ContainerProfile = .standard
 
     @Flag(help: "Continue from the checkpoint a previous run of this command left.")
     var resume = false
@@ -61,12 +61,12 @@ struct Train: ParsableCommand {
                 throw ValidationError("direct training writes .safetensors or .idz; name the output accordingly")
             }
         }
-        if let codebook {
-            guard dimension != nil, !modelOptions.model.isToy else { throw ValidationError("--codebook quantises theta_d: it needs --dim and a data set") }
-            guard QuantizationSettings.levelRange.contains(codebook) else { throw ValidationError("--codebook must be between 2 and 256") }
+        if quantizerOptions.given, modelOptions.encoding.encoding != .codebook || dimension == nil {
+            throw ValidationError("--quantizer and --warmup-epochs shape a learned codebook: give --encoding codebook:K and --dim")
         }
         if modelOptions.model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
         if modelOptions.model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
+        if container != .standard, pathExtension != "idz" { throw ValidationError("--container needs a .idz output") }
         if labels != nil, pathExtension != "idz" { throw ValidationError("--labels needs a .idz output; safetensors files store no class names") }
         try modelOptions.model.check(dimension: dimension)
         _ = try training.configuration(
@@ -86,13 +86,17 @@ struct Train: ParsableCommand {
         let dataFiles = model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name)
         _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles)
         if !model.isToy { _ = try OutputCheck.file(output + ".checkpoint", role: "the checkpoint", inputs: dataFiles, streams: false) }
-        let spec = TrainingRunSpec(
+        var spec = TrainingRunSpec(
             model: model.name, architecture: model.architecture, dimension: dimension, projection: modelOptions.projection,
             projectionSeed: projectionSeed, seed: training.seed,
             configuration: try training.configuration(
                 base: TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: dimension != nil)),
-            encoding: modelOptions.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } },
-            quantization: codebook.map(quantizerOptions.settings(levels:)))
+            encoding: modelOptions.encoding.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } })
+        spec.codebookLevels = modelOptions.encoding.levels
+        spec.container = container
+        if modelOptions.encoding.encoding == .codebook, dimension != nil {
+            spec.quantization = quantizerOptions.settings(levels: modelOptions.encoding.levels)
+        }
         try failing { try spec.checkMemory() }  // before the data set is read
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }

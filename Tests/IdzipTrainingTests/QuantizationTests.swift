@@ -173,8 +173,8 @@ import Testing
     }
 
     @Test func settingsAreChecked() {
-        #expect(throws: TrainingError.self) { try QuantizationSettings(levels: 1, method: .ste).validate() }
-        #expect(throws: TrainingError.self) { try QuantizationSettings(levels: 300, method: .ste).validate() }
+        #expect(throws: TrainingError.self) { try QuantizationSettings(levels: 0, method: .ste).validate() }
+        #expect(throws: TrainingError.self) { try QuantizationSettings(levels: 5000, method: .ste).validate() }
         #expect(throws: TrainingError.self) { try QuantizationSettings(levels: 4, method: .ste, warmupEpochs: 0).validate() }
         #expect(QuantizationSettings(levels: 4, method: .postTraining).fitEpoch(totalEpochs: 5) == 5)
         #expect(QuantizationSettings(levels: 4, method: .ste).fitEpoch(totalEpochs: 5) == 3)

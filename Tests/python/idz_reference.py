@@ -37,12 +37,22 @@ class Reader:
 
 
 def read_idz(data):
+    """A version 1 or 2 file (any layout) as a dict; asserts instead of full checks."""
     assert data[:8] == MAGIC, "bad magic"
-    version, flags, clen, ulen = struct.unpack("<IIQQ", data[8:32])
-    assert version == 1 and flags == 0
-    assert len(data) == 32 + clen + 32, "length"
-    assert hashlib.sha256(data[:32 + clen]).digest() == data[32 + clen:], "trailer"
-    payload = zlib.decompress(data[32:32 + clen])
+    version = struct.unpack("<I", data[8:12])[0]
+    assert version in (1, 2), "version"
+    head = 32
+    if version == 2:
+        layout = data[12]
+        if layout in (1, 2):
+            return read_compact(data)
+        assert layout == 0, "layout"
+        head = 33  # the standard layout of version 2: version 1's plus the layout byte
+    flags, clen, ulen = struct.unpack("<IQQ", data[head - 20:head])
+    assert flags == 0
+    assert len(data) == head + clen + 32, "length"
+    assert hashlib.sha256(data[:head + clen]).digest() == data[head + clen:], "trailer"
+    payload = zlib.decompress(data[head:head + clen])
     assert len(payload) == ulen
     sections, r = {}, Reader(payload)
     while not r.done():
@@ -83,12 +93,238 @@ def read_idz(data):
         planes = np.frombuffer(th.take(width * count), dtype=np.uint8).reshape(width, count)
         theta = np.ascontiguousarray(planes.T).view(dtype).reshape(count).astype(np.float32)
         assert np.all(np.isfinite(theta)), "non-finite theta_d value"
-    else:
+    elif encoding == 3:
         scale = np.float32(th.f32())
         theta = np.frombuffer(th.take(count), dtype=np.int8).astype(np.float32) * scale
+    else:
+        assert encoding == 4 and version == 2
+        theta = read_codebook(th, count)
     assert th.done()
     model["theta_d"] = theta
     model["weights_sha256"] = sections[0x0007]
+    return model
+
+
+# ---------------------------------------------------------------------------------------
+# Version 2 (Formats/idz-v2.md): the range coder, codebook theta_d, the compact layout.
+
+RC_TOP = 1 << 24
+RC_MAX_TOTAL = 1 << 16
+MAX_LEVELS = 4096
+
+
+class RangeCoderError(Exception):
+    pass
+
+
+class AdaptiveModel:
+    """Every symbol starts at count 1; +1 per coded symbol; halve (c + 1) >> 1 when the
+    total exceeds 2^16 (idz-v2.md, "The symbol model")."""
+
+    def __init__(self, k):
+        self.counts = [1] * k
+        self.total = k
+
+    def update(self, s):
+        self.counts[s] += 1
+        self.total += 1
+        if self.total > RC_MAX_TOTAL:
+            self.counts = [(c + 1) >> 1 for c in self.counts]
+            self.total = sum(self.counts)
+
+
+def rc_encode(symbols, k):
+    """The canonical coded bytes of `symbols` (each < k) (idz-v2.md, "Encoder")."""
+    model, low, rng, out = AdaptiveModel(k), 0, 0xFFFFFFFF, bytearray()
+
+    def carry():
+        i = len(out) - 1
+        while out[i] == 0xFF:
+            out[i] = 0
+            i -= 1
+        out[i] += 1
+
+    for s in symbols:
+        r = rng // model.total
+        low += r * sum(model.counts[:s])
+        rng = r * model.counts[s]
+        if low >= 1 << 32:
+            low -= 1 << 32
+            carry()
+        while rng < RC_TOP:
+            out.append(low >> 24)
+            low = (low << 8) & 0xFFFFFFFF
+            rng <<= 8
+        model.update(s)
+    for n in range(5):
+        step = 1 << (32 - 8 * n)
+        value = -(-low // step) * step
+        if value < low + rng:
+            break
+    if value >= 1 << 32:
+        value -= 1 << 32
+        carry()
+    for i in range(n):
+        out.append((value >> (24 - 8 * i)) & 0xFF)
+    while out and out[-1] == 0:
+        out.pop()
+    return bytes(out)
+
+
+def rc_decode(data, count, k):
+    """The `count` symbols coded in `data`; RangeCoderError unless `data` is their canonical
+    coding (idz-v2.md, "Decoder")."""
+    model, pos = AdaptiveModel(k), 0
+
+    def byte():
+        nonlocal pos
+        b = data[pos] if pos < len(data) else 0
+        pos += 1
+        return b
+
+    code = 0
+    for _ in range(4):
+        code = (code << 8) | byte()
+    rng, out = 0xFFFFFFFF, []
+    for index in range(count):
+        r = rng // model.total
+        value = code // r
+        if value >= model.total:
+            raise RangeCoderError("corrupt at symbol %d" % index)
+        s, start = 0, 0
+        while start + model.counts[s] <= value:
+            start += model.counts[s]
+            s += 1
+        code -= r * start
+        rng = r * model.counts[s]
+        while rng < RC_TOP:
+            code = (code << 8) | byte()
+            rng <<= 8
+        model.update(s)
+        out.append(s)
+    if len(data) > pos:
+        raise RangeCoderError("%d bytes, the symbols end after %d" % (len(data), pos))
+    if data and data[-1] == 0:
+        raise RangeCoderError("trailing zero byte")
+    return out
+
+
+def read_varint(r):
+    """Unsigned LEB128, shortest form, at most 10 bytes (idz-v2.md, "Varints")."""
+    value = 0
+    for index in range(10):
+        b = r.u8()
+        if index == 9 and b > 1:
+            raise ValueError("varint above 2^64 - 1")
+        value |= (b & 0x7F) << (7 * index)
+        if not b & 0x80:
+            if b == 0 and index > 0:
+                raise ValueError("redundant zero byte")
+            return value
+    raise ValueError("varint longer than 10 bytes")
+
+
+def varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_codebook(r, count):
+    """The codebook block (varint K, level format, K levels, the coded symbols to the end
+    of the field) as float32 theta_d."""
+    k = read_varint(r)
+    assert 1 <= k <= MAX_LEVELS, "level count"
+    form = r.u8()
+    assert form in (0, 1), "level format"
+    if form == 0:
+        levels = np.frombuffer(r.take(4 * k), dtype="<f4").astype(np.float32)
+    else:
+        levels = np.frombuffer(r.take(2 * k), dtype="<f2").astype(np.float32)
+    assert np.all(np.isfinite(levels)), "non-finite level"
+    symbols = rc_decode(r.take(len(r.data) - r.pos), count, k)
+    return levels[np.array(symbols, dtype=np.int64)] if count else np.zeros(0, np.float32)
+
+
+def _compact_body(data):
+    """The body of a compact file after its CRC-32 is checked."""
+    assert len(data) >= 17 and zlib.crc32(data[:-4]) == struct.unpack("<I", data[-4:])[0], "CRC-32"
+    if data[12] == 1:
+        return data[13:-4]
+    h = Reader(data[13:-4])
+    length = read_varint(h)
+    inflater = zlib.decompressobj(-15)
+    body = inflater.decompress(h.data[h.pos:], length + 1)
+    assert len(body) == length and inflater.eof and not inflater.unused_data
+    return body
+
+
+def read_compact(data):
+    r = Reader(_compact_body(data))
+    model = {"input_shape": [read_varint(r) for _ in range(read_varint(r))]}
+    layers = []
+    for _ in range(read_varint(r)):
+        code = r.u8()
+        if code == 1: layers.append(("dense", read_varint(r)))
+        elif code == 2: layers.append(("conv2d", read_varint(r), read_varint(r), r.u8()))
+        elif code == 3: layers.append(("maxpool", read_varint(r)))
+        elif code == 4: layers.append(("relu",))
+        elif code == 5: layers.append(("flatten",))
+        elif code == 6: layers.append(("toy", read_varint(r), read_varint(r)))
+        else: raise ValueError("unknown layer %d" % code)
+    model["layers"] = layers
+    model["tensor_table"] = [(name, shape, scheme) for name, shape, scheme, _, _ in tensors(model)]
+    model["theta0_seed"] = read_varint(r)
+    kind = r.u8()
+    model["projection"] = (kind, read_varint(r), read_varint(r))
+    d = model["projection"][2]
+    form = r.u8()
+    if form == 0:
+        model["preprocessing"] = (np.float32(1 / 255), [0.0], [1.0])
+    else:
+        assert form == 1
+        scale, k = r.f32(), read_varint(r)
+        means = [r.f32() for _ in range(k)]
+        model["preprocessing"] = (scale, means, [r.f32() for _ in range(k)])
+    form = r.u8()
+    if form == 0:
+        model["labels"] = []
+    elif form == 1:
+        model["labels"] = None  # decimal: "0" ... "n-1", n = the network's outputs
+    else:
+        assert form == 2
+        model["labels"] = [r.take(read_varint(r)).decode("utf-8") for _ in range(read_varint(r))]
+    metadata = {}
+    for _ in range(read_varint(r)):
+        key = r.take(read_varint(r)).decode("utf-8")
+        code = r.u8()
+        if code == 1: metadata[key] = r.i64()
+        elif code == 2: metadata[key] = r.f64()
+        elif code == 3: metadata[key] = r.take(read_varint(r)).decode("utf-8")
+        elif code == 4: metadata[key] = bool(r.u8())
+        elif code == 5: metadata[key] = r.take(read_varint(r))
+        else: raise ValueError("metadata type %d" % code)
+    model["metadata"] = metadata
+    n = r.u8()
+    assert n in (0, 4, 8, 16, 32)
+    model["weights_sha256"] = r.take(n)
+    encoding = r.u8()
+    if encoding in (1, 2):
+        width, dtype = (4, "<f4") if encoding == 1 else (2, "<f2")
+        planes = np.frombuffer(r.take(width * d), dtype=np.uint8).reshape(width, d)
+        theta = np.ascontiguousarray(planes.T).view(dtype).reshape(d).astype(np.float32)
+    elif encoding == 3:
+        scale = np.float32(r.f32())
+        theta = np.frombuffer(r.take(d), dtype=np.int8).astype(np.float32) * scale
+    else:
+        assert encoding == 4
+        theta = read_codebook(r, d)
+    assert r.done()
+    assert np.all(np.isfinite(theta)), "non-finite theta_d value"
+    model["theta_d"] = theta
     return model
 
 

@@ -47,6 +47,60 @@ package struct ByteReader {
         return Int(value)
     }
 
+    /// An unsigned LEB128 varint in its shortest form (at most 10 bytes, no value above
+    /// 2^64 - 1, no final 0x00 byte after the first).
+    package mutating func varint(_ field: String) throws(IdzError) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<10 {
+            let byte = try u8(field)
+            let bits = UInt64(byte & 0x7F)
+            if index == 9 && byte > 1 {
+                throw IdzError(.malformedSection, "\(field) is a varint above 2^64 - 1 (\(context))")
+            }
+            value |= bits << (7 * UInt64(index))
+            if byte & 0x80 == 0 {
+                if byte == 0 && index > 0 {
+                    throw IdzError(.malformedSection, "\(field) is a varint with a redundant zero byte (\(context))")
+                }
+                return value
+            }
+        }
+        throw IdzError(.malformedSection, "\(field) is a varint longer than 10 bytes (\(context))")
+    }
+
+    /// A varint size or count, at most `limit`.
+    package mutating func varintCount(_ field: String, limit: Int) throws(IdzError) -> Int {
+        let value = try varint(field)
+        guard value <= UInt64(limit) else {
+            throw IdzError(.limitExceeded, "\(field) \(value) exceeds the limit \(limit) (\(context))")
+        }
+        return Int(value)
+    }
+
+    /// A varint-prefixed byte string of at most `limit` bytes.
+    package mutating func varintBlob(_ field: String, limit: Int) throws(IdzError) -> ArraySlice<UInt8> {
+        let length = try varint("\(field) length")
+        guard length <= UInt64(limit) else {
+            throw IdzError(.limitExceeded, "\(field) of \(length) bytes exceeds the limit \(limit) (\(context))")
+        }
+        return try raw(Int(length), field)
+    }
+
+    /// A varint-prefixed UTF-8 string of at most `limit` bytes.
+    package mutating func varintString(_ field: String, limit: Int) throws(IdzError) -> String {
+        let utf8 = try varintBlob(field, limit: limit)
+        guard let string = String(validating: utf8, as: UTF8.self) else {
+            throw IdzError(.invalidUTF8, "\(field) is not valid UTF-8 (\(context))")
+        }
+        return string
+    }
+
+    /// The bytes from here to the end.
+    package mutating func rest() -> ArraySlice<UInt8> {
+        defer { position = bytes.endIndex }
+        return bytes[position...]
+    }
+
     /// A u32 count, at most `limit`.
     package mutating func count32(_ field: String, limit: Int) throws(IdzError) -> Int {
         let value = try u32(field)

@@ -21,6 +21,20 @@ package struct ByteWriter {
     /// A count or size: always non-negative in a valid model.
     package mutating func count(_ value: Int) { u64(UInt64(clamping: value)) }
 
+    /// Unsigned LEB128: 7 bits per byte, least significant first, high bit = more follow
+    /// (the shortest form; Formats/idz-v2.md).
+    package mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// A varint count (never negative in a valid model).
+    package mutating func varint(_ value: Int) { varint(UInt64(clamping: value)) }
+
     /// u32 byte length, then the UTF-8 bytes.
     package mutating func string(_ value: String) {
         let utf8 = Array(value.utf8)

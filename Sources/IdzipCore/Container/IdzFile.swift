@@ -6,20 +6,37 @@ import Foundation
 /// Layout: a 32-byte preamble (magic, version, flags, compressed and uncompressed payload
 /// lengths), the zlib-compressed payload of sections, and a SHA-256 of everything before it.
 public enum IdzFile {
-    /// The version this idzip writes and the only one it reads. It changes only when an
-    /// older reader could not safely ignore a change (see the spec's "Versions").
+    /// The version this idzip writes by default (`ContainerProfile.standard` without a
+    /// codebook). It changes only when an older reader could not safely ignore a change
+    /// (see the spec's "Versions").
     ///
     /// - 1: first version.
+    /// - 2: codebook theta_d (range coded) and the compact layout (Formats/idz-v2.md).
     public static let formatVersion: UInt32 = 1
+    /// The newest version this idzip reads and writes.
+    public static let latestVersion: UInt32 = 2
+    /// The versions `decode` reads.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
 
     // MARK: Bytes
 
-    /// The complete file for `model`; throws if the model breaks a rule of the format, so
-    /// that nothing is written that a reader would reject (Formats/idz-v1.md sections 2-6).
+    /// The complete file for `model` in `profile`; throws if the model breaks a rule of the
+    /// format, so that nothing is written that a reader would reject (Formats/idz-v1.md
+    /// sections 2-6, Formats/idz-v2.md). The standard profile writes version 1, or version 2
+    /// when theta_d is a codebook; the compact profile writes version 2.
+    /// - Parameter model: a model whose `weightsSHA256` has 32 bytes (a compact profile
+    ///   keeps its first `weightsDigestBytes`; a model read from a compact file may hold fewer
+    ///   and can only be written with at most that many).
     /// - Throws: `IdzError` of the kind the spec's section 15 names for the broken rule
     ///   (`.invalidValue`, `.invalidArchitecture`, `.limitExceeded`, ...).
-    public static func encode(_ model: IdzModel) throws(IdzError) -> [UInt8] {
+    public static func encode(_ model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> [UInt8] {
         let tensors = try IdzModelCheck.check(model)
+        if profile.layout == .compact {
+            return try CompactLayout.encode(model, digestBytes: profile.weightsDigestBytes)
+        }
+        guard model.weightsSHA256.count == IdzLayout.sha256Size else {
+            throw IdzError(.invalidValue, "the standard layout stores the 32-byte weights SHA-256; this model keeps \(model.weightsSHA256.count) bytes of it")
+        }
         let payload = PayloadEncoder.payload(for: model, tensors: tensors)
         guard payload.count <= ContainerLimits.maxUncompressedPayload else {
             throw IdzError(.limitExceeded, "the payload of \(payload.count) bytes exceeds the limit \(ContainerLimits.maxUncompressedPayload)")
@@ -28,22 +45,72 @@ public enum IdzFile {
         guard compressed.count <= ContainerLimits.maxCompressedPayload else {
             throw IdzError(.limitExceeded, "the compressed payload of \(compressed.count) bytes exceeds the limit \(ContainerLimits.maxCompressedPayload)")
         }
-        return seal(compressed: compressed, uncompressedLength: payload.count)
+        let version: UInt32 = model.theta.encoding == .codebook ? 2 : 1
+        return seal(compressed: compressed, uncompressedLength: payload.count, version: version)
     }
 
-    /// The model stored in `bytes`, after checking every rule of the format; sizes are
-    /// checked against the limits of spec section 5 before anything is allocated.
+    /// The exact size in bytes of the file `encode(model, profile:)` returns (the digest's
+    /// value does not change it: a draft with a zero digest has the sealed model's size).
+    /// - Throws: as `encode(_:profile:)`.
+    public static func encodedSize(of model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> Int {
+        try encode(model, profile: profile).count
+    }
+
+    /// The model stored in `bytes` (version 1 or 2, any layout), after checking every rule
+    /// of the format; sizes are checked against the limits of spec section 5 before
+    /// anything is allocated.
     /// - Throws: `IdzError` with one of the kinds of spec section 15; never traps on input.
     public static func decode(_ bytes: [UInt8]) throws(IdzError) -> IdzModel {
-        let preamble = try readPreamble(bytes)
-        let payloadEnd = IdzLayout.preambleSize + preamble.compressedLength
+        let container = try self.container(of: bytes)
+        if container.layout == .compact {
+            return try CompactLayout.decode(bytes)
+        }
+        let headerSize = container.version == 1 ? IdzLayout.preambleSize : IdzLayout.preambleSize + 1
+        let preamble = try readPreamble(bytes, headerSize: headerSize)
+        let payloadEnd = headerSize + preamble.compressedLength
         let trailer = bytes[payloadEnd...]
         let digest = Array(SHA256.hash(data: bytes[..<payloadEnd]))
         guard trailer.elementsEqual(digest) else {
             throw IdzError(.checksumMismatch, "checksum mismatch: the file is corrupt")
         }
-        let payload = try Zlib.inflate(bytes[IdzLayout.preambleSize..<payloadEnd], expectedLength: preamble.uncompressedLength)
-        return try PayloadDecoder.model(from: payload)
+        let payload = try Zlib.inflate(bytes[headerSize..<payloadEnd], expectedLength: preamble.uncompressedLength)
+        return try PayloadDecoder.model(from: payload, version: container.version)
+    }
+
+    /// The version and layout the first 13 bytes of `bytes` declare (nothing else is
+    /// checked: `decode` checks the rest).
+    /// - Throws: `IdzError` `.badMagic`, `.truncated`, `.unsupportedVersion`, or
+    ///   `.unsupportedFlags` for an unknown version 2 layout.
+    public static func container(of bytes: [UInt8]) throws(IdzError) -> ContainerInfo {
+        let magic = IdzLayout.magic
+        guard bytes.prefix(magic.count).elementsEqual(magic.prefix(bytes.count)) else {
+            throw IdzError(.badMagic, "not an .idz file (bad magic)")
+        }
+        guard bytes.count >= magic.count + 4 else {
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the magic and version")
+        }
+        var reader = ByteReader(bytes[magic.count...], context: "preamble")
+        let version = try reader.u32("version")
+        guard readableVersions.contains(version) else {
+            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1 and 2)")
+        }
+        if version == 1 {
+            return ContainerInfo(version: 1, layout: .standard, bodyCoding: "zlib")
+        }
+        guard bytes.count > magic.count + 4 else {
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes end before the version 2 layout byte")
+        }
+        let layout = bytes[magic.count + 4]
+        switch layout {
+        case 0:
+            return ContainerInfo(version: 2, layout: .standard, bodyCoding: "zlib")
+        case CompactLayout.storedBody, CompactLayout.deflatedBody:
+            return ContainerInfo(
+                version: 2, layout: .compact,
+                bodyCoding: layout == CompactLayout.storedBody ? "stored" : "deflate")
+        default:
+            throw IdzError(.unsupportedFlags, "unknown layout \(layout) (version 2 defines 0, 1 and 2)")
+        }
     }
 
     // MARK: Files
@@ -54,13 +121,21 @@ public enum IdzFile {
         try decode(readBytes(of: url))
     }
 
-    /// Encodes `model` and writes it atomically: readers see the old file or the new one
+    /// Reads and decodes a file and says which version and layout it has.
+    /// - Throws: as `read(contentsOf:)`.
+    public static func readWithContainer(contentsOf url: URL) throws(IdzError) -> (model: IdzModel, container: ContainerInfo) {
+        let bytes = try readBytes(of: url)
+        let model = try decode(bytes)
+        return (model, try container(of: bytes))
+    }
+
+    /// Encodes `model` in `profile` and writes it atomically: readers see the old file or the new one
     /// (a FIFO or character device is written into, see `OutputTarget`).
     /// - Returns: the bytes written.
     /// - Throws: as `encode(_:)`, or `IdzError` `.io` when the file cannot be written.
     @discardableResult
-    public static func write(_ model: IdzModel, to url: URL) throws(IdzError) -> Int {
-        let bytes = try encode(model)
+    public static func write(_ model: IdzModel, to url: URL, profile: ContainerProfile = .standard) throws(IdzError) -> Int {
+        let bytes = try encode(model, profile: profile)
         do {
             try AtomicFileWriter.write(bytes, to: url)
         } catch {
@@ -78,23 +153,17 @@ public enum IdzFile {
 
     /// Checks magic, version, flags, the declared lengths against the limits and the file
     /// length, in that order.
-    static func readPreamble(_ bytes: [UInt8]) throws(IdzError) -> Preamble {
+    /// `headerSize`: 32 for version 1, 33 for version 2's standard layout (its layout
+    /// byte sits between the version and the flags). Magic and version are already checked.
+    static func readPreamble(_ bytes: [UInt8], headerSize: Int = IdzLayout.preambleSize) throws(IdzError) -> Preamble {
         let magic = IdzLayout.magic
-        guard bytes.prefix(magic.count).elementsEqual(magic.prefix(bytes.count)) else {
-            throw IdzError(.badMagic, "not an .idz file (bad magic)")
+        guard bytes.count >= headerSize else {
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(headerSize)-byte preamble")
         }
-        var reader = ByteReader(bytes[...], context: "preamble")
-        guard bytes.count >= IdzLayout.preambleSize else {
-            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(IdzLayout.preambleSize)-byte preamble")
-        }
-        _ = try reader.raw(magic.count, "magic")
-        let version = try reader.u32("version")
-        guard version == formatVersion else {
-            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads version \(formatVersion))")
-        }
+        var reader = ByteReader(bytes[(headerSize - IdzLayout.preambleSize + magic.count + 4)...], context: "preamble")
         let flags = try reader.u32("flags")
         guard flags == 0 else {
-            throw IdzError(.unsupportedFlags, "unsupported flags 0x\(String(flags, radix: 16)) (version \(formatVersion) defines none)")
+            throw IdzError(.unsupportedFlags, "unsupported flags 0x\(String(flags, radix: 16)) (versions 1 and 2 define none)")
         }
         let compressed = try reader.u64("compressed length")
         let uncompressed = try reader.u64("uncompressed length")
@@ -105,7 +174,7 @@ public enum IdzFile {
             throw IdzError(.limitExceeded, "declared uncompressed payload of \(uncompressed) bytes exceeds the limit \(ContainerLimits.maxUncompressedPayload)")
         }
         let preamble = Preamble(compressedLength: Int(compressed), uncompressedLength: Int(uncompressed))
-        let expectedSize = IdzLayout.preambleSize + preamble.compressedLength + IdzLayout.trailerSize
+        let expectedSize = headerSize + preamble.compressedLength + IdzLayout.trailerSize
         guard bytes.count >= expectedSize else {
             throw IdzError(.truncated, "truncated file: the preamble declares \(expectedSize) bytes, the file has \(bytes.count)")
         }
@@ -119,11 +188,12 @@ public enum IdzFile {
         return preamble
     }
 
-    /// Preamble + compressed payload + SHA-256 trailer.
-    static func seal(compressed: [UInt8], uncompressedLength: Int) -> [UInt8] {
+    /// Preamble (+ layout byte 0 in version 2) + compressed payload + SHA-256 trailer.
+    static func seal(compressed: [UInt8], uncompressedLength: Int, version: UInt32 = 1) -> [UInt8] {
         var writer = ByteWriter()
         writer.raw(IdzLayout.magic)
-        writer.u32(formatVersion)
+        writer.u32(version)
+        if version >= 2 { writer.u8(0) }
         writer.u32(0)
         writer.count(compressed.count)
         writer.count(uncompressedLength)

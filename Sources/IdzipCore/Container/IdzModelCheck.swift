@@ -11,8 +11,8 @@ enum IdzModelCheck {
         try checkPreprocessing(model.preprocessing, inputShape: model.architecture.inputShape)
         try checkLabels(model.labels, architecture: model.architecture)
         try checkMetadata(model.metadata)
-        guard model.weightsSHA256.count == IdzLayout.sha256Size else {
-            throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32")
+        guard ContainerProfile.allowedDigestBytes.contains(model.weightsSHA256.count) else {
+            throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32 (or 0, 4, 8, 16 kept by a compact file)")
         }
         return tensors
     }
@@ -61,9 +61,24 @@ enum IdzModelCheck {
                 throw IdzError(.invalidValue, "the int8 scale of theta_d is \(scale); it must be finite and positive")
             }
             firstNonFinite = nil
+        case .codebook(let levels, let symbols):
+            try checkCodebook(levels: levels, symbols: symbols)
+            firstNonFinite = nil
         }
         if let index = firstNonFinite {
             throw IdzError(.invalidValue, "theta_d value \(index) is not finite")
+        }
+    }
+
+    static func checkCodebook(levels: [Float], symbols: [UInt16]) throws(IdzError) {
+        guard levels.count >= 1, levels.count <= StoredTheta.maxCodebookLevels else {
+            throw IdzError(.limitExceeded, "a codebook of \(levels.count) levels; the limit is 1...\(StoredTheta.maxCodebookLevels)")
+        }
+        if let index = levels.firstIndex(where: { !$0.isFinite }) {
+            throw IdzError(.invalidValue, "codebook level \(index) is \(levels[index]), not a finite number")
+        }
+        if let index = symbols.firstIndex(where: { Int($0) >= levels.count }) {
+            throw IdzError(.invalidValue, "theta_d symbol \(index) is \(symbols[index]), beyond the \(levels.count) codebook levels")
         }
     }
 

@@ -5,7 +5,18 @@ import Foundation
 public struct ModelDescription: Encodable, Sendable {
     public struct Tensor: Encodable, Sendable { public var name: String; public var shape: [Int]; public var `init`: String }
     public struct ProjectionInfo: Encodable, Sendable { public var kind: String; public var seed: UInt64; public var d: Int }
-    public struct ThetaInfo: Encodable, Sendable { public var count: Int; public var encoding: String; public var scale: Float? }
+    /// theta_d: d, the encoding, the int8 scale; for a codebook the levels K, the level
+    /// bytes (2 or 4 per level), the range-coded symbol bytes and bits per coordinate
+    /// (8 · (level bytes + coded bytes) / d).
+    public struct ThetaInfo: Encodable, Sendable {
+        public var count: Int
+        public var encoding: String
+        public var scale: Float?
+        public var levels: Int?
+        public var level_bytes: Int?
+        public var coded_bytes: Int?
+        public var bits_per_coordinate: Double?
+    }
     public struct PreprocessingInfo: Encodable, Sendable { public var input_scale: Float; public var mean: [Float]; public var standard_deviation: [Float] }
     /// One layer: its `type` (dense, conv2d, maxpool, relu, flatten, toy), the settings of
     /// that type (absent otherwise) and the shape of its output.
@@ -40,6 +51,8 @@ public struct ModelDescription: Encodable, Sendable {
     public var file: String
     public var file_bytes: Int
     public var format_version: UInt32
+    /// The container profile: "standard", "compact" or "compact:N" (N digest bytes kept).
+    public var container: String
     public var input_shape: [Int]
     /// The network layer by layer.
     public var layers: [LayerInfo]
@@ -60,11 +73,15 @@ public struct ModelDescription: Encodable, Sendable {
     /// - Parameters:
     ///   - path: the file's path as shown; `fileBytes`: its size.
     /// - Throws: `ArchitectureError` for an architecture without a valid tensor table.
-    public init(model: IdzModel, path: String, fileBytes: Int) throws(ArchitectureError) {
+    /// - Parameter container: what `IdzFile.container(of:)` says of the file (nil: a
+    ///   version 1 standard file).
+    public init(model: IdzModel, path: String, fileBytes: Int, container: ContainerInfo? = nil) throws(ArchitectureError) {
         let tensors = try model.architecture.parameterTensors()
         file = path
         file_bytes = fileBytes
-        format_version = IdzFile.formatVersion
+        let info = container ?? ContainerInfo(version: IdzFile.formatVersion, layout: .standard, bodyCoding: "zlib")
+        format_version = info.version
+        self.container = info.profile(of: model).name
         input_shape = model.architecture.inputShape
         let shapes = try model.architecture.outputShapes()
         layers = zip(model.architecture.layers, shapes).map { LayerInfo($0, outputShape: $1) }
@@ -78,6 +95,14 @@ public struct ModelDescription: Encodable, Sendable {
         var scale: Float?
         if case .int8(_, let value) = model.theta { scale = value }
         theta_d = ThetaInfo(count: model.theta.count, encoding: model.theta.encoding.name, scale: scale)
+        if case .codebook(let levels, let symbols) = model.theta {
+            let coded = RangeCoder.codedSize(symbols, alphabetSize: levels.count)
+            let levelBytes = CodebookBlock.levelBytes(levels)
+            theta_d.levels = levels.count
+            theta_d.level_bytes = levelBytes
+            theta_d.coded_bytes = coded
+            theta_d.bits_per_coordinate = symbols.isEmpty ? 0 : Double(8 * (levelBytes + coded)) / Double(symbols.count)
+        }
         preprocessing = PreprocessingInfo(
             input_scale: model.preprocessing.inputScale, mean: model.preprocessing.mean,
             standard_deviation: model.preprocessing.standardDeviation)

@@ -1,7 +1,8 @@
 /// Parses the uncompressed payload into a model. Every count is checked against a limit
 /// and against the bytes that remain before anything is allocated for it.
 enum PayloadDecoder {
-    static func model(from payload: [UInt8]) throws(IdzError) -> IdzModel {
+    /// - Parameter version: the file's format version (1 or 2; 2 allows codebook theta_d).
+    static func model(from payload: [UInt8], version: UInt32 = 1) throws(IdzError) -> IdzModel {
         let sections = try splitSections(payload)
         func required(_ tag: SectionTag) throws(IdzError) -> ByteReader {
             guard let body = sections[tag] else {
@@ -28,7 +29,7 @@ enum PayloadDecoder {
         try reader.expectEnd()
 
         reader = try required(.thetaD)
-        let theta = try readTheta(&reader)
+        let theta = try readTheta(&reader, allowCodebook: version >= 2)
         try reader.expectEnd()
 
         reader = try required(.preprocessing)
@@ -179,7 +180,7 @@ enum PayloadDecoder {
         return ProjectionSpec(kind: kind, seed: seed, dimension: Int(dimension))
     }
 
-    static func readTheta(_ reader: inout ByteReader) throws(IdzError) -> StoredTheta {
+    static func readTheta(_ reader: inout ByteReader, allowCodebook: Bool) throws(IdzError) -> StoredTheta {
         let code = try reader.u8("theta encoding")
         guard let encoding = ThetaEncoding(rawValue: code) else {
             throw IdzError(.unknownValue, "unknown theta encoding \(code)")
@@ -199,6 +200,12 @@ enum PayloadDecoder {
             let scale = try reader.f32("int8 scale")
             let bytes = try reader.raw(count, "int8 values")
             return .int8(bytes.map { Int8(bitPattern: $0) }, scale: scale)
+        case .codebook:
+            // The sections layout holds a codebook only in version 2.
+            guard allowCodebook else {
+                throw IdzError(.unknownValue, "theta encoding 4 (codebook) needs format version 2; this file is version 1")
+            }
+            return try CodebookBlock.read(&reader, count: count)
         }
     }
 

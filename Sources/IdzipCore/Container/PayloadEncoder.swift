@@ -33,7 +33,7 @@ enum PayloadEncoder {
         return payload.bytes
     }
 
-    private static func architecture(_ writer: inout ByteWriter, _ architecture: Architecture) {
+    static func architecture(_ writer: inout ByteWriter, _ architecture: Architecture) {
         writer.u8(UInt8(clamping: architecture.inputShape.count))
         for dimension in architecture.inputShape { writer.count(dimension) }
         writer.u32(UInt32(clamping: architecture.layers.count))
@@ -68,7 +68,7 @@ enum PayloadEncoder {
     }
 
     /// float32 and float16 values go out as byte planes (Formats/idz-v1.md 4.5); int8 as is.
-    private static func theta(_ writer: inout ByteWriter, _ theta: StoredTheta) {
+    static func theta(_ writer: inout ByteWriter, _ theta: StoredTheta) {
         writer.u8(theta.encoding.rawValue)
         writer.count(theta.count)
         switch theta {
@@ -79,10 +79,12 @@ enum PayloadEncoder {
         case .int8(let values, let scale):
             writer.f32(scale)
             for value in values { writer.u8(UInt8(bitPattern: value)) }
+        case .codebook(let levels, let symbols):
+            CodebookBlock.write(&writer, levels: levels, symbols: symbols)
         }
     }
 
-    private static func preprocessing(_ writer: inout ByteWriter, _ preprocessing: Preprocessing) {
+    static func preprocessing(_ writer: inout ByteWriter, _ preprocessing: Preprocessing) {
         writer.f32(preprocessing.inputScale)
         writer.u32(UInt32(clamping: preprocessing.mean.count))
         for mean in preprocessing.mean { writer.f32(mean) }

@@ -31,7 +31,7 @@ public enum QuantizationMethod: String, Sendable, Hashable, CaseIterable, Codabl
 /// A codebook learned with the model: K levels, the method, and how many epochs train
 /// theta_d in float32 first (theta_d starts at zero, where k-means has nothing to fit).
 public struct QuantizationSettings: Sendable, Hashable, Codable {
-    /// K, 2...256.
+    /// K (`levelRange`).
     public var levels: Int
     public var method: QuantizationMethod
     /// Epochs trained in float32 before the codebook is fitted (ignored by `postTraining`,
@@ -40,7 +40,8 @@ public struct QuantizationSettings: Sendable, Hashable, Codable {
     /// The levels' Adam learning rate as a fraction of the run's (fine-tuned method).
     public var levelRateFactor: Float
 
-    public static let levelRange = 2...256
+    /// K: 1 to the format's largest codebook.
+    public static let levelRange = 1...StoredTheta.maxCodebookLevels
 
     public init(levels: Int, method: QuantizationMethod, warmupEpochs: Int? = nil, levelRateFactor: Float = 0.02) {
         self.levels = levels

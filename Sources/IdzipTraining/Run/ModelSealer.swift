@@ -45,26 +45,60 @@ public struct ModelSealer: Sendable {
         return (ProjectionSpec(kind: .identity, seed: 0, dimension: theta0.count), zip(trained, theta0).map { $0 - $1 })
     }
 
-    /// An unsealed model: the digest is zero and there is no metadata yet.
+    /// An unsealed model: the digest is zero and there is no metadata yet. `.codebook`
+    /// quantises after training to `codebookLevels` levels (`StoredTheta.quantize`).
     /// - Throws: `TrainingError.network` when `encoding` cannot store a value of `thetaD`
     ///   (not finite, or beyond float16's range), naming the value.
-    public func draft(projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding) throws(TrainingError) -> IdzModel {
+    public func draft(
+        projection: ProjectionSpec, thetaD: [Float], encoding: ThetaEncoding, codebookLevels: Int = StoredTheta.defaultCodebookLevels
+    ) throws(TrainingError) -> IdzModel {
         do {
             try StoredTheta.checkRepresentable(thetaD, as: encoding)
         } catch {
             throw .network(error.description)
         }
+        let theta = encoding == .codebook ? StoredTheta.quantize(thetaD, levels: codebookLevels) : StoredTheta.encode(thetaD, as: encoding)
         return IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection,
-            theta: StoredTheta.encode(thetaD, as: encoding), preprocessing: preprocessing, labels: labels,
+            theta: theta, preprocessing: preprocessing, labels: labels,
             metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
     }
 
-    /// An unsealed model storing `theta` as it is (a codebook, ...).
-    public func draft(projection: ProjectionSpec, theta: StoredTheta) -> IdzModel {
-        IdzModel(
-            architecture: architecture, theta0Seed: theta0Seed, projection: projection, theta: theta,
-            preprocessing: preprocessing, labels: labels, metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+    /// An unsealed model from theta_d already in its stored form (e.g. a codebook learned
+    /// during training: `.codebook(levels:symbols:)`); the digest is zero and there is no
+    /// metadata yet. Expand it with `weights(of:)` and seal it with `write`.
+    /// - Parameters:
+    ///   - projection: P; `projection.dimension` must equal `theta.count` (d).
+    ///   - theta: theta_d as stored (any `StoredTheta`).
+    /// - Throws: `TrainingError.network` naming the broken rule when `theta` cannot be
+    ///   stored: d differs from the projection's, a non-finite value, level or int8 scale,
+    ///   a codebook outside 1...`StoredTheta.maxCodebookLevels` levels or a symbol >= its
+    ///   level count.
+    public func draft(projection: ProjectionSpec, theta: StoredTheta) throws(TrainingError) -> IdzModel {
+        do {
+            try theta.check(dimension: projection.dimension)
+        } catch {
+            throw .network(error.description)
+        }
+        return IdzModel(
+            architecture: architecture, theta0Seed: theta0Seed, projection: projection,
+            theta: theta, preprocessing: preprocessing, labels: labels,
+            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+    }
+
+    /// The exact size in bytes of the file `write` would produce for `draft` with
+    /// `metadata` in `profile`, without expanding or writing anything (the digest's value
+    /// does not change the size).
+    /// - Throws: `TrainingError.network` when the model breaks a rule of the format.
+    public func fileBytes(of draft: IdzModel, metadata: [MetadataEntry] = [], profile: ContainerProfile = .standard) throws(TrainingError) -> Int {
+        var model = draft
+        model.metadata = metadata
+        if model.weightsSHA256.count != 32 { model.weightsSHA256 = [UInt8](repeating: 0, count: 32) }
+        do {
+            return try IdzFile.encodedSize(of: model, profile: profile)
+        } catch {
+            throw .network(error.description)
+        }
     }
 
     /// The full weights (D floats) the draft expands to: what the file will reproduce.
@@ -78,12 +112,14 @@ public struct ModelSealer: Sendable {
     }
 
     /// Seals `draft` with the digest of `weights` (or, when nil, of a streamed expansion,
-    /// for models too large to hold) and `metadata`, and writes it atomically to `url`.
-    /// - Returns: the sealed model and the file's size in bytes.
+    /// for models too large to hold) and `metadata`, and writes it atomically to `url` in
+    /// `profile` (`.standard`: version 1, or version 2 for a codebook; `.compact`:
+    /// version 2's compact layout, which stores `metadata` too: pass [] to drop provenance).
+    /// - Returns: the sealed model (its full 32-byte digest) and the file's size in bytes.
     /// - Throws: `TrainingError.network` when the model cannot be expanded,
     ///   `TrainingError.output` when the file cannot be written.
     public func write(
-        _ draft: IdzModel, weights: [Float]?, metadata: [MetadataEntry], to url: URL
+        _ draft: IdzModel, weights: [Float]?, metadata: [MetadataEntry], to url: URL, profile: ContainerProfile = .standard
     ) throws(TrainingError) -> SealedModel {
         var model = draft
         if let weights {
@@ -98,7 +134,7 @@ public struct ModelSealer: Sendable {
         model.metadata = metadata
         let fileBytes: Int
         do {
-            fileBytes = try IdzFile.write(model, to: url)
+            fileBytes = try IdzFile.write(model, to: url, profile: profile)
         } catch {
             throw .output(error.description)
         }

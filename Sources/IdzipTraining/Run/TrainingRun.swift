@@ -22,6 +22,10 @@ public struct TrainingRunSpec: Sendable, Hashable {
     public var labels: [String]?
     /// A codebook learned with theta_d (subspace training only); nil stores theta_d with `encoding`.
     public var quantization: QuantizationSettings?
+    /// Levels of a `.codebook` encoding (post-training k-means, `StoredTheta.quantize`).
+    public var codebookLevels: Int = StoredTheta.defaultCodebookLevels
+    /// The file layout of a `.idz` output; `.compact` writes no provenance metadata.
+    public var container: ContainerProfile = .standard
 
     /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
     public init(
@@ -220,14 +224,25 @@ public final class TrainingRun {
     /// projection) or, for direct training on data, `.safetensors`. The recorded figures
     /// (accuracy, or loss for the toy problem) are measured on the weights as stored.
     /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
-    public func seal(to url: URL, profile: CompressionProfile = .standard) throws(TrainingError) -> SealedRun {
+    public func seal(to url: URL) throws(TrainingError) -> SealedRun {
         switch problem {
-        case .dataset(let data): return try sealTrained(data, to: url)
+        case .dataset(let data): return try sealTrained(data, to: [(url, spec.container)])[0]
         case .toy(let objective): return try sealToy(objective, to: url)
         }
     }
 
-    private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
+    /// Writes the `.idz` model of data-set training once per container profile (expanded
+    /// and evaluated once: every file stores the same theta_d), in order.
+    /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
+    public func seal(files: [(url: URL, container: ContainerProfile)]) throws(TrainingError) -> [SealedRun] {
+        guard case .dataset(let data) = problem, spec.dimension != nil || files.allSatisfy({ $0.url.pathExtension.lowercased() == "idz" }) else {
+            throw .network("internal: only a model trained on data is written in several containers")
+        }
+        return try sealTrained(data, to: files)
+    }
+
+    private func sealTrained(_ data: SelectedData, to files: [(url: URL, container: ContainerProfile)]) throws(TrainingError) -> [SealedRun] {
+        let url = files[0].url
         let threads = spec.configuration.threads
         // What training applied to the inputs: the explicit preprocessing, else bytes / 255
         // and float features as they are.
@@ -248,16 +263,21 @@ public final class TrainingRun {
             ]
             for entry in metadata(data, test: test, train: train, validation: validation) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
             let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
-            return SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
+            return [SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)]
         }
         let draft = try draftModel(sealer)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
         try FiniteValues.checkFinal(loss: test.meanLoss, of: "test loss")
-        let sealed = try sealer.write(
-            draft, weights: weights, metadata: metadata(data, test: test, train: train, validation: validation), to: url)
-        return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
+        var sealedRuns: [SealedRun] = []
+        for file in files {
+            let provenance = file.container.layout == .compact ? [] : metadata(data, test: test, train: train, validation: validation)
+            let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: file.url, profile: file.container)
+            sealedRuns.append(SealedRun(
+                fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels))
+        }
+        return sealedRuns
     }
 
     /// The unsealed model of the trained parameters: theta_d with the spec's encoding, or
@@ -266,11 +286,12 @@ public final class TrainingRun {
         let network = trainer as? Trainer
         if spec.quantization != nil, let projection = spec.projectionSpec, let codebook = network?.quantizer?.codebook {
             try FiniteValues.checkFinal(weights: codebook.levels, name: "codebook level")
-            return sealer.draft(projection: projection, theta: .float32(codebook.values))
+            return try sealer.draft(projection: projection, theta: .codebook(levels: codebook.levels, symbols: codebook.symbols))
         }
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        return try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        return try sealer.draft(
+            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
     }
 
     /// The learned codebook (a run with `quantization`, once fitted).
@@ -280,18 +301,20 @@ public final class TrainingRun {
         let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let draft = try sealer.draft(
+            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let loss = objective.loss(weights)
         try FiniteValues.checkFinal(loss: loss, of: "loss")
         let performance = ToyObjective.performance(loss: loss)
-        let sealed = try sealer.write(draft, weights: weights, metadata: Provenance.trainingEntries(spec.configuration, toy: true) + [
+        let provenance = spec.container.layout == .compact ? [] : Provenance.trainingEntries(spec.configuration, toy: true) + [
             MetadataEntry(key: "dataset", value: .string(dataSummary)),
             MetadataEntry(key: "loss", value: .double(loss)),
             MetadataEntry(key: "performance", value: .double(performance)),
             MetadataEntry(key: "steps", value: .int(Int64(trainer.progressCount))),
-        ], to: url)
+        ]
+        let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: url, profile: spec.container)
         return SealedRun(fileBytes: sealed.fileBytes, loss: loss, performance: performance)
     }
 

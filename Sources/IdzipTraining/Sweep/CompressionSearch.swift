@@ -154,12 +154,12 @@ public final class CompressionSearch {
     public let target: CompressionTarget
     public let directory: SweepDirectory
     /// Writes the model files of a sealed draft in every profile: (profile, bytes) in order.
-    public let profiles: [CompressionProfile]
+    public let profiles: [ContainerProfile]
     public var say: (String) -> Void = { _ in }
 
     public init(
         settings: CompressionSettings, levels: [Int], search: IntrinsicDimensionSearch, target: CompressionTarget,
-        profiles: [CompressionProfile] = CompressionProfile.all, directory: SweepDirectory
+        profiles: [ContainerProfile] = [.compact, .standard], directory: SweepDirectory
     ) {
         self.settings = settings
         self.levels = Array(Set(levels)).sorted()
@@ -283,6 +283,9 @@ public final class CompressionSearch {
         record.stopped == nil || record.level == level
     }
 
+    /// A profile's name as a file name part: "compact-8" for "compact:8".
+    static func fileName(_ profile: ContainerProfile) -> String { profile.name.replacingOccurrences(of: ":", with: "-") }
+
     /// Files no smaller-or-equal file matches in test accuracy, smallest first.
     public static func paretoFront(_ points: [CompressionPoint]) -> [CompressionPoint] {
         let sorted = points.sorted { ($0.bytes, -$0.test_accuracy, $0.d, $0.levels) < ($1.bytes, -$1.test_accuracy, $1.d, $1.levels) }
@@ -336,15 +339,10 @@ public final class CompressionSearch {
                 QuantizedStopJudge($0, from: quantization.fitEpoch(totalEpochs: configuration.epochs), totalEpochs: configuration.epochs)
             }
             try run.train(observer: judge)
-            var files: [CompressionRecord.File] = []
-            var sealed: SealedRun?
-            for profile in profiles {
-                let relative = "models/\(stem)-\(profile.name).idz"
-                let result = try run.seal(to: directory.file(relative), profile: profile)
-                files.append(.init(profile: profile.name, model: relative, bytes: result.fileBytes))
-                sealed = sealed ?? result
-            }
-            guard let sealed, let test = sealed.test else { throw TrainingError.network("internal: no profile to write") }
+            let relative = profiles.map { "models/\(stem)-\(Self.fileName($0)).idz" }
+            let results = try run.seal(files: zip(relative, profiles).map { (directory.file($0), $1) })
+            let files = zip(zip(profiles, relative), results).map { CompressionRecord.File(profile: $0.0.name, model: $0.1, bytes: $1.fileBytes) }
+            guard let sealed = results.first, let test = sealed.test else { throw TrainingError.network("internal: no profile to write") }
             return CompressionRecord(
                 d: d, levels: k, seed: seed, validation_accuracy: sealed.validation?.accuracy ?? sealed.performance,
                 test_accuracy: test.accuracy, entropy_bits: run.codebook?.entropyBits ?? 0, files: files,
@@ -371,8 +369,14 @@ public final class CompressionSearch {
         }
         // Model files live at models/<stem>-<profile>.idz; any other path is damaged or crafted.
         for record in records {
-            for file in record.files where file.model != "models/\(record.stem)-\(file.profile).idz" {
-                throw SweepError("\(url.path): run \(record.stem) names the model file '\(file.model)', not models/\(record.stem)-\(file.profile).idz")
+            for file in record.files {
+                guard ContainerProfile(name: file.profile) != nil else {
+                    throw SweepError("\(url.path): run \(record.stem) names an unknown container profile '\(file.profile)'")
+                }
+                let expected = "models/\(record.stem)-\(file.profile.replacingOccurrences(of: ":", with: "-")).idz"
+                guard file.model == expected else {
+                    throw SweepError("\(url.path): run \(record.stem) names the model file '\(file.model)', not \(expected)")
+                }
             }
         }
         // A run counts when it failed (no files) or every file it wrote is there.
