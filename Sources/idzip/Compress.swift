@@ -35,7 +35,7 @@ struct Compress: ParsableCommand {
     @Option(help: "Target: this fraction of the validation accuracy of the network trained directly (a baseline run).")
     var targetFraction: Double?
 
-    @Option(help: "Codebook sizes to try, comma-separated (each 2-256).", transform: Compress.levelList)
+    @Option(help: "Codebook sizes to try, comma-separated (each 2-256) (default: 8,16,32).", transform: Compress.levelList)
     var levels: [Int] = [8, 16, 32]
 
     @Option(help: "Search d in LOW-HIGH (default: 16 to D/10).", transform: DimensionRange.parse)

@@ -3,7 +3,7 @@ import IdzipTraining
 
 /// How a codebook of theta_d is learned (`idzip train --codebook`, `idzip compress`).
 struct QuantizerOptions: ParsableArguments {
-    @Option(name: .customLong("quantizer"), help: "How a codebook theta_d (--encoding codebook:K) is learned: ste (quantisation-aware training, straight-through estimator), fine-tuned (levels trained too) or post (k-means after training) (default: ste).", transform: QuantizerOptions.method)
+    @Option(name: .customLong("quantizer"), help: "How the codebook of theta_d is learned (with --encoding codebook:K for train): ste (quantisation-aware training, straight-through estimator), fine-tuned (levels trained too) or post (k-means after training) (default: ste).", transform: QuantizerOptions.method)
     var quantizerChoice: QuantizationMethod?
 
     var quantizer: QuantizationMethod { quantizerChoice ?? .ste }

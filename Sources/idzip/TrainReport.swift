@@ -41,9 +41,9 @@ struct TrainReport {
             summary.test_accuracy * 100, summary.train_accuracy * 100, counted(run.epochsCompleted, "epoch"), seconds,
             grouped(Int(summary.examples_per_second))))
         if let codebook = run.codebook {
-            Swift.print(String(format: "codebook: %d levels, %.2f bits per coordinate (entropy of the symbols), %@ bytes of coded theta_d",
+            Swift.print(String(format: "codebook: %d levels, entropy %.2f bits per coordinate, theta_d range-coded in %@ bytes",
                 codebook.levels.count, codebook.entropyBits / Double(max(1, codebook.symbols.count)),
-                grouped(Int((codebook.entropyBits / 8).rounded(.up)))))
+                grouped(RangeCoder.codedSize(codebook.symbols, alphabetSize: codebook.levels.count))))
         }
         if let validation = summary.validation_accuracy {
             Swift.print(String(format: "validation accuracy %.2f%% on the %@", validation * 100, summary.selected_on))
