@@ -10,6 +10,12 @@ $idzip create --model fc:784-200-200-10 --projection sparse --dim 750 --theta-sc
 $idzip create --model fc:784-200-200-10 --projection dense --dim 100 --theta-scale 0.05 --seed 1 --projection-seed 4 -o fc-dense-d100.idz
 $idzip create --model lenet --projection fastfood --dim 300 --theta-scale 0.05 --encoding float16 --seed 5 --projection-seed 6 -o lenet-fastfood-d300-float16.idz
 $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encoding int8 --seed 7 --projection-seed 8 -o toy-sparse-d10-int8.idz
+# Version 2 (Formats/idz-v2.md): codebook theta_d, the compact layout (keeping the whole
+# weights digest so that a new implementation can check its expansion), and a compact file
+# whose projection seed is derived from theta0's (7 XOR 0x9E3779B97F4A7C15).
+$idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --container compact:32 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16-compact.idz
+$idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16.idz
+$idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encoding int8 --container compact:32 --seed 7 --projection-seed 11400714819323198482 -o toy-sparse-d10-int8-compact.idz
 : > SHA256SUMS-weights
 for model in *.idz; do
     digest=$($idzip info --json "$model" | sed -n 's/.*"weights_sha256" : "\([0-9a-f]*\)".*/\1/p')

@@ -61,10 +61,21 @@ struct Expand: ParsableCommand {
         if json {
             try printJSON(ExpandReport(
                 model: self.model, output: outputPath, format: chosenFormat.rawValue, parameters: report.parameterCount,
-                bytes: report.bytesWritten, seconds: report.seconds, weights_sha256: hexString(report.sha256), verified: true))
+                bytes: report.bytesWritten, seconds: report.seconds, weights_sha256: hexString(report.sha256), verified: !model.weightsSHA256.isEmpty))
         } else {
             let seconds = String(format: "%.3f", report.seconds)
-            StandardOutput.line("expanded \(grouped(report.parameterCount)) parameters to \(target == .standardOutput ? "standard output" : outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) verified", toError: target == .standardOutput)
+            StandardOutput.line("expanded \(grouped(report.parameterCount)) parameters to \(target == .standardOutput ? "standard output" : outputPath) (\(grouped(report.bytesWritten)) bytes, \(chosenFormat.rawValue)) in \(seconds) s; sha256 \(hexString(report.sha256)) \(Self.verification(model))", toError: target == .standardOutput)
+        }
+    }
+}
+
+extension Expand {
+    /// "verified", "verified (first N bytes of the digest)" or "not verified (...)".
+    static func verification(_ model: IdzModel) -> String {
+        switch model.weightsSHA256.count {
+        case 0: "not verified (the file keeps no weights digest)"
+        case 32: "verified"
+        default: "verified (first \(model.weightsSHA256.count) bytes of the digest)"
         }
     }
 }
@@ -79,5 +90,6 @@ private struct ExpandReport: Encodable {
     var bytes: Int
     var seconds: Double
     var weights_sha256: String
+    /// false when the file keeps no weights digest (a compact file): nothing was checked.
     var verified: Bool
 }

@@ -62,6 +62,9 @@ struct SweepRun: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if modelOptions.encoding.encoding == .codebook, modelOptions.encoding.levels != StoredTheta.defaultCodebookLevels {
+            throw ValidationError("a sweep stores a codebook with \(StoredTheta.defaultCodebookLevels) levels; use --encoding codebook")
+        }
         guard dims == nil || search == nil else { throw ValidationError("give either --dims or --search, not both") }
         guard resolution >= 1 else { throw ValidationError("--resolution must be at least 1") }
         guard dimensions.largest <= Limits.maxSubspaceDimension else {

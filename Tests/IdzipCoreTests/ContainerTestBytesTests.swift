@@ -112,6 +112,17 @@ struct TestPayload {
                 case .int8(let values, let scale):
                     writer.f32(scale)
                     values.forEach { writer.u8(UInt8(bitPattern: $0)) }
+                case .codebook(let levels, let symbols):
+                    // Formats/idz-v2.md section 4: varint K, level format, levels, coded symbols.
+                    var k = UInt64(levels.count)
+                    while k >= 0x80 { writer.u8(UInt8(k & 0x7F) | 0x80); k >>= 7 }
+                    writer.u8(UInt8(k))
+                    let half = levels.allSatisfy { HalfFloat.float(fromBits: HalfFloat.bits(from: $0)).bitPattern == $0.bitPattern }
+                    writer.u8(half ? 1 : 0)
+                    for level in levels {
+                        if half { writer.u16(HalfFloat.bits(from: level)) } else { writer.f32(level) }
+                    }
+                    RangeCoder.encode(symbols, alphabetSize: levels.count).forEach { writer.u8($0) }
                 }
             }),
             (Tag.preprocessing, TestBytes.build { writer in

@@ -278,8 +278,9 @@ def read_compact(data):
     model["layers"] = layers
     model["tensor_table"] = [(name, shape, scheme) for name, shape, scheme, _, _ in tensors(model)]
     model["theta0_seed"] = read_varint(r)
-    kind = r.u8()
-    model["projection"] = (kind, read_varint(r), read_varint(r))
+    kind_byte = r.u8()  # bit 7: the seed is derived from theta0's (idz-v2.md 3.1)
+    seed = model["theta0_seed"] ^ 0x9E3779B97F4A7C15 if kind_byte & 0x80 else read_varint(r)
+    model["projection"] = (kind_byte & 0x7F, seed, read_varint(r))
     d = model["projection"][2]
     form = r.u8()
     if form == 0:
@@ -520,31 +521,48 @@ KNOWN_TAGS = REQUIRED_TAGS + (0x8001, 0x8002)
 MAX_DIMENSION, MAX_PARAMETERS, MAX_D = 2**24, 2**36, 2**26
 
 
-def _check_preamble_and_inflate(data):
-    """Steps 1 to 9 of section 2; returns the payload."""
+def _check_version(data):
+    """Steps 1 to 3 (version 2: section 2 and 7 of idz-v2.md); returns (version, layout)."""
     head = data[:8]
     if head != MAGIC[:len(head)]:
         raise IdzReject("bad-magic")
-    if len(data) < 32:
+    if len(data) < 12:
         raise IdzReject("truncated")
-    version, flags, clen, ulen = struct.unpack("<IIQQ", data[8:32])
-    if version != 1:
+    version = struct.unpack("<I", data[8:12])[0]
+    if len(data) < 32 and version != 2:
+        raise IdzReject("truncated")
+    if version not in (1, 2):
         raise IdzReject("unsupported-version")
+    if version == 1:
+        return 1, 0
+    if len(data) < 13:
+        raise IdzReject("truncated")
+    if data[12] not in (0, 1, 2):
+        raise IdzReject("unsupported-flags")
+    return 2, data[12]
+
+
+def _check_preamble_and_inflate(data, head=32):
+    """Steps 2 and 4 to 9 of section 2 (head: 32, or 33 for version 2's standard layout);
+    returns the payload."""
+    if len(data) < head:
+        raise IdzReject("truncated")
+    flags, clen, ulen = struct.unpack("<IQQ", data[head - 20:head])
     if flags != 0:
         raise IdzReject("unsupported-flags")
     if clen > 256 * 2**20 or ulen > 256 * 2**20:
         raise IdzReject("limit-exceeded")
-    if len(data) < 32 + clen + 32:
+    if len(data) < head + clen + 32:
         raise IdzReject("truncated")
-    if len(data) > 32 + clen + 32:
+    if len(data) > head + clen + 32:
         raise IdzReject("trailing-bytes")
     if ulen > clen * 1032 + 1024:
         raise IdzReject("bad-compression")
-    if hashlib.sha256(data[:32 + clen]).digest() != data[32 + clen:]:
+    if hashlib.sha256(data[:head + clen]).digest() != data[head + clen:]:
         raise IdzReject("checksum-mismatch")
     inflater = zlib.decompressobj()
     try:
-        payload = inflater.decompress(data[32:32 + clen], ulen + 1)  # output capped at U + 1
+        payload = inflater.decompress(data[head:head + clen], ulen + 1)  # output capped at U + 1
     except zlib.error:
         raise IdzReject("bad-compression")
     if len(payload) != ulen or not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
@@ -629,6 +647,196 @@ def _architecture_rules(input_shape, layers):
     return expected, parameters, int(np.prod(shape, dtype=object))
 
 
+def _projection_rules(kind, d, D):
+    if d < 1 or d > D or (kind == 0 and d != D):
+        raise IdzReject("invalid-value", "d")
+    if kind == 3:
+        block = 1 << max(0, (d - 1).bit_length())  # smallest power of two >= d
+        if -(-D // block) > 2**32:
+            raise IdzReject("limit-exceeded", "Fastfood blocks")
+
+
+def _varint(r, limit=None):
+    try:
+        value = read_varint(r)
+    except ValueError:
+        raise IdzReject("malformed-section", "varint")
+    return value if limit is None else r.limited(value, limit)
+
+
+def _vblob(r, limit):
+    return r.take(_varint(r, limit))
+
+
+def _vstring(r, limit):
+    try:
+        return _vblob(r, limit).decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise IdzReject("invalid-utf8")
+
+
+def _check_codebook(r, n):
+    """idz-v2.md section 4, to the end of the field; returns the values (float32 bits)."""
+    k = _varint(r, MAX_LEVELS)
+    if k == 0:
+        raise IdzReject("invalid-value", "no levels")
+    form = r.u8()
+    if form not in (0, 1):
+        raise IdzReject("unknown-value", "level format")
+    r.room(k, 4 if form == 0 else 2)
+    levels = np.frombuffer(r.take((4 if form == 0 else 2) * k), dtype="<f4" if form == 0 else "<f2").astype(np.float32)
+    if not np.all(np.isfinite(levels)):
+        raise IdzReject("invalid-value", "non-finite level")
+    try:
+        symbols = rc_decode(r.take(r.remaining()), n, k)
+    except RangeCoderError:
+        raise IdzReject("invalid-value", "coded stream")
+    return levels[np.array(symbols, dtype=np.int64)].view("<u4") if n else np.zeros(0, "<u4")
+
+
+def _check_compact(data):
+    """idz-v2.md section 7."""
+    if len(data) < 17:
+        raise IdzReject("truncated")
+    if zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
+        raise IdzReject("checksum-mismatch")
+    if data[12] == 1:
+        body = data[13:-4]
+    else:
+        h = CheckedReader(data[13:-4])
+        length = _varint(h, 256 * 2**20)
+        compressed = h.take(h.remaining())
+        if length > len(compressed) * 1032 + 1024:
+            raise IdzReject("bad-compression")
+        inflater = zlib.decompressobj(-15)
+        try:
+            body = inflater.decompress(compressed, length + 1)
+        except zlib.error:
+            raise IdzReject("bad-compression")
+        if len(body) != length or not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+            raise IdzReject("bad-compression")
+    r = CheckedReader(body)
+    rank = _varint(r, 8)
+    input_shape = [_varint(r, MAX_DIMENSION) for _ in range(rank)]
+    count = _varint(r, 1024)
+    r.room(count, 1)
+    layers = []
+    for _ in range(count):
+        code = r.u8()
+        if code == 1:
+            layers.append(("dense", _varint(r, MAX_DIMENSION)))
+        elif code == 2:
+            filters, kernel = _varint(r, MAX_DIMENSION), _varint(r, MAX_DIMENSION)
+            padding = r.u8()
+            if padding not in (0, 1):
+                raise IdzReject("unknown-value", "padding")
+            layers.append(("conv2d", filters, kernel, padding))
+        elif code == 3:
+            layers.append(("maxpool", _varint(r, MAX_DIMENSION)))
+        elif code == 4:
+            layers.append(("relu",))
+        elif code == 5:
+            layers.append(("flatten",))
+        elif code == 6:
+            layers.append(("toy", _varint(r, MAX_DIMENSION), _varint(r, MAX_DIMENSION)))
+        else:
+            raise IdzReject("unknown-value", "layer type %d" % code)
+    _, D, outputs = _architecture_rules(input_shape, layers)
+    _varint(r)  # theta0 seed
+    kind_byte = r.u8()
+    kind = kind_byte & 0x7F
+    if kind not in (0, 1, 2, 3):
+        raise IdzReject("unknown-value", "projection kind")
+    if not kind_byte & 0x80:
+        _varint(r)
+    d = _varint(r, MAX_D)
+    _projection_rules(kind, d, D)
+    form = r.u8()
+    channels, input_scale, means, stds = 1, 1 / 255, [0.0], [1.0]
+    if form == 1:
+        input_scale = r.f32()
+        channels = _varint(r, 4096)
+        r.room(channels, 8)
+        means = [r.f32() for _ in range(channels)]
+        stds = [r.f32() for _ in range(channels)]
+    elif form != 0:
+        raise IdzReject("unknown-value", "preprocessing form")
+    form = r.u8()
+    labels = None
+    if form == 1:
+        if outputs > 65536:
+            raise IdzReject("limit-exceeded", "decimal labels")
+        labels = [str(i) for i in range(outputs)]
+    elif form == 2:
+        count = _varint(r, 65536)
+        if count == 0:
+            raise IdzReject("invalid-value", "stored labels with count 0")
+        r.room(count, 1)
+        labels = [_vstring(r, 4096) for _ in range(count)]
+    elif form != 0:
+        raise IdzReject("unknown-value", "label form")
+    count = _varint(r, 4096)
+    r.room(count, 2)
+    keys = []
+    for _ in range(count):
+        keys.append(_vstring(r, 4096).encode())
+        code = r.u8()
+        if code in (1, 2):
+            r.take(8)
+        elif code == 3:
+            _vstring(r, 65536)
+        elif code == 4:
+            if r.u8() > 1:
+                raise IdzReject("invalid-value", "bool")
+        elif code == 5:
+            _vblob(r, 65536)
+        else:
+            raise IdzReject("unknown-value", "metadata type")
+    digest = r.u8()
+    if digest not in (0, 4, 8, 16, 32):
+        raise IdzReject("invalid-value", "digest length")
+    r.take(digest)
+    encoding = r.u8()
+    if encoding not in (1, 2, 3, 4):
+        raise IdzReject("unknown-value", "theta encoding")
+    scale = None
+    if encoding == 4:
+        values = _check_codebook(r, d)
+    elif encoding == 3:
+        scale = r.f32()
+        r.take(d)
+    else:
+        width = 4 if encoding == 1 else 2
+        r.room(d, width)
+        planes = np.frombuffer(r.take(width * d), dtype=np.uint8).reshape(width, d)
+        values = np.ascontiguousarray(planes.T).view("<u4" if width == 4 else "<u2").reshape(d)
+    r.end()
+    # The remaining model checks (idz-v1.md step 12 after the projection).
+    if encoding == 1 and np.any((values & 0x7F800000) == 0x7F800000):
+        raise IdzReject("invalid-value", "non-finite float32")
+    if encoding == 2 and np.any((values & 0x7C00) == 0x7C00):
+        raise IdzReject("invalid-value", "non-finite float16")
+    if encoding == 3 and not (math.isfinite(scale) and scale > 0):
+        raise IdzReject("invalid-value", "int8 scale")
+    input_channels = input_shape[0] if len(input_shape) == 3 else 1
+    if channels not in (1, input_channels):
+        raise IdzReject("invalid-value", "preprocessing channels")
+    if not math.isfinite(input_scale):
+        raise IdzReject("invalid-value", "input scale")
+    for mean, std in zip(means, stds):
+        if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+            raise IdzReject("invalid-value", "mean or std")
+    if labels is not None and len(labels) != outputs:
+        raise IdzReject("invalid-value", "label count")
+    seen = set()
+    for key in keys:
+        if not key:
+            raise IdzReject("invalid-value", "empty metadata key")
+        if key in seen:
+            raise IdzReject("duplicate-metadata-key")
+        seen.add(key)
+
+
 def check_idz(data):
     """The kind of the first error of `data` (spec section 2's order), or "ok"."""
     try:
@@ -639,7 +847,10 @@ def check_idz(data):
 
 
 def _check(data):
-    sections = _split(_check_preamble_and_inflate(data))
+    version, layout = _check_version(data)
+    if layout in (1, 2):
+        return _check_compact(data)
+    sections = _split(_check_preamble_and_inflate(data, 32 if version == 1 else 33))
 
     def section(tag):
         if tag not in sections:
@@ -712,11 +923,17 @@ def _check(data):
 
     r = section(0x0005)
     encoding = r.u8()
-    if encoding not in (1, 2, 3):
+    if encoding not in ((1, 2, 3) if version == 1 else (1, 2, 3, 4)):
         raise IdzReject("unknown-value", "theta encoding")
     n = r.limited(r.u64(), MAX_D)
     scale = None
-    if encoding == 3:
+    if encoding == 4:
+        # idz-v2.md section 4: n = d and the projection rules before the symbols are decoded.
+        if n != d:
+            raise IdzReject("invalid-value", "theta count")
+        _projection_rules(kind, d, D)
+        values = _check_codebook(r, n)
+    elif encoding == 3:
         scale = r.f32()
         values = np.frombuffer(r.take(n), dtype=np.int8)
     else:
@@ -774,12 +991,7 @@ def _check(data):
         r.end()
 
     # Step 12: model checks, in order.
-    if d < 1 or d > D or (kind == 0 and d != D):
-        raise IdzReject("invalid-value", "d")
-    if kind == 3:
-        block = 1 << max(0, (d - 1).bit_length())  # smallest power of two >= d
-        if -(-D // block) > 2**32:
-            raise IdzReject("limit-exceeded", "Fastfood blocks")
+    _projection_rules(kind, d, D)
     if n != d:
         raise IdzReject("invalid-value", "theta count")
     if encoding == 1 and np.any((values & 0x7F800000) == 0x7F800000):

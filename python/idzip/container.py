@@ -1,4 +1,5 @@
-"""Reading and validating `.idz` files (Formats/idz-v1.md sections 2-6 and 12-15).
+"""Reading and validating `.idz` files (Formats/idz-v1.md sections 2-6 and 12-15, and
+version 2, Formats/idz-v2.md: codebook theta_d and the compact layout, in ``version2``).
 
 The checks run in the order of idzip's Swift reader, so a file is rejected with the same
 error kind: preamble, trailer, capped inflation, sections, then each required section in tag
@@ -14,6 +15,7 @@ import zlib
 import numpy as np
 
 from . import errors as E
+from . import version2 as V2
 from .architecture import (
     INIT_SCHEMES, MAX_DIMENSION, MAX_LAYERS, MAX_PARAMETERS, MAX_RANK, Architecture, Layer,
 )
@@ -51,7 +53,7 @@ SECTION_NAMES = {
 #: Projection kind codes (section 4.4).
 PROJECTION_KINDS = {0: "identity", 1: "dense", 2: "sparse", 3: "fastfood"}
 #: theta_d encoding codes (section 4.5).
-THETA_ENCODINGS = {1: "float32", 2: "float16", 3: "int8"}
+THETA_ENCODINGS = {1: "float32", 2: "float16", 3: "int8", 4: "codebook"}
 _LAYER_CODES = {1: "dense", 2: "conv2d", 3: "maxpool", 4: "relu", 5: "flatten", 6: "toy"}
 _PADDINGS = {0: "valid", 1: "same"}
 
@@ -77,17 +79,20 @@ class ThetaD:
     """theta_d as stored (section 4.5) and decoded (section 12).
 
     Attributes:
-        encoding: ``"float32"``, ``"float16"`` or ``"int8"``.
+        encoding: ``"float32"``, ``"float16"``, ``"int8"`` or ``"codebook"`` (version 2).
         raw: the stored values: float32 / float16 arrays reassembled from their byte planes,
-            or the int8 array.
-        scale: the int8 scale (float), None for the float encodings.
+            the int8 array, or the codebook's uint16 symbols.
+        scale: the int8 scale (float), None for the other encodings.
+        levels: float32 array [K] of a codebook, else None.
         values: float32 array [d], the decoded values (float16 widened exactly,
-            int8 as float32(q) * scale).
+            int8 as float32(q) * scale, a codebook's levels[symbol]).
     """
 
-    def __init__(self, encoding, raw, scale=None):
-        self.encoding, self.raw, self.scale = encoding, raw, scale
-        if encoding == "int8":
+    def __init__(self, encoding, raw, scale=None, levels=None):
+        self.encoding, self.raw, self.scale, self.levels = encoding, raw, scale, levels
+        if encoding == "codebook":
+            values = levels[raw.astype(np.int64)] if len(raw) else np.zeros(0, np.float32)
+        elif encoding == "int8":
             values = raw.astype(np.float32) * np.float32(scale)
         else:
             values = raw.astype(np.float32)
@@ -180,22 +185,39 @@ class _Reader:
 
 # MARK: Preamble, trailer, compression
 
-def _preamble(data):
+def _version(data):
+    """Magic, version and (version 2) layout: (version, layout)."""
     n = len(data)
     if data[:min(8, n)] != MAGIC[:min(8, n)]:
         raise E.BadMagic("not an .idz file (bad magic)")
-    if n < PREAMBLE_SIZE:
+    if n < 12:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
-    version, flags, compressed, uncompressed = struct.unpack("<IIQQ", data[8:32])
-    if version != 1:
-        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads version 1)" % version)
+    version = struct.unpack("<I", data[8:12])[0]
+    if n < PREAMBLE_SIZE and version != 2:
+        raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
+    if version not in (1, 2):
+        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 and 2)" % version)
+    if version == 1:
+        return 1, 0
+    if n < 13:
+        raise E.Truncated("truncated file: %d bytes end before the version 2 layout byte" % n)
+    if data[12] not in (0, 1, 2):
+        raise E.UnsupportedFlags("unknown layout %d (version 2 defines 0, 1 and 2)" % data[12])
+    return 2, data[12]
+
+
+def _preamble(data, head=PREAMBLE_SIZE):
+    n = len(data)
+    if n < head:
+        raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, head))
+    flags, compressed, uncompressed = struct.unpack("<IQQ", data[head - 20:head])
     if flags != 0:
-        raise E.UnsupportedFlags("unsupported flags 0x%x (version 1 defines none)" % flags)
+        raise E.UnsupportedFlags("unsupported flags 0x%x (versions 1 and 2 define none)" % flags)
     if compressed > MAX_COMPRESSED_PAYLOAD:
         raise E.LimitExceeded("declared compressed payload of %d bytes exceeds the limit %d" % (compressed, MAX_COMPRESSED_PAYLOAD))
     if uncompressed > MAX_UNCOMPRESSED_PAYLOAD:
         raise E.LimitExceeded("declared uncompressed payload of %d bytes exceeds the limit %d" % (uncompressed, MAX_UNCOMPRESSED_PAYLOAD))
-    expected = PREAMBLE_SIZE + compressed + TRAILER_SIZE
+    expected = head + compressed + TRAILER_SIZE
     if n < expected:
         raise E.Truncated("truncated file: the preamble declares %d bytes, the file has %d" % (expected, n))
     if n > expected:
@@ -320,11 +342,20 @@ def _join_planes(planes, count, width):
     return np.ascontiguousarray(grid.T).view(dtype).reshape(count)
 
 
-def _read_theta(r):
+def _read_theta(r, version=1, projection=None, parameter_count=0):
     code = r.u8("theta encoding")
     if code not in THETA_ENCODINGS:
         raise E.UnknownValue("unknown theta encoding %d" % code)
     count = r.count("theta_d count", MAX_SUBSPACE_DIMENSION)
+    if code == 4:
+        if version < 2:
+            raise E.UnknownValue("theta encoding 4 (codebook) needs format version 2; this file is version 1")
+        # idz-v2.md section 4: count = d and the projection rules before the symbols.
+        if count != projection.d:
+            raise E.InvalidValue("theta_d has %d values, but d is %d" % (count, projection.d))
+        _check_projection(projection, parameter_count)
+        levels, symbols = V2.read_codebook(r, count)
+        return ("codebook", symbols, levels)
     if code == 1:
         r.check_room(count, 4, "float32 values")
         bits = _join_planes(r.raw(4 * count, "float32 byte planes"), count, 4)
@@ -404,7 +435,9 @@ def _check_projection(projection, parameter_count):
 def _check_theta(encoding, raw, scale, d):
     if len(raw) != d:
         raise E.InvalidValue("theta_d has %d values, but d is %d" % (len(raw), d))
-    if encoding == "float32":
+    if encoding == "codebook":
+        bad = ()  # levels and symbols were checked as they were read
+    elif encoding == "float32":
         bad = np.flatnonzero((raw & np.uint32(0x7F800000)) == 0x7F800000)
     elif encoding == "float16":
         bad = np.flatnonzero((raw & np.uint16(0x7C00)) == 0x7C00)
@@ -455,12 +488,16 @@ def decode(data):
     """
     if not isinstance(data, bytes):
         data = bytes(data)
-    compressed, uncompressed = _preamble(data)
-    end = PREAMBLE_SIZE + compressed
+    version, layout = _version(data)
+    if layout in (1, 2):
+        return _decode_compact(data)
+    head = PREAMBLE_SIZE if version == 1 else PREAMBLE_SIZE + 1
+    compressed, uncompressed = _preamble(data, head)
+    end = head + compressed
     view = memoryview(data)  # no copies of the (up to 256 MiB) payload
     if hashlib.sha256(view[:end]).digest() != data[end:]:
         raise E.ChecksumMismatch("checksum mismatch: the file is corrupt")
-    payload = _inflate(view[PREAMBLE_SIZE:end], uncompressed)
+    payload = _inflate(view[head:end], uncompressed)
     sections = _split_sections(payload)
 
     def required(tag):
@@ -486,7 +523,7 @@ def decode(data):
     r.expect_end()
 
     r = required(TAG_THETA_D)
-    encoding, raw, scale = _read_theta(r)
+    encoding, raw, scale = _read_theta(r, version, projection, architecture.parameter_count)
     r.expect_end()
 
     r = required(TAG_PREPROCESSING)
@@ -514,16 +551,148 @@ def decode(data):
     _check_labels(labels, architecture)
     _check_metadata(metadata)
 
+    return {
+        "architecture": architecture, "theta0_seed": theta0_seed, "projection": projection,
+        "theta_d": _theta_d(encoding, raw, scale),
+        "preprocessing": Preprocessing(input_scale, mean, std), "labels": labels,
+        "metadata": dict(metadata), "weights_sha256": weights_sha256,
+        "file_sha256": data[end:], "file_size": len(data),
+    }
+
+
+def _theta_d(encoding, raw, scale):
+    if encoding == "codebook":
+        return ThetaD("codebook", raw, levels=scale)
     if encoding == "float32":
         raw = raw.view("<f4").astype(np.float32)
     elif encoding == "float16":
         raw = raw.view("<f2").astype(np.float16)
+    return ThetaD(encoding, raw, scale)
+
+
+def _decode_compact(data):
+    """Version 2's compact layout (idz-v2.md section 3), in the Swift reader's order."""
+    r = _Reader(V2.compact_body(data), "compact body")
+    rank = V2.varint_count(r, "input rank", MAX_RANK)
+    input_shape = tuple(V2.varint_count(r, "input dimension", MAX_DIMENSION) for _ in range(rank))
+    layer_count = V2.varint_count(r, "layer count", MAX_LAYERS)
+    r.check_room(layer_count, 1, "layers")
+    layers = []
+    for index in range(layer_count):
+        code = r.u8("layer %d type" % index)
+        if code not in _LAYER_CODES:
+            raise E.UnknownValue("unknown layer type %d (layer %d)" % (code, index))
+        kind = _LAYER_CODES[code]
+
+        def dimension(name):
+            return V2.varint_count(r, "layer %d %s" % (index, name), MAX_DIMENSION)
+
+        if kind == "dense":
+            layers.append(Layer("dense", units=dimension("units")))
+        elif kind == "conv2d":
+            filters, kernel = dimension("filters"), dimension("kernel")
+            padding = r.u8("layer %d padding" % index)
+            if padding not in _PADDINGS:
+                raise E.UnknownValue("unknown padding %d (layer %d)" % (padding, index))
+            layers.append(Layer("conv2d", filters=filters, kernel=kernel, padding=_PADDINGS[padding]))
+        elif kind == "maxpool":
+            layers.append(Layer("maxpool", size=dimension("pool size")))
+        elif kind == "toy":
+            groups = dimension("groups")
+            layers.append(Layer("toy", groups=groups, group_size=dimension("group size")))
+        else:
+            layers.append(Layer(kind))
+    architecture = Architecture(input_shape, tuple(layers))
+    architecture.tensors  # the rules of section 6, before anything else is read
+    theta0_seed = V2.read_varint(r, "theta0 seed")
+    kind_byte = r.u8("projection kind")
+    if kind_byte & 0x7F not in PROJECTION_KINDS:
+        raise E.UnknownValue("unknown projection kind %d" % (kind_byte & 0x7F))
+    seed = theta0_seed ^ V2.DERIVED_SEED_XOR if kind_byte & 0x80 else V2.read_varint(r, "projection seed")
+    d = V2.varint_count(r, "d", MAX_SUBSPACE_DIMENSION)
+    projection = Projection(kind_byte & 0x7F, seed, d)
+    _check_projection(projection, architecture.parameter_count)
+    form = r.u8("preprocessing form")
+    if form == 0:
+        input_scale, mean, std = float(np.float32(1.0 / 255.0)), np.zeros(1, np.float32), np.ones(1, np.float32)
+    elif form == 1:
+        input_scale = r.f32("input scale")
+        channels = V2.varint_count(r, "channel count", MAX_PREPROCESSING_CHANNELS)
+        r.check_room(channels, 8, "channels")
+        mean = np.frombuffer(bytes(r.raw(4 * channels, "mean")), dtype="<f4").astype(np.float32)
+        std = np.frombuffer(bytes(r.raw(4 * channels, "std")), dtype="<f4").astype(np.float32)
+    else:
+        raise E.UnknownValue("unknown preprocessing form %d" % form)
+    form = r.u8("label form")
+    labels = []
+    if form == 1:
+        outputs = architecture.output_count
+        if outputs > MAX_LABELS:
+            raise E.LimitExceeded("%d decimal labels exceed the limit %d" % (outputs, MAX_LABELS))
+        labels = [str(i) for i in range(outputs)]
+    elif form == 2:
+        count = V2.varint_count(r, "label count", MAX_LABELS)
+        if count == 0:
+            raise E.InvalidValue("stored labels with a count of 0 (use the form 0)")
+        r.check_room(count, 1, "labels")
+        labels = [V2.varint_string(r, "label %d" % i, MAX_NAME_BYTES) for i in range(count)]
+    elif form != 0:
+        raise E.UnknownValue("unknown label form %d" % form)
+    count = V2.varint_count(r, "metadata entry count", MAX_METADATA_ENTRIES)
+    r.check_room(count, 2, "metadata entries")
+    metadata = []
+    for _ in range(count):
+        key = V2.varint_string(r, "metadata key", MAX_NAME_BYTES)
+        field = "metadata %r" % key
+        code = r.u8("type of " + field)
+        if code == 1:
+            value = r.i64(field)
+        elif code == 2:
+            value = r.f64(field)
+        elif code == 3:
+            value = V2.varint_string(r, field, MAX_METADATA_VALUE_BYTES)
+        elif code == 4:
+            byte = r.u8(field)
+            if byte > 1:
+                raise E.InvalidValue("metadata %r is a bool stored as %d; only 0 and 1 are allowed" % (key, byte))
+            value = byte == 1
+        elif code == 5:
+            value = bytes(V2.varint_blob(r, field, MAX_METADATA_VALUE_BYTES))
+        else:
+            raise E.UnknownValue("unknown metadata type %d for key %r" % (code, key))
+        metadata.append((key, value))
+    digest_length = r.u8("weights digest length")
+    if digest_length not in (0, 4, 8, 16, 32):
+        raise E.InvalidValue("a weights digest of %d bytes (allowed: 0, 4, 8, 16, 32)" % digest_length)
+    weights_sha256 = bytes(r.raw(digest_length, "the weights digest"))
+    code = r.u8("theta encoding")
+    if code not in THETA_ENCODINGS:
+        raise E.UnknownValue("unknown theta encoding %d" % code)
+    scale = None
+    if code == 1:
+        r.check_room(d, 4, "float32 values")
+        encoding, raw = "float32", _join_planes(r.raw(4 * d, "float32 byte planes"), d, 4)
+    elif code == 2:
+        r.check_room(d, 2, "float16 values")
+        encoding, raw = "float16", _join_planes(r.raw(2 * d, "float16 byte planes"), d, 2)
+    elif code == 3:
+        scale = r.f32("int8 scale")
+        encoding, raw = "int8", np.frombuffer(bytes(r.raw(d, "int8 values")), dtype=np.int8).copy()
+    else:
+        encoding = "codebook"
+        scale, raw = V2.read_codebook(r, d)
+    r.expect_end()
+    _check_projection(projection, architecture.parameter_count)
+    _check_theta(encoding, raw, scale, projection.d)
+    _check_preprocessing(input_scale, mean, std, architecture.input_shape)
+    _check_labels(labels, architecture)
+    _check_metadata(metadata)
     return {
         "architecture": architecture, "theta0_seed": theta0_seed, "projection": projection,
-        "theta_d": ThetaD(encoding, raw, scale),
+        "theta_d": _theta_d(encoding, raw, scale),
         "preprocessing": Preprocessing(input_scale, mean, std), "labels": labels,
         "metadata": dict(metadata), "weights_sha256": weights_sha256,
-        "file_sha256": data[end:], "file_size": len(data),
+        "file_sha256": bytes(data[-4:]), "file_size": len(data),
     }
 
 

@@ -10,6 +10,23 @@ enum FuzzFile {
         return body + IdzChecksum.sha256(body)
     }
 
+    /// A version 2 compact file (layout 1 or 2) with its CRC-32 trailer recomputed.
+    static func recrced(_ file: [UInt8]) -> [UInt8] {
+        let body = Array(file.dropLast(4))
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in body {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        crc = ~crc
+        return body + [UInt8(crc & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8((crc >> 16) & 0xFF), UInt8(crc >> 24)]
+    }
+
+    /// Whether `file` declares version 2's compact layout.
+    static func isCompact(_ file: [UInt8]) -> Bool {
+        file.count > 12 && file[8] == 2 && file[9] == 0 && file[10] == 0 && file[11] == 0 && (file[12] == 1 || file[12] == 2)
+    }
+
     /// A version 1 file whose payload is `payload`, in stored (uncompressed) deflate blocks.
     static func sealed(payload: [UInt8]) -> [UInt8] {
         let compressed = storedZlib(payload)

@@ -18,6 +18,10 @@ enum CompactLayout {
     static let noLabels: UInt8 = 0
     static let decimalLabels: UInt8 = 1
     static let storedLabels: UInt8 = 2
+    /// Bit 7 of the projection kind: the seed is theta0's XOR `derivedSeedMask`, not stored
+    /// (`idzip train`'s default, `TrainingRunSpec.derivedProjectionSeed`).
+    static let derivedSeedBit: UInt8 = 0x80
+    static let derivedSeedMask: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     // MARK: Writing
 
@@ -72,8 +76,12 @@ enum CompactLayout {
             }
         }
         w.varint(model.theta0Seed)
-        w.u8(model.projection.kind.rawValue)
-        w.varint(model.projection.seed)
+        if model.projection.seed == model.theta0Seed ^ derivedSeedMask {
+            w.u8(model.projection.kind.rawValue | derivedSeedBit)
+        } else {
+            w.u8(model.projection.kind.rawValue)
+            w.varint(model.projection.seed)
+        }
         w.varint(model.projection.dimension)
         let preprocessing = model.preprocessing
         if isDefault(preprocessing) {
@@ -200,15 +208,19 @@ enum CompactLayout {
             }
         }
         let architecture = Architecture(inputShape: inputShape, layers: layers)
-        _ = try IdzModelCheck.parameterTensors(of: architecture)
+        let tensors = try IdzModelCheck.parameterTensors(of: architecture)
+        let parameterCount = tensors.last.map { $0.offset + $0.count } ?? 0
         let theta0Seed = try r.varint("theta0 seed")
-        let kindCode = try r.u8("projection kind")
-        guard let kind = ProjectionKind(rawValue: kindCode) else {
-            throw IdzError(.unknownValue, "unknown projection kind \(kindCode)")
+        let kindByte = try r.u8("projection kind")
+        guard let kind = ProjectionKind(rawValue: kindByte & ~derivedSeedBit) else {
+            throw IdzError(.unknownValue, "unknown projection kind \(kindByte & ~derivedSeedBit)")
         }
-        let projectionSeed = try r.varint("projection seed")
+        let projectionSeed = kindByte & derivedSeedBit != 0 ? theta0Seed ^ derivedSeedMask : try r.varint("projection seed")
         let d = try r.varintCount("d", limit: Limits.maxSubspaceDimension)
         let projection = ProjectionSpec(kind: kind, seed: projectionSeed, dimension: d)
+        // Before any theta_d byte: a file cannot make the reader decode d symbols for a
+        // model it then refuses (Formats/idz-v2.md 3.1).
+        try IdzModelCheck.checkProjection(projection, parameterCount: parameterCount)
 
         let preprocessing: Preprocessing
         let form = try r.u8("preprocessing form")

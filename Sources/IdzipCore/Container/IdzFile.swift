@@ -91,6 +91,11 @@ public enum IdzFile {
         }
         var reader = ByteReader(bytes[magic.count...], context: "preamble")
         let version = try reader.u32("version")
+        // Version 1's order: a file shorter than its 32-byte preamble is truncated before
+        // its version is looked at (a compact version 2 file may be shorter).
+        guard bytes.count >= IdzLayout.preambleSize || version == 2 else {
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(IdzLayout.preambleSize)-byte preamble")
+        }
         guard readableVersions.contains(version) else {
             throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1 and 2)")
         }

@@ -29,7 +29,8 @@ enum PayloadDecoder {
         try reader.expectEnd()
 
         reader = try required(.thetaD)
-        let theta = try readTheta(&reader, allowCodebook: version >= 2)
+        let parameterCount = tensors.last.map { $0.offset + $0.count } ?? 0
+        let theta = try readTheta(&reader, allowCodebook: version >= 2, projection: projection, parameterCount: parameterCount)
         try reader.expectEnd()
 
         reader = try required(.preprocessing)
@@ -180,7 +181,11 @@ enum PayloadDecoder {
         return ProjectionSpec(kind: kind, seed: seed, dimension: Int(dimension))
     }
 
-    static func readTheta(_ reader: inout ByteReader, allowCodebook: Bool) throws(IdzError) -> StoredTheta {
+    /// `projection` and `parameterCount` (D): a codebook's count and the projection rules
+    /// are checked before its symbols are decoded (Formats/idz-v2.md section 4).
+    static func readTheta(
+        _ reader: inout ByteReader, allowCodebook: Bool, projection: ProjectionSpec, parameterCount: Int
+    ) throws(IdzError) -> StoredTheta {
         let code = try reader.u8("theta encoding")
         guard let encoding = ThetaEncoding(rawValue: code) else {
             throw IdzError(.unknownValue, "unknown theta encoding \(code)")
@@ -205,6 +210,10 @@ enum PayloadDecoder {
             guard allowCodebook else {
                 throw IdzError(.unknownValue, "theta encoding 4 (codebook) needs format version 2; this file is version 1")
             }
+            guard count == projection.dimension else {
+                throw IdzError(.invalidValue, "theta_d has \(count) values, but d is \(projection.dimension)")
+            }
+            try IdzModelCheck.checkProjection(projection, parameterCount: parameterCount)
             return try CodebookBlock.read(&reader, count: count)
         }
     }
