@@ -23,14 +23,14 @@ struct CompressCommandTests {
 
     @Test func findsWritesAndResumes() throws {
         let directory = try TemporaryDirectory()
-        let arguments = Self.base + ["--target-accuracy", "0.6", "--out", "c", "-o", "small.idz", "--json"]
+        let arguments = Self.base + ["--target-accuracy", "0.4", "--out", "c", "-o", "small.idz", "--json"]
         let first = try CommandRunner.run(arguments, in: directory.url)
         #expect(first.status == 0, "\(first.standardError)")
         let summary = try Self.json(first.standardOutput)
         let chosen = try #require(summary["smallest_passing"] as? [String: Any])
         let bytes = try #require(chosen["bytes"] as? Int)
         let test = try #require(chosen["test_accuracy"] as? Double)
-        #expect((chosen["validation_accuracy"] as? Double ?? 0) >= 0.6)
+        #expect((chosen["validation_accuracy"] as? Double ?? 0) >= 0.4)
         let front = try #require(summary["pareto_front"] as? [[String: Any]])
         #expect(!front.isEmpty)
         let sizes = front.compactMap { $0["bytes"] as? Int }
