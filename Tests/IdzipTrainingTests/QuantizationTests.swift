@@ -102,13 +102,13 @@ import Testing
         trainer.quantizer = CodebookQuantizer(settings: QuantizationSettings(levels: 4, method: .ste, warmupEpochs: 1), optimizer: configuration.optimizer)
         var latentAfterWarmup: [Float] = []
         var quantizedAfterWarmup: [Float] = []
-        try trainer.train(on: data) { report in
+        try trainer.train(on: data, onEpoch: { report in
             if report.epoch == 0 {
                 latentAfterWarmup = trainer.parameters
                 quantizedAfterWarmup = trainer.quantizer!.quantized
             }
             return .proceed
-        }
+        })
         #expect(quantizedAfterWarmup.count == 40)
         #expect(Set(quantizedAfterWarmup).count <= 4)
         // The reference: one full-batch step of plain training from the quantised values.
