@@ -2,11 +2,11 @@ import Foundation
 import IdzipCore
 import Testing
 
-/// `idzip compress` end to end on a small network and 5% of MNIST (seconds).
+/// `idzip compress` end to end on a small network and 20% of MNIST (seconds).
 struct CompressCommandTests {
     static let base = [
-        "compress", "--model", "fc:784-16-10", "--data", "mnist", "--train-fraction", "0.05", "--validation-fraction", "0.2",
-        "--epochs", "2", "--levels", "4,8", "--search", "16-64", "--resolution", "16", "--threads", "2",
+        "compress", "--model", "fc:784-16-10", "--data", "mnist", "--train-fraction", "0.2", "--validation-fraction", "0.2",
+        "--epochs", "4", "--levels", "8,16", "--search", "32-128", "--resolution", "32", "--threads", "2",
     ]
 
     /// 1234 as "1,234", as the tool prints it.
@@ -62,7 +62,7 @@ struct CompressCommandTests {
         #expect(again["bytes"] as? Int == bytes && again["test_accuracy"] as? Double == test)
 
         // Other training settings in the same directory are refused.
-        let other = try CommandRunner.run(arguments.map { $0 == "2" ? "3" : $0 }, in: directory.url)
+        let other = try CommandRunner.run(arguments.map { $0 == "4" ? "5" : $0 }, in: directory.url)
         #expect(other.status == 1 && other.standardError.contains("other settings"), "\(other.standardError)")
 
         // The text report: a table and the written file.
