@@ -21,3 +21,7 @@ $idzip expand "$out/mnist-fc-d1000.idz" -o "$out/mnist-fc-d1000.safetensors"
 
 echo "== evaluate"
 $idzip eval "$out/mnist-fc-d1000.idz" --data mnist
+
+echo "== the same job coded: LeNet, theta_d a 16-level codebook learned with the model, compact container (266 bytes)"
+$idzip train --model lenet --data mnist --dim 350 --encoding codebook:16 --container compact -o "$out/mnist-lenet-d350-k16.idz"
+$idzip eval "$out/mnist-lenet-d350-k16.idz" --data mnist

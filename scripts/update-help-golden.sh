@@ -13,6 +13,7 @@ done <<'LIST'
 idzip
 train train
 sweep sweep
+compress compress
 sweep-run sweep run
 sweep-merge sweep merge
 eval eval

@@ -21,6 +21,15 @@ public final class Trainer {
     /// Epochs finished so far.
     public private(set) var epochsCompleted = 0
     private let rule: any UpdateRule
+    /// A codebook learned with theta_d (subspace training only): once fitted, the network
+    /// runs at the quantised theta_d and `parameters` is the float latent.
+    public var quantizer: CodebookQuantizer?
+
+    /// The theta_d the network runs at: the quantised one once a codebook is active, else `parameters`.
+    public var effectiveParameters: [Float] {
+        if let quantizer, quantizer.isActive { return quantizer.quantized }
+        return parameters
+    }
 
     public init(
         architecture: Architecture, theta0: [Float], space: ParameterSpace, configuration: TrainingConfiguration
@@ -116,7 +125,7 @@ public final class Trainer {
 
     /// theta = theta0 + P theta_d into `theta`.
     private func expand(_ projection: any Projection, into theta: UnsafeMutableBufferPointer<Float>) {
-        parameters.withUnsafeBufferPointer { thetaD in
+        effectiveParameters.withUnsafeBufferPointer { thetaD in
             Reparameterization(theta0: .values(theta0), projection: projection)
                 .write(thetaD: thetaD, rows: 0..<plan.parameterCount, into: theta, threads: configuration.threads)
         }
@@ -199,6 +208,7 @@ public final class Trainer {
             }
             let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             epochsCompleted += 1
+            quantizer?.epochDone(epochsCompleted: epochsCompleted, totalEpochs: configuration.epochs, latent: parameters)
 
             let evaluationStart = DispatchTime.now().uptimeNanoseconds
             let theta = self.theta()
@@ -241,8 +251,15 @@ public final class Trainer {
             theta = trained
         case .subspace(let projection):
             theta = thetaSpace
-            Reparameterization(theta0: .values(theta0), projection: projection)
-                .write(thetaD: UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta, threads: threads)
+            if let quantizer, quantizer.isActive {
+                quantizer.quantized.withUnsafeBufferPointer { thetaD in
+                    Reparameterization(theta0: .values(theta0), projection: projection)
+                        .write(thetaD: thetaD, rows: 0..<theta.count, into: theta, threads: threads)
+                }
+            } else {
+                Reparameterization(theta0: .values(theta0), projection: projection)
+                    .write(thetaD: UnsafeBufferPointer(trained), rows: 0..<theta.count, into: theta, threads: threads)
+            }
         }
         let result = network.compute(
             theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads)
@@ -258,9 +275,11 @@ public final class Trainer {
                 learningRate: learningRate, threads: threads)
         case .subspace(let projection):
             projection.projectTranspose(UnsafeBufferPointer(gradient), into: gradientSpace)
+            // With an active codebook this is the straight-through step on the latent.
             rule.update(
                 parameters: trained, gradient: UnsafeBufferPointer(gradientSpace), state: &optimizerState,
                 learningRate: learningRate, threads: threads)
+            quantizer?.batchDone(latent: trained, gradient: UnsafeBufferPointer(gradientSpace), learningRate: learningRate)
         }
         return result
     }

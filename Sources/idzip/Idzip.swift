@@ -13,7 +13,7 @@ struct Idzip: ParsableCommand {
             has; IDZIP_MEMORY_LIMIT (e.g. 64G, or unlimited) sets another limit.
             """,
         version: IdzipVersion.current,
-        subcommands: [Train.self, Sweep.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
+        subcommands: [Train.self, Sweep.self, Compress.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
 
     /// As ArgumentParser's `main`, plus: temporaries removed on SIGINT/SIGTERM/SIGHUP;

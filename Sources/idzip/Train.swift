@@ -33,6 +33,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
+    @OptionGroup(title: "Codebook") var quantizerOptions: QuantizerOptions
+
     @Option(name: .shortAndLong, help: "Output: .idz (subspace or direct) or .safetensors (direct).", completion: .file())
     var output: String
 
@@ -72,6 +74,12 @@ struct Train: ParsableCommand {
                 throw ValidationError("direct training writes .safetensors or .idz; name the output accordingly")
             }
         }
+        if quantizerOptions.given, reinforcement.env != nil {
+            throw ValidationError("--quantizer and --warmup-epochs shape a codebook learned on data; a policy's codebook is fitted after training")
+        }
+        if quantizerOptions.given, modelOptions.encoding.encoding != .codebook || dimension == nil {
+            throw ValidationError("--quantizer and --warmup-epochs shape a learned codebook: give --encoding codebook:K and --dim")
+        }
         if model.isToy, pathExtension != "idz" { throw ValidationError("the toy problem writes a .idz file; name the output model.idz") }
         if model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
         if container != .standard, pathExtension != "idz" { throw ValidationError("--container needs a .idz output") }
@@ -109,6 +117,9 @@ struct Train: ParsableCommand {
             encoding: modelOptions.encoding.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } })
         spec.codebookLevels = modelOptions.encoding.levels
         spec.container = container
+        if modelOptions.encoding.encoding == .codebook, dimension != nil {
+            spec.quantization = quantizerOptions.settings(levels: modelOptions.encoding.levels)
+        }
         try failing { try spec.checkMemory() }  // before the data set is read
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }

@@ -24,7 +24,7 @@ struct TrainReport {
                 + "\(spec.configuration.toySummary) steps=\(spec.configuration.epochs)"
         }
         return "training \(spec.model) (D = \(grouped(run.parameterCount))) on \(run.dataSummary): \(space); "
-            + "\(spec.configuration.summary) epochs=\(spec.configuration.epochs)"
+            + "\(spec.configuration.summary) epochs=\(spec.configuration.epochs)" + (spec.quantization.map { "; \($0.summary)" } ?? "")
     }
 
     func print(json: Bool) throws {
@@ -53,6 +53,11 @@ struct TrainReport {
         Swift.print(String(format: "test accuracy %.2f%%, train accuracy %.2f%% (of the weights as stored); %@ in %.1f s, %@ ex/s",
             summary.test_accuracy * 100, summary.train_accuracy * 100, counted(run.epochsCompleted, "epoch"), seconds,
             grouped(Int(summary.examples_per_second))))
+        if let codebook = run.codebook {
+            Swift.print(String(format: "codebook: %d levels, entropy %.2f bits per coordinate, theta_d range-coded in %@ bytes",
+                codebook.levels.count, codebook.entropyBits / Double(max(1, codebook.symbols.count)),
+                grouped(RangeCoder.codedSize(codebook.symbols, alphabetSize: codebook.levels.count))))
+        }
         if let validation = summary.validation_accuracy {
             Swift.print(String(format: "validation accuracy %.2f%% on the %@", validation * 100, summary.selected_on))
         }

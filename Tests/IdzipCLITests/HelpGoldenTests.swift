@@ -11,7 +11,7 @@ struct HelpGoldenTests {
 
     /// The commands and their golden file names; scripts/update-help-golden.sh has the same list.
     static let commands: [(arguments: [String], file: String)] = [
-        ([], "idzip"), (["train"], "train"), (["sweep"], "sweep"), (["sweep", "run"], "sweep-run"),
+        ([], "idzip"), (["train"], "train"), (["sweep"], "sweep"), (["compress"], "compress"), (["sweep", "run"], "sweep-run"),
         (["sweep", "merge"], "sweep-merge"), (["eval"], "eval"), (["predict"], "predict"), (["expand"], "expand"),
         (["export"], "export"), (["info"], "info"), (["create"], "create"), (["bench"], "bench"),
     ]

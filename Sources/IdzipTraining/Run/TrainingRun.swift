@@ -20,6 +20,8 @@ public struct TrainingRunSpec: Sendable, Hashable {
     /// Class names the model file stores, one per output (`idzip train --labels`); nil
     /// stores the data set's (from `classes.txt`, `batches.meta.txt` or a named set).
     public var labels: [String]?
+    /// A codebook learned with theta_d (subspace training only); nil stores theta_d with `encoding`.
+    public var quantization: QuantizationSettings?
     /// Levels of a `.codebook` encoding (post-training k-means, `StoredTheta.quantize`).
     public var codebookLevels: Int = StoredTheta.defaultCodebookLevels
     /// The file layout of a `.idz` output; `.compact` writes no provenance metadata.
@@ -29,9 +31,10 @@ public struct TrainingRunSpec: Sendable, Hashable {
     public init(
         model: String, architecture: Architecture, dimension: Int?, projection: ProjectionKind = .fastfood,
         projectionSeed: UInt64? = nil, seed: UInt64, configuration: TrainingConfiguration, encoding: ThetaEncoding = .float32,
-        labels: [String]? = nil
+        labels: [String]? = nil, quantization: QuantizationSettings? = nil
     ) {
         self.labels = labels
+        self.quantization = quantization
         self.model = model
         self.architecture = architecture
         self.dimension = dimension
@@ -124,6 +127,10 @@ public final class TrainingRun {
                 throw .data("\(counted(labels.count, "class name")) given, but \(spec.model) has \(counted(classes, "output class", plural: "output classes"))")
             }
         }
+        if let quantization = spec.quantization {
+            try quantization.validate()
+            guard spec.dimension != nil else { throw .configuration("a codebook quantises theta_d: it needs subspace training (--dim)") }
+        }
         self.spec = spec
         self.problem = problem
         parameterCount = count
@@ -134,8 +141,14 @@ public final class TrainingRun {
                     kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
                     threads: spec.configuration.threads))
             } ?? .direct
-            trainer = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            let network = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            // Levels are kept at float16 precision: the file then stores them in 2 bytes each.
+            network.quantizer = spec.quantization.map {
+                CodebookQuantizer(settings: $0, optimizer: spec.configuration.optimizer, storeLevel: CodebookQuantizer.float16Level)
+            }
+            trainer = network
         case .toy:
+            guard spec.quantization == nil else { throw .configuration("the toy problem does not learn a codebook") }
             let space: ParameterSpace = spec.dimension.map {
                 .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
@@ -169,6 +182,7 @@ public final class TrainingRun {
         settings.threads = 1
         return "model \(spec.model); data \(dataSummary)\(preprocessingNote); dim \(spec.dimension.map(String.init) ?? "direct"); "
             + "projection \(spec.projection.name) seed \(spec.projectionSeed); seed \(spec.seed); \(settings.summary)"
+            + (spec.quantization.map { "; \($0.summary)" } ?? "")
     }
 
     /// "; preprocessing scale=... mean=[...] std=[...]" for an explicit preprocessing, else "".
@@ -184,6 +198,7 @@ public final class TrainingRun {
             if case .environment = problem { throw .checkpoint("reinforcement learning keeps no checkpoints") }
             throw .checkpoint("the toy problem keeps no checkpoints")
         }
+        guard spec.quantization == nil else { throw .checkpoint("a run learning a codebook keeps no checkpoints; train it again") }
         try network.restore(CheckpointFile.read(from: url, fingerprint: fingerprint))
     }
 
@@ -193,6 +208,8 @@ public final class TrainingRun {
     /// - Throws: `TrainingError` on divergence, bad data, or a checkpoint that cannot be written.
     @discardableResult
     public func train(observer: (any TrainingObserver)? = nil, checkpoint: URL? = nil) throws(TrainingError) -> [EpochReport] {
+        // A codebook's state is not in a checkpoint: such a run is not resumed (`resume`).
+        let checkpoint = spec.quantization == nil ? checkpoint : nil
         switch (problem, trainer) {
         case (.dataset(let data), let network as Trainer):
             var checkpointFailure: TrainingError?
@@ -229,7 +246,7 @@ public final class TrainingRun {
     /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
     public func seal(to url: URL) throws(TrainingError) -> SealedRun {
         switch problem {
-        case .dataset(let data): return try sealTrained(data, to: url)
+        case .dataset(let data): return try sealTrained(data, to: [(url, spec.container)])[0]
         case .toy(let objective): return try sealToy(objective, to: url)
         case .environment(let task): return try sealPolicy(task, to: url)
         }
@@ -244,7 +261,7 @@ public final class TrainingRun {
             architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1), threads: threads)
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding)
+        let draft = try sealer.draft(projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let returns = try PolicyEvaluation.run(
@@ -269,11 +286,22 @@ public final class TrainingRun {
             MetadataEntry(key: "return.max", value: .double(returns.maximum)),
             MetadataEntry(key: "performance", value: .double(performance)),
         ]
-        let sealed = try sealer.write(draft, weights: weights, metadata: entries, to: url)
+        let sealed = try sealer.write(draft, weights: weights, metadata: entries, to: url, profile: spec.container)
         return SealedRun(fileBytes: sealed.fileBytes, returns: returns, performance: performance)
     }
 
-    private func sealTrained(_ data: SelectedData, to url: URL) throws(TrainingError) -> SealedRun {
+    /// Writes the `.idz` model of data-set training once per container profile (expanded
+    /// and evaluated once: every file stores the same theta_d), in order.
+    /// - Throws: `TrainingError` when the model cannot be expanded, evaluated or written.
+    public func seal(files: [(url: URL, container: ContainerProfile)]) throws(TrainingError) -> [SealedRun] {
+        guard case .dataset(let data) = problem, spec.dimension != nil || files.allSatisfy({ $0.url.pathExtension.lowercased() == "idz" }) else {
+            throw .network("internal: only a model trained on data is written in several containers")
+        }
+        return try sealTrained(data, to: files)
+    }
+
+    private func sealTrained(_ data: SelectedData, to files: [(url: URL, container: ContainerProfile)]) throws(TrainingError) -> [SealedRun] {
+        let url = files[0].url
         let threads = spec.configuration.threads
         // What training applied to the inputs: the explicit preprocessing, else bytes / 255
         // and float features as they are.
@@ -294,20 +322,39 @@ public final class TrainingRun {
             ]
             for entry in metadata(data, test: test, train: train, validation: validation) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
             let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
-            return SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
+            return [SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)]
         }
-        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
-        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        let draft = try sealer.draft(
-            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
+        let draft = try draftModel(sealer)
         let weights = try sealer.weights(of: draft)
         try FiniteValues.checkFinal(weights: weights)
         let (test, train, validation) = try evaluate(weights, preprocessing: preprocessing, on: data.pair, threads: threads)
         try FiniteValues.checkFinal(loss: test.meanLoss, of: "test loss")
-        let provenance = spec.container.layout == .compact ? [] : metadata(data, test: test, train: train, validation: validation)
-        let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: url, profile: spec.container)
-        return SealedRun(fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)
+        var sealedRuns: [SealedRun] = []
+        for file in files {
+            let provenance = file.container.layout == .compact ? [] : metadata(data, test: test, train: train, validation: validation)
+            let sealed = try sealer.write(draft, weights: weights, metadata: provenance, to: file.url, profile: file.container)
+            sealedRuns.append(SealedRun(
+                fileBytes: sealed.fileBytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels))
+        }
+        return sealedRuns
     }
+
+    /// The unsealed model of the trained parameters: theta_d with the spec's encoding, or
+    /// its learned codebook.
+    private func draftModel(_ sealer: ModelSealer) throws(TrainingError) -> IdzModel {
+        let network = trainer as? Trainer
+        if spec.quantization != nil, let projection = spec.projectionSpec, let codebook = network?.quantizer?.codebook {
+            try FiniteValues.checkFinal(weights: codebook.levels, name: "codebook level")
+            return try sealer.draft(projection: projection, theta: .codebook(levels: codebook.levels, symbols: codebook.symbols))
+        }
+        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
+        return try sealer.draft(
+            projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
+    }
+
+    /// The learned codebook (a run with `quantization`, once fitted).
+    public var codebook: Codebook? { (trainer as? Trainer)?.quantizer?.codebook }
 
     private func sealToy(_ objective: ToyObjective, to url: URL) throws(TrainingError) -> SealedRun {
         let sealer = ModelSealer(architecture: spec.architecture, theta0Seed: spec.seed, preprocessing: Preprocessing(inputScale: 1))
