@@ -118,7 +118,7 @@ struct EncodingChoice {
     static let float32 = EncodingChoice(encoding: .float32, levels: StoredTheta.defaultCodebookLevels)
 
     /// The help text of `--encoding`.
-    static let help = "Stored form of theta_d: float32, float16, int8, or codebook:K (post-training k-means to K levels, range coded; codebook = codebook:16; format version 2) (default: float32)."
+    static let help = "Stored form of theta_d: float32, float16, int8, or codebook:K (K levels, range coded; codebook = codebook:16; format version 2; train learns them with the model, see --quantizer; create and sweep fit them by k-means) (default: float32)."
 
     /// The help text of `--container`.
     static let containerHelp = "File layout: standard (format version 1), compact (version 2: varint fields, no tensor table, CRC-32 trailer, no provenance metadata, no weights digest) or compact:N (compact keeping N = 4, 8, 16 or 32 bytes of the weights SHA-256) (default: standard)."

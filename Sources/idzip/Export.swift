@@ -51,19 +51,19 @@ struct Export: ParsableCommand {
         switch format {
         case .onnx:
             let report = try failing(model) { try OnnxExport.write(idz, to: url, threads: threads ?? ParallelLoop.defaultThreads) }
-            try printOnnx(report)
+            try printOnnx(report, model: idz)
         case .c:
             let report = try failing(model) { try CHeaderExport.write(idz, to: url, source: (model as NSString).lastPathComponent) }
             if json {
                 return try printJSON(CHeaderReport(
                     model: model, output: outputPath, format: format.rawValue, parameters: report.parameterCount,
-                    bytes: report.bytesWritten, weights_sha256: hexString(report.sha256), verified: true))
+                    bytes: report.bytesWritten, weights_sha256: hexString(report.sha256), verified: !idz.weightsSHA256.isEmpty))
             }
-            StandardOutput.line("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) verified", toError: output == "-")
+            StandardOutput.line("exported \(grouped(report.parameterCount)) parameters of \(model) to \(outputPath) (\(grouped(report.bytesWritten)) bytes, C99 header with idz_predict); sha256 \(hexString(report.sha256)) \(Expand.verification(idz))", toError: output == "-")
         }
     }
 
-    private func printOnnx(_ report: OnnxExportReport) throws {
+    private func printOnnx(_ report: OnnxExportReport, model idz: IdzModel) throws {
         if json {
             return try printJSON(OnnxReport(
                 model: model, output: outputPath, format: format.rawValue, bytes: report.bytesWritten,
@@ -71,11 +71,11 @@ struct Export: ParsableCommand {
                 nodes: report.operatorTypes, initializers: report.initializerCount,
                 input: OnnxExport.inputName, input_shape: ["N"] + report.inputShape.map(String.init),
                 output_name: OnnxExport.outputName, output_shape: ["N", String(report.outputCount)],
-                weights_sha256: hexString(report.weightsSHA256), verified: true, seconds: report.seconds))
+                weights_sha256: hexString(report.weightsSHA256), verified: !idz.weightsSHA256.isEmpty, seconds: report.seconds))
         }
         let input = "[N, " + report.inputShape.map(String.init).joined(separator: ", ") + "]"
         let print = { StandardOutput.line($0, toError: output == "-") }
-        print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) verified")
+        print("exported \(model) to \(outputPath): ONNX opset \(OnnxExport.opsetVersion), \(grouped(report.parameterCount)) parameters, \(grouped(report.bytesWritten)) bytes; sha256 \(hexString(report.weightsSHA256)) \(Expand.verification(idz))")
         print("graph: \(report.operatorTypes.joined(separator: ", "))")
         print("input '\(OnnxExport.inputName)' \(input) float32, raw values (pixels 0 to 255); output '\(OnnxExport.outputName)' [N, \(report.outputCount)]")
     }

@@ -34,6 +34,33 @@ struct ExportCommandTests {
         #expect(try String(contentsOf: directory.file("mnist model.h"), encoding: .utf8).contains("#ifndef IDZ_MNIST_MODEL_H\n"))
     }
 
+    /// A compact file keeps no weights digest (or a prefix): the exports record the full digest
+    /// of the weights as expanded and say that nothing could be verified.
+    @Test func compactFilesExportTheComputedDigestUnverified() throws {
+        let directory = try TemporaryDirectory()
+        for (name, container, verdict) in [
+            ("none.idz", "compact", "not verified (the file keeps no weights digest)"),
+            ("four.idz", "compact:4", "verified (first 4 bytes of the digest)"),
+        ] {
+            let create = try CommandRunner.run(
+                ["create", "--model", "fc:16-8-3", "--dim", "20", "--theta-scale", "0.1", "--container", container, "-o", name],
+                in: directory.url)
+            #expect(create.status == 0, "\(create.standardError)")
+            let model = try IdzFile.read(contentsOf: directory.file(name))
+            let digest = IdzChecksum.weightsSHA256(try ModelExpansion.weights(of: model)).map { String(format: "%02x", $0) }.joined()
+            let header = name.replacingOccurrences(of: ".idz", with: ".h")
+            let export = try CommandRunner.run(["export", name, "--format", "c"], in: directory.url)
+            #expect(export.status == 0, "\(export.standardError)")
+            #expect(export.standardOutput.contains("sha256 \(digest) \(verdict)"), "\(export.standardOutput)")
+            let text = try String(contentsOf: directory.file(header), encoding: .utf8)
+            #expect(text.contains("#define IDZ_WEIGHTS_SHA256 \"\(digest)\"\n"))
+            let json = try CommandRunner.run(["export", name, "--format", "c", "-o", "j.h", "--json"], in: directory.url)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+            #expect(report["verified"] as? Bool == (container != "compact"))
+            #expect(report["weights_sha256"] as? String == digest)
+        }
+    }
+
     @Test func badInputGetsOneLineAndNoOutput() throws {
         let directory = try TemporaryDirectory()
         _ = try CommandRunner.run(["create", "--model", "toy", "--dim", "10", "--theta-scale", "1", "-o", "toy.idz"], in: directory.url)

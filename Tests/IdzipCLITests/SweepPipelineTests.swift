@@ -101,7 +101,7 @@ struct SweepPipelineTests {
         for command in [["train"], ["sweep", "run"], ["create"]] {
             let help = try CommandRunner.run(command + ["--help"], in: directory.url, environment: ["COLUMNS": "200"])
             #expect(help.standardOutput.contains("dense, sparse or fastfood"), "\(command)")
-            #expect(help.standardOutput.contains("float32, float16 or int8"), "\(command)")
+            #expect(help.standardOutput.contains("float32, float16, int8, or codebook:K"), "\(command)")
             #expect(!help.standardOutput.contains("values: 0, 1"), "\(command)")
         }
         for (option, value, names) in [

@@ -80,14 +80,18 @@ public enum CHeaderExport {
         case .file(let url): url.lastPathComponent
         case .standardOutput: (source as NSString).deletingPathExtension + ".h"
         }
-        let text = try header(for: model, weights: weights, source: source, includeGuard: includeGuard(forFileName: fileName))
+        // The digest of the weights as expanded: a compact file may keep only a prefix of it, or
+        // none (Formats/idz-v2.md section 6); the header records the full one.
+        var described = model
+        described.weightsSHA256 = IdzChecksum.weightsSHA256(weights)
+        let text = try header(for: described, weights: weights, source: source, includeGuard: includeGuard(forFileName: fileName))
         let bytes = Array(text.utf8)
         do {
             try AtomicFileWriter.write(bytes, to: target)
         } catch {
             throw .output(error.description)
         }
-        return CHeaderExportReport(parameterCount: weights.count, bytesWritten: bytes.count, sha256: model.weightsSHA256)
+        return CHeaderExportReport(parameterCount: weights.count, bytesWritten: bytes.count, sha256: described.weightsSHA256)
     }
 
     /// The include guard for a header file name: `IDZ_` and the name in upper case with
@@ -259,7 +263,7 @@ extension CHeaderExport {
             "\(model.projection.kind.name) subspace of d = \(model.projection.dimension) (theta0 seed \(model.theta0Seed), projection seed \(model.projection.seed)).",
             "The arrays hold the expanded theta bit for bit (hexadecimal float literals); its SHA-256",
             "(D float32 values, little-endian, parameter order) is",
-            "\(hexString(model.weightsSHA256)), the .idz file's.",
+            "\(hexString(model.weightsSHA256)).",
             "",
             "Preprocessing, applied by idz_predict to raw inputs (pixels 0 ... 255 or features as stored):",
             "x = (raw * IDZ_INPUT_SCALE - mean[c]) / std[c] in float, c the channel",

@@ -104,9 +104,11 @@ public enum OnnxExport {
         } catch {
             throw .expansion(error)
         }
+        // The full digest of the expanded weights (a compact file may keep a prefix or none).
+        let digest = IdzChecksum.weightsSHA256(theta)
         let proto = try modelProto(
             architecture: model.architecture, theta: theta, preprocessing: model.preprocessing,
-            labels: model.labels, weightsSHA256: model.weightsSHA256)
+            labels: model.labels, weightsSHA256: digest)
         let bytes: [UInt8]
         do {
             bytes = try proto.serializedBytes()
@@ -118,7 +120,7 @@ public enum OnnxExport {
             parameterCount: theta.count, bytesWritten: bytes.count, nodeCount: proto.graph.node.count,
             initializerCount: proto.graph.initializer.count, operatorTypes: proto.graph.node.map(\.opType),
             inputShape: model.architecture.inputShape, outputCount: shapes.last?.reduce(1, *) ?? 0,
-            weightsSHA256: model.weightsSHA256, seconds: 0)
+            weightsSHA256: digest, seconds: 0)
         return (bytes, report)
     }
 

@@ -33,3 +33,16 @@ package enum Gemm {
     /// The largest dimension one call accepts (OpenBLAS takes 32-bit sizes).
     package static let maxDimension = Int(Int32.max)
 }
+
+/// The BLAS library that `Gemm` calls, as this process loaded it.
+public enum BLASLibrary {
+    /// OpenBLAS's name for the kernel family it chose for this processor at load time
+    /// ("Prescott", "Haswell", "Cooperlake", ...; `OPENBLAS_CORETYPE` overrides it).
+    /// Training's float32 matrix products go through these kernels, whose summation order
+    /// differs between families: trained theta_d is deterministic for one kernel family and
+    /// thread count, not across them. Expansion does not use BLAS and is bit-exact everywhere.
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+}
