@@ -84,6 +84,12 @@ struct Compress: ParsableCommand {
         guard URL(fileURLWithPath: output).pathExtension.lowercased() == "idz" else {
             throw ValidationError("compress writes a .idz file; name the output model.idz")
         }
+        // The directory keeps every candidate and the resume state: the chosen copy goes elsewhere.
+        let outside = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
+        let inside = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+        guard !outside.hasPrefix(inside.hasSuffix("/") ? inside : inside + "/") else {
+            throw ValidationError("-o \(output) is inside --out \(directory), which holds the candidate models; write it elsewhere")
+        }
         guard range.high <= Limits.maxSubspaceDimension else { throw ValidationError("--search must end at most at \(Limits.maxSubspaceDimension)") }
         try model.check(dimension: range.high)
         _ = try training.configuration(base: .recommendedSubspace())

@@ -91,6 +91,16 @@ struct CompressCommandTests {
         #expect(!FileManager.default.fileExists(atPath: directory.file("c").path), "nothing created")
     }
 
+    /// `-o` inside `--out` would overwrite a candidate the resume state describes.
+    @Test func refusesAnOutputInsideTheDirectory() throws {
+        let directory = try TemporaryDirectory()
+        for output in ["c/models/d10-k8-s1-compact.idz", "c/m.idz", "./c/../c/x.idz"] {
+            let result = try CommandRunner.run(["compress", "--target-accuracy", "0.9", "--out", "c", "-o", output], in: directory.url)
+            #expect(result.status == 64 && result.standardError.contains("inside --out"), "\(output): \(result.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("c").path), "nothing created")
+    }
+
     @Test func refusesAnOutputThatIsNotIdz() throws {
         let directory = try TemporaryDirectory()
         let result = try CommandRunner.run(["compress", "--target-accuracy", "0.9", "--out", "c", "-o", "m.safetensors"], in: directory.url)

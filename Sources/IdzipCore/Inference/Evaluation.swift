@@ -8,12 +8,23 @@ public struct Evaluation: Sendable, Hashable {
     public private(set) var correctCount = 0
     /// Sum over examples of the cross-entropy loss.
     public private(set) var lossSum = 0.0
-    /// classCount x classCount counts, row = true class, column = predicted class.
-    public private(set) var confusion: [Int]
+    /// The non-zero confusion counts, keyed by actual * classCount + predicted: at most one
+    /// entry per example, so memory grows with the examples, never with classCount squared
+    /// (a model may declare 100,000 outputs).
+    private var counts: [Int: Int] = [:]
+    /// Examples of each true class, and of those the ones predicted correctly.
+    private var classTotals: [Int: Int] = [:]
 
     package init(classCount: Int) {
         self.classCount = classCount
-        confusion = [Int](repeating: 0, count: classCount * classCount)
+    }
+
+    /// classCount x classCount counts, row = true class, column = predicted class, built on
+    /// demand (classCount squared values: callers bound classCount first).
+    public var confusion: [Int] {
+        var matrix = [Int](repeating: 0, count: classCount * classCount)
+        for (index, count) in counts { matrix[index] = count }
+        return matrix
     }
 
     /// Fraction of examples predicted correctly (0 for an empty set).
@@ -22,14 +33,13 @@ public struct Evaluation: Sendable, Hashable {
     public var meanLoss: Double { exampleCount == 0 ? 0 : lossSum / Double(exampleCount) }
 
     /// Examples of class `actual` predicted as `predicted`.
-    public func count(actual: Int, predicted: Int) -> Int { confusion[actual * classCount + predicted] }
+    public func count(actual: Int, predicted: Int) -> Int { counts[actual * classCount + predicted] ?? 0 }
 
     /// Accuracy on each true class; nil for a class with no examples.
     public var perClassAccuracy: [Double?] {
         (0..<classCount).map { actual in
-            let row = confusion[(actual * classCount)..<((actual + 1) * classCount)]
-            let total = row.reduce(0, +)
-            return total == 0 ? nil : Double(row[row.startIndex + actual]) / Double(total)
+            guard let total = classTotals[actual], total > 0 else { return nil }
+            return Double(count(actual: actual, predicted: actual)) / Double(total)
         }
     }
 
@@ -38,7 +48,8 @@ public struct Evaluation: Sendable, Hashable {
         exampleCount += other.exampleCount
         correctCount += other.correctCount
         lossSum += other.lossSum
-        for index in confusion.indices { confusion[index] += other.confusion[index] }
+        counts.merge(other.counts, uniquingKeysWith: +)
+        classTotals.merge(other.classTotals, uniquingKeysWith: +)
     }
 
     /// Adds one example.
@@ -46,6 +57,7 @@ public struct Evaluation: Sendable, Hashable {
         exampleCount += 1
         if actual == predicted { correctCount += 1 }
         lossSum += loss
-        confusion[actual * classCount + predicted] += 1
+        counts[actual * classCount + predicted, default: 0] += 1
+        classTotals[actual, default: 0] += 1
     }
 }
