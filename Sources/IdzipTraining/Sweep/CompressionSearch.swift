@@ -336,7 +336,7 @@ public final class CompressionSearch {
             let run = try TrainingRun(spec: spec, problem: .dataset(data))
             defer { epochs = run.epochsCompleted }
             let judge = stopping.map {
-                QuantizedStopJudge($0, from: quantization.fitEpoch(totalEpochs: configuration.epochs), totalEpochs: configuration.epochs)
+                EarlyStopJudge($0, from: quantization.fitEpoch(totalEpochs: configuration.epochs), totalEpochs: configuration.epochs)
             }
             try run.train(observer: judge)
             let relative = profiles.map { "models/\(stem)-\(Self.fileName($0)).idz" }
@@ -388,28 +388,5 @@ public final class CompressionSearch {
     private func saveRecords(_ records: [CompressionRecord]) throws(SweepError) {
         let sorted = records.sorted { ($0.levels, $0.d, $0.seed) < ($1.levels, $1.d, $1.seed) }
         try directory.write(encoding: sorted, to: "results.json")
-    }
-}
-
-/// Early stopping of a quantised run: judged only once the codebook is active (from the
-/// epoch it is fitted), on the validation accuracy.
-private final class QuantizedStopJudge: TrainingObserver {
-    let rule: EarlyStopping
-    let from: Int
-    let totalEpochs: Int
-    var history: [Double] = []
-    var outcome: EarlyStopping.Outcome?
-
-    init(_ rule: EarlyStopping, from: Int, totalEpochs: Int) {
-        self.rule = rule
-        self.from = from
-        self.totalEpochs = totalEpochs
-    }
-
-    func epoch(_ report: EpochReport) -> TrainingDecision {
-        history.append(report.selectionAccuracy ?? 0)
-        guard history.count >= from else { return .proceed }
-        outcome = rule.outcome(history: history, totalEpochs: totalEpochs)
-        return outcome == nil ? .proceed : .stop
     }
 }

@@ -426,22 +426,27 @@ private final class PolicyStopJudge: TrainingObserver {
     }
 }
 
-/// Stops a run after an epoch by the `EarlyStopping` rule.
-private final class EarlyStopJudge: TrainingObserver {
+/// Stops a run after an epoch by the `EarlyStopping` rule, judged on the selection (validation
+/// or test) accuracy, or on the training accuracy for shuffled labels; a quantised run
+/// (`idzip compress`) is judged only from epoch `from` on, once its codebook is active.
+final class EarlyStopJudge: TrainingObserver {
     let rule: EarlyStopping
     let shuffledLabels: Bool
+    let from: Int
     let totalEpochs: Int
     var history: [Double] = []
     var outcome: EarlyStopping.Outcome?
 
-    init(_ rule: EarlyStopping, shuffledLabels: Bool, totalEpochs: Int) {
+    init(_ rule: EarlyStopping, shuffledLabels: Bool = false, from: Int = 1, totalEpochs: Int) {
         self.rule = rule
         self.shuffledLabels = shuffledLabels
+        self.from = from
         self.totalEpochs = totalEpochs
     }
 
     func epoch(_ report: EpochReport) -> TrainingDecision {
         history.append(shuffledLabels ? report.trainAccuracy : report.selectionAccuracy ?? 0)
+        guard history.count >= from else { return .proceed }
         outcome = rule.outcome(history: history, totalEpochs: totalEpochs)
         return outcome == nil ? .proceed : .stop
     }
