@@ -31,6 +31,7 @@ public enum IdzFile {
     ///   (`.invalidValue`, `.invalidArchitecture`, `.limitExceeded`, ...).
     public static func encode(_ model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> [UInt8] {
         let tensors = try IdzModelCheck.check(model)
+        try IdzModelCheck.checkEncodable(model)
         if profile.layout == .compact {
             return try CompactLayout.encode(model, digestBytes: profile.weightsDigestBytes)
         }

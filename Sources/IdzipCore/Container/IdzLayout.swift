@@ -62,7 +62,9 @@ enum LayerCode: UInt8 {
     case flatten = 5
     case toyGroupSum = 6
 
-    init(_ layer: Layer) {
+    /// The code of a version 1 layer; nil for a version 3 layer type, which
+    /// `IdzModelCheck.checkEncodable` refuses before any encoder meets it.
+    init?(_ layer: Layer) {
         switch layer {
         case .dense: self = .dense
         case .conv2d: self = .conv2d
@@ -70,6 +72,7 @@ enum LayerCode: UInt8 {
         case .relu: self = .relu
         case .flatten: self = .flatten
         case .toyGroupSum: self = .toyGroupSum
+        case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation: return nil
         }
     }
 }

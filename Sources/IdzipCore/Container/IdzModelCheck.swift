@@ -5,6 +5,7 @@ enum IdzModelCheck {
     @discardableResult
     static func check(_ model: IdzModel) throws(IdzError) -> [TensorSpec] {
         let tensors = try parameterTensors(of: model.architecture)
+        try checkBuffers(model)
         let parameterCount = tensors.last.map { $0.offset + $0.count } ?? 0
         try checkProjection(model.projection, parameterCount: parameterCount)
         try checkTheta(model.theta, dimension: model.projection.dimension)
@@ -15,6 +16,38 @@ enum IdzModelCheck {
             throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32 (or 0, 4, 8, 16 kept by a compact file)")
         }
         return tensors
+    }
+
+    /// The buffers fit the architecture: exactly `bufferCount()` finite values, variances
+    /// not negative, and no count of batches without buffers (Formats/idz-v3.md section 5).
+    static func checkBuffers(_ model: IdzModel) throws(IdzError) {
+        let bufferTensors: [TensorSpec]
+        do { bufferTensors = try model.architecture.bufferTensors() } catch { throw IdzError(.invalidArchitecture, error.description) }
+        let count = bufferTensors.reduce(0) { $0 + $1.count }
+        if model.buffers.isEmpty && count == 0 {
+            guard model.batchesTracked == 0 else {
+                throw IdzError(.invalidValue, "\(model.batchesTracked) batches tracked, but the network has no batch normalisation")
+            }
+            return
+        }
+        guard model.buffers.count == count else {
+            throw IdzError(.invalidValue, "\(model.buffers.count) buffer values, but the batch-norm layers need \(count)")
+        }
+        for tensor in bufferTensors {
+            for index in tensor.range {
+                let value = model.buffers[index]
+                guard value.isFinite, tensor.initScheme != .ones || value >= 0 else {
+                    throw IdzError(.invalidValue, "buffer \(tensor.name) entry \(index - tensor.offset) is \(value); it must be finite (and a variance not negative)")
+                }
+            }
+        }
+    }
+
+    /// Until the version 3 encoding exists, a model that needs it is refused with one line.
+    static func checkEncodable(_ model: IdzModel) throws(IdzError) {
+        guard !model.needsVersion3 else {
+            throw IdzError(.unsupportedVersion, "this model needs format version 3 (new layer types, a layer graph, layer names or buffers), which this idzip cannot write yet")
+        }
     }
 
     static func parameterTensors(of architecture: Architecture) throws(IdzError) -> [TensorSpec] {

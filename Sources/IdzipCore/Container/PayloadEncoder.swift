@@ -38,7 +38,9 @@ enum PayloadEncoder {
         for dimension in architecture.inputShape { writer.count(dimension) }
         writer.u32(UInt32(clamping: architecture.layers.count))
         for layer in architecture.layers {
-            writer.u8(LayerCode(layer).rawValue)
+            // IdzFile.encode refuses version 3 layers before the payload is built.
+            guard let code = LayerCode(layer) else { preconditionFailure("a version 3 layer reached the version 1 encoder") }
+            writer.u8(code.rawValue)
             switch layer {
             case .dense(let units):
                 writer.count(units)
@@ -53,6 +55,8 @@ enum PayloadEncoder {
             case .toyGroupSum(let groups, let size):
                 writer.count(groups)
                 writer.count(size)
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                break
             }
         }
     }

@@ -45,18 +45,41 @@ extension Architecture {
         _ = try parameterTensors()
     }
 
-    /// A one-line description, e.g. "flatten, dense 200, relu, dense 10".
+    /// A one-line description, e.g. "flatten, dense 200, relu, dense 10"; a layer whose
+    /// source is not the layer before says so ("conv 1x1x32 stride 2 (from 4)", "(from input)").
     public var layerSummary: String {
-        layers.map { layer in
-            switch layer {
-            case .dense(let units): "dense \(units)"
-            case .conv2d(let filters, let kernel, let padding): "conv \(kernel)x\(kernel)x\(filters) \(padding == .valid ? "valid" : "same")"
-            case .maxPool(let size): "maxpool \(size)"
-            case .relu: "relu"
-            case .flatten: "flatten"
-            case .toyGroupSum(let groups, let size): "toy \(groups)x\(size)"
-            }
+        layers.indices.map { index in
+            var text = Self.summary(of: layers[index])
+            let source = sources.isEmpty || sources.count != layers.count ? index - 1 : sources[index]
+            if source != index - 1 { text += source < 0 ? " (from input)" : " (from \(source))" }
+            return text
         }.joined(separator: ", ")
+    }
+
+    private static func summary(of layer: Layer) -> String {
+        switch layer {
+        case .dense(let units): return "dense \(units)"
+        case .conv2d(let filters, let kernel, let padding): return "conv \(kernel)x\(kernel)x\(filters) \(padding == .valid ? "valid" : "same")"
+        case .maxPool(let size): return "maxpool \(size)"
+        case .relu: return "relu"
+        case .flatten: return "flatten"
+        case .toyGroupSum(let groups, let size): return "toy \(groups)x\(size)"
+        case .convolution(let c):
+            var text = "conv \(c.kernel)x\(c.kernel)x\(c.filters)"
+            if c.stride != 1 { text += " stride \(c.stride)" }
+            text += " pad \(c.padding)"
+            if c.groups != 1 { text += " depthwise" }
+            if !c.bias { text += " no bias" }
+            return text
+        case .batchNorm(let epsilon, let momentum):
+            return epsilon == 1e-5 && momentum == 0.1 ? "batchnorm" : "batchnorm eps \(epsilon) momentum \(momentum)"
+        case .averagePool(let size): return "avgpool \(size)"
+        case .globalAveragePool: return "global avgpool"
+        case .add(let other): return other < 0 ? "add input" : "add \(other)"
+        case .dropout(let rate): return "dropout \(rate)"
+        case .activation(.leakyReLU(let slope)): return "leaky_relu \(slope)"
+        case .activation(let activation): return activation.name
+        }
     }
 }
 
