@@ -108,6 +108,12 @@ def fake_torch():
             else:
                 self._modules[path[0]]._assign(path[1:], value)
 
+        def get_submodule(self, path):
+            module = self
+            for part in path.split("."):
+                module = module._modules[part]
+            return module
+
         def eval(self):
             object.__setattr__(self, "training", False)
             for module in self._modules.values():
@@ -208,6 +214,8 @@ def fake_torch():
     torch.nn = nn
     torch.flatten = lambda x, start_dim=0: x.reshape(x.shape[:start_dim] + (-1,))
     torch.tanh = lambda x: np.tanh(x).astype(np.float32)
+    torch.relu = lambda x: np.maximum(x, np.float32(0))
+    torch.tensor = lambda values: np.asarray(values, np.float32)
     torch.sigmoid = lambda x: (1 / (1 + np.exp(-x.astype(np.float64)))).astype(np.float32)
     torch.float32 = np.float32
     torch.from_numpy = lambda x: x
