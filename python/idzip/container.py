@@ -198,7 +198,7 @@ def _version(data):
     if n < 12:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
     version = struct.unpack("<I", data[8:12])[0]
-    if n < PREAMBLE_SIZE and version not in (2, 3):
+    if n < PREAMBLE_SIZE and version != 2:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
     if version not in (1, 2, 3):
         raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 to 3)" % version)
