@@ -252,7 +252,7 @@ def _inflate(compressed, expected):
 
 
 def _split_sections(payload, version=1):
-    names = dict(SECTION_NAMES, **VERSION3_SECTION_NAMES) if version >= 3 else SECTION_NAMES
+    names = {**SECTION_NAMES, **VERSION3_SECTION_NAMES} if version >= 3 else SECTION_NAMES
     reader, sections = _Reader(payload, "payload"), {}
     while reader.remaining:
         tag = reader.u16("a section tag")
