@@ -74,6 +74,9 @@ package struct NetworkPlan: Sendable {
         var steps: [Step] = []
         var counts: [Int] = []
         var layout = ActivationLayout.exampleMajor
+        if !architecture.sources.isEmpty {
+            throw .unsupported("a layer graph (sources other than the layer before) cannot run yet")
+        }
         var tensorIndex = 0
         for (index, layer) in architecture.layers.enumerated() {
             let input = index == 0 ? architecture.inputShape : shapes[index - 1]
@@ -113,6 +116,8 @@ package struct NetworkPlan: Sendable {
                 layout = .exampleMajor
             case .toyGroupSum:
                 throw .unsupported("the toy objective has no inputs to run on")
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                throw .unsupported("layer type \(layer.typeName) cannot run yet")
             }
             counts.append(output.reduce(1, *))
         }
