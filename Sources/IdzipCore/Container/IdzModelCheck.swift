@@ -43,10 +43,11 @@ enum IdzModelCheck {
         }
     }
 
-    /// Until the version 3 encoding exists, a model that needs it is refused with one line.
-    static func checkEncodable(_ model: IdzModel) throws(IdzError) {
-        guard !model.needsVersion3 else {
-            throw IdzError(.unsupportedVersion, "this model needs format version 3 (new layer types, a layer graph, layer names or buffers), which this idzip cannot write yet")
+    /// Version 3's layers, layer graph and buffers have no compact encoding
+    /// (Formats/idz-v3.md section 5.1): a model that uses them is refused in that layout.
+    static func checkEncodable(_ model: IdzModel, layout: ContainerProfile.Layout) throws(IdzError) {
+        guard layout == .standard || !model.needsVersion3 else {
+            throw IdzError(.invalidValue, "the compact layout cannot hold version 3 layers, layer names or buffers; write the standard layout")
         }
     }
 
