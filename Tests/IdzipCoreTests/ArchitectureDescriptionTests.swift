@@ -47,7 +47,7 @@ struct ArchitectureDescriptionTests {
         let resnet = try Architecture(spec: "resnet20")
         #expect(try resnet.parameterCount() == 272_474)
         #expect(try resnet.outputShapes().last == [10])
-        #expect(resnet.spec == "resnet20:3x32x32:10")
+        #expect(resnet.spec == "resnet20" && Architecture.resNet20(inputShape: [1, 28, 28]).spec == "resnet20:1x28x28:10")
         let tensors = try resnet.parameterTensors().map(\.name)
         #expect(tensors.contains("layer2.0.downsample.0.weight") && tensors.contains("layer3.2.bn2.bias") && tensors.last == "fc.bias")
         #expect(!tensors.contains("layer1.0.downsample.0.weight"))

@@ -1190,7 +1190,7 @@ def _check(data):
         r.room(stored_rank, 8)
         stored_shape = [r.limited(r.u64(), MAX_PARAMETERS) for _ in range(stored_rank)]
         stored_scheme = r.u8()
-        if stored_scheme not in ((0, 1, 2, 3, 4, 5) if version >= 3 else (0, 1, 2, 3, 4)):
+        if stored_scheme not in (0, 1, 2, 3, 4, 5):  # 5 (ones, idz-v3.md) cannot match a version 1 network
             raise IdzReject("unknown-value", "init scheme")
         if stored_name != name.encode() or stored_shape != shape or stored_scheme != scheme:
             raise IdzReject("inconsistent-shapes", name)

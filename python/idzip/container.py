@@ -358,8 +358,9 @@ def _read_buffers(r, architecture):
     batches = r.u64("batches tracked")
     if batches > (1 << 63) - 1:
         raise E.InvalidValue("%d batches tracked is above 2^63 - 1" % batches)
-    count = r.count("buffer count", MAX_PARAMETERS)
-    r.check_room(count, 4, "buffer values")
+    count = r.u64("buffer count")
+    if count > r.remaining // 4:
+        raise E.MalformedSection("more buffer values than bytes: %d float32 values need %d x 4 bytes, %d remain" % (count, count, r.remaining))
     if count != architecture.buffer_count:
         raise E.InconsistentShapes("inconsistent shapes: the buffers section holds %d values, the batch-norm layers need %d"
                                    % (count, architecture.buffer_count))

@@ -146,8 +146,11 @@ enum Version3Sections {
         guard batches <= UInt64(Int64.max) else {
             throw IdzError(.invalidValue, "\(batches) batches tracked is above 2^63 - 1 (PyTorch's int64 num_batches_tracked)")
         }
-        let count = try reader.count("buffer count", limit: Limits.maxParameters)
-        try reader.checkRoom(for: count, of: 4, "buffer values")
+        let declared = try reader.u64("buffer count")
+        guard declared <= UInt64(reader.remaining / 4) else {
+            throw IdzError(.malformedSection, "more buffer values than bytes: \(declared) float32 values need \(declared) x 4 bytes, \(reader.remaining) remain")
+        }
+        let count = Int(declared)
         let expectedCount = expected.reduce(0) { $0 + $1.count }
         guard count == expectedCount else {
             throw IdzError(.inconsistentShapes, "inconsistent shapes: the buffers section holds \(count) values, the batch-norm layers need \(expectedCount)")

@@ -132,7 +132,7 @@ extension Architecture {
         if inputShape.count == 3, let classes = denseWidths.last {
             let shape = inputShape.map(String.init).joined(separator: "x")
             candidates.append("lenet:\(shape):\(classes)")
-            candidates += ["resnet20", "mnist-bn"].map { "\($0):\(shape):\(classes)" }
+            candidates += ["resnet20", "mnist-bn"].flatMap { [$0, "\($0):\(shape):\(classes)"] }
         }
         return candidates.first { (try? Architecture(spec: $0)) == self }
     }
