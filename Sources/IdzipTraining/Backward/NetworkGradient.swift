@@ -12,9 +12,11 @@ import IdzipCore
 public final class NetworkGradient {
     package let plan: NetworkPlan
     package let forward: ForwardPass
-    /// The running statistics the training forward pass reads and updates (plan.bufferCount
-    /// numbers); must be set before `compute` when the plan has batch norm.
+    /// The running statistics the training forward pass updates (plan.bufferCount
+    /// numbers); when nil, statistics of its own are updated and nobody reads them
+    /// (a benchmark, a gradient check).
     package var buffers: UnsafeMutablePointer<Float>?
+    private let ownBuffers: UnsafeMutableBufferPointer<Float>
     /// The training step and dropout seed of the next `compute` (see `ForwardPass.TrainingContext`).
     package var context = ForwardPass.TrainingContext()
     private var gradientOf: [UnsafeMutablePointer<Float>: UnsafeMutablePointer<Float>] = [:]
@@ -63,6 +65,8 @@ public final class NetworkGradient {
                 break
             }
         }
+        ownBuffers = .allocate(capacity: max(1, plan.bufferCount))
+        ownBuffers.initialize(repeating: 1)
         columnGradient = .allocate(capacity: largestColumns)
         columnGradient.initialize(repeating: 0)
         weightScratch = .allocate(capacity: largestWeight)
@@ -98,6 +102,7 @@ public final class NetworkGradient {
         columnGradient.deallocate()
         weightScratch.deallocate()
         deliveryScratch.deallocate()
+        ownBuffers.deallocate()
     }
 
     public var batchCapacity: Int { forward.batchCapacity }
@@ -111,7 +116,7 @@ public final class NetworkGradient {
         theta: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, divisor: Int? = nil,
         gradient: UnsafeMutablePointer<Float>, threads: Int
     ) -> BatchResult {
-        forward.run(theta: theta, batch: batch, threads: threads, buffers: buffers, training: context)
+        forward.run(theta: theta, batch: batch, threads: threads, buffers: buffers ?? ownBuffers.baseAddress, training: context)
         let lastIndex = plan.steps.count - 1
         guard let logitsGradient = gradientOf[forward.output(ofStep: lastIndex)] else {
             // The network does nothing to its input; no parameters.
@@ -133,7 +138,7 @@ public final class NetworkGradient {
         theta: UnsafePointer<Float>, batch: Int, gradient: UnsafeMutablePointer<Float>, threads: Int,
         loss: (_ outputs: UnsafePointer<Float>, _ outputGradient: UnsafeMutablePointer<Float>) -> Double
     ) -> Double {
-        forward.run(theta: theta, batch: batch, threads: threads, buffers: buffers, training: context)
+        forward.run(theta: theta, batch: batch, threads: threads, buffers: buffers ?? ownBuffers.baseAddress, training: context)
         let lastIndex = plan.steps.count - 1
         guard let outputGradient = gradientOf[forward.output(ofStep: lastIndex)] else { return 0 }
         let value = loss(forward.output(ofStep: lastIndex), outputGradient)
