@@ -16,6 +16,9 @@ $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encodin
 $idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --container compact:32 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16-compact.idz
 $idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16.idz
 $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encoding int8 --container compact:32 --seed 7 --projection-seed 11400714819323198482 -o toy-sparse-d10-int8-compact.idz
+# Version 3 (Formats/idz-v3.md): a described network with every new layer type, names,
+# a branch and batch-norm buffers.
+$idzip create --model ../../Tests/python/fixtures/architectures/small-residual.json --projection fastfood --dim 40 --theta-scale 0.05 --seed 12 --projection-seed 13 -o residual-fastfood-d40.idz
 : > SHA256SUMS-weights
 for model in *.idz; do
     digest=$($idzip info --json "$model" | sed -n 's/.*"weights_sha256" : "\([0-9a-f]*\)".*/\1/p')

@@ -2,7 +2,8 @@ import ArgumentParser
 import IdzipCore
 import IdzipTraining
 
-/// `--model`: an architecture by name (fc:784-200-200-10, fc5, lenet, lenet:3x32x32, toy),
+/// `--model`: an architecture by name (fc:784-200-200-10, fc5, lenet, lenet:3x32x32, toy,
+/// resnet20, mnist-bn) or an architecture file (net.json),
 /// parsed once (`@Option(transform: ModelArgument.parse)`, so the parse error is shown).
 struct ModelArgument: Sendable, CustomStringConvertible {
     /// The name as given, recorded in files and reports.
@@ -23,7 +24,7 @@ struct ModelArgument: Sendable, CustomStringConvertible {
     /// The paper's MNIST network, the default.
     static let fullyConnected = ModelArgument(
         name: "fc:784-200-200-10", architecture: .fullyConnected(inputShape: [784], widths: [200, 200, 10]), parameterCount: 199_210)
-    static let help = "Architecture: fc:784-200-200-10, fc5, lenet, lenet:3x32x32 or toy."
+    static let help = "Architecture: fc:784-200-200-10, fc5, lenet, lenet:3x32x32, toy, resnet20, mnist-bn, or an architecture file net.json (docs/architecture-files.md)."
     /// The same help with the default named (a transformed option shows none by itself).
     static let helpWithDefault = help + " (default: \(fullyConnected.name); with --env, fc:OBSERVATIONS-64-64-ACTIONS, fc:4-64-64-2 for cartpole)"
     var description: String { name }

@@ -14,8 +14,28 @@ struct Info: ParsableCommand {
     @Flag(help: "Print JSON for pipelines.")
     var json = false
 
+    @Flag(name: .customLong("description"), help: "Print the network as an architecture file (docs/architecture-files.md), for --model net.json.")
+    var printDescription = false
+
+    @Flag(help: "Print a torch.nn.Module whose state_dict matches the weights 'idzip expand' writes.")
+    var pytorch = false
+
+    func validate() throws {
+        guard [json, printDescription, pytorch].filter({ $0 }).count <= 1 else {
+            throw ValidationError("choose one of --json, --description and --pytorch")
+        }
+    }
+
     func run() throws {
         let (model, container) = try ModelFile.readWithContainer(self.model)
+        if printDescription {
+            print(ArchitectureDescription.json(model.architecture))
+            return
+        }
+        if pytorch {
+            print(try failing(self.model) { try TorchModuleSource.source(for: model) }, terminator: "")
+            return
+        }
         let report = try failing(self.model) {
             try ModelDescription(model: model, path: self.model, fileBytes: ModelFile.size(self.model), container: container)
         }

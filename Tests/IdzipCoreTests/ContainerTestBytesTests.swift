@@ -181,6 +181,8 @@ struct TestPayload {
             case .relu: writer.u8(4)
             case .flatten: writer.u8(5)
             case .toyGroupSum(let groups, let size): writer.u8(6); writer.u64(UInt64(groups)); writer.u64(UInt64(size))
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                preconditionFailure("version 1 test bytes hold version 1 layers only")
             }
         }
     }

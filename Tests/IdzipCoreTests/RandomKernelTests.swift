@@ -85,6 +85,7 @@ struct RandomKernelTests {
             TensorSpec(name: "c", shape: [129], initScheme: .lecunNormal, fanIn: 5, fanOut: 3, offset: 98),
             TensorSpec(name: "d", shape: [33], initScheme: .standardNormal, fanIn: 1, fanOut: 1, offset: 227),
             TensorSpec(name: "e", shape: [10], initScheme: .glorotUniform, fanIn: 4, fanOut: 6, offset: 260),
+            TensorSpec(name: "f", shape: [5], initScheme: .ones, fanIn: 1, fanOut: 1, offset: 270),
         ]
         let seed: UInt64 = 77
         var expected: [Float] = []
@@ -93,6 +94,7 @@ struct RandomKernelTests {
             for k in 0..<tensor.count {
                 switch tensor.initScheme {
                 case .zeros: expected.append(0)
+                case .ones: expected.append(1)
                 case .heNormal: expected.append(Float(stream.normal(UInt64(k)) * (2.0 / Double(tensor.fanIn)).squareRoot()))
                 case .lecunNormal: expected.append(Float(stream.normal(UInt64(k)) * (1.0 / Double(tensor.fanIn)).squareRoot()))
                 case .standardNormal: expected.append(Float(stream.normal(UInt64(k))))

@@ -70,6 +70,8 @@ enum ReferenceNetwork {
                 shape = [x.count]
             case .toyGroupSum:
                 fatalError("not a data network")
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                fatalError("layer type \(layer.typeName) is not in this sequential reference")
             }
         }
         return x

@@ -40,9 +40,9 @@ def read_idz(data):
     """A version 1 or 2 file (any layout) as a dict; asserts instead of full checks."""
     assert data[:8] == MAGIC, "bad magic"
     version = struct.unpack("<I", data[8:12])[0]
-    assert version in (1, 2), "version"
+    assert version in (1, 2, 3), "version"
     head = 32
-    if version == 2:
+    if version >= 2:
         layout = data[12]
         if layout in (1, 2):
             return read_compact(data)
@@ -71,9 +71,13 @@ def read_idz(data):
         elif code == 4: layers.append(("relu",))
         elif code == 5: layers.append(("flatten",))
         elif code == 6: layers.append(("toy", a.u64(), a.u64()))
+        elif version >= 3: layers.append(read_v3_layer(a, code))
         else: raise ValueError("unknown layer %d" % code)
     assert a.done()
     model["layers"] = layers
+    model["version"] = version
+    if version >= 3:
+        read_v3_sections(model, sections)
     t = Reader(sections[0x0002])
     table = []
     for _ in range(t.u32()):
@@ -333,6 +337,8 @@ def read_compact(data):
 
 def tensors(model):
     """(name, shape, init scheme code, fan_in, fan_out) in theta order (spec section 7)."""
+    if model.get("version", 1) >= 3:
+        return tensors_v3(model)
     shape, out = list(model["input_shape"]), []
     for index, layer in enumerate(model["layers"]):
         kind = layer[0]
@@ -363,6 +369,9 @@ def theta0(model):
         stream = Stream(model["theta0_seed"], "theta0", index)
         if scheme == 0:
             parts.append(np.zeros(n, np.float32))
+            continue
+        if scheme == 5:  # ones (idz-v3.md section 3)
+            parts.append(np.ones(n, np.float32))
             continue
         if scheme == 3:
             limit = math.sqrt(6.0 / (fan_in + fan_out))
@@ -471,6 +480,164 @@ def expand(model):
     return theta.astype(np.float32), hashlib.sha256(theta.astype("<f4").tobytes()).digest()
 
 
+# ---------------------------------------------------------------------------------------
+# Version 3, sections 3 to 5 of Formats/idz-v3.md: the new layers, the layer graph and names
+# (0x0009), buffers (0x0008) and init scheme 5 (ones).
+
+V3_LAYER_CODES = tuple(range(7, 17))
+
+
+def read_v3_layer(a, code):
+    """One layer of codes 7 to 16 (idz-v3.md section 3) as a tuple."""
+    if code == 7:
+        filters, kernel, stride, padding, groups = (a.u64() for _ in range(5))
+        return ("conv", filters, kernel, stride, padding, groups, a.u8())
+    if code == 8: return ("batchnorm", a.f32(), a.f32())
+    if code == 9: return ("avgpool", a.u64())
+    if code == 10: return ("global_avgpool",)
+    if code == 11: return ("add", a.u32() - 1)
+    if code == 12: return ("dropout", a.f32())
+    if code == 13: return ("leaky_relu", a.f32())
+    if code == 14: return ("gelu",)
+    if code == 15: return ("tanh",)
+    if code == 16: return ("sigmoid",)
+    raise ValueError("unknown layer %d" % code)
+
+
+def read_v3_sections(model, sections):
+    """Sources and names (0x0009) and buffers (0x0008) into model["sources"], ["names"],
+    ["buffers"] (float32 array) and ["batches_tracked"]."""
+    n = len(model["layers"])
+    model["sources"] = [i - 1 for i in range(n)]
+    model["names"] = ["layers.%d" % i for i in range(n)]
+    if 0x0009 in sections:
+        g = Reader(sections[0x0009])
+        flags = g.u8()
+        if flags & 1:
+            model["sources"] = [g.u32() - 1 for _ in range(n)]
+        if flags & 2:
+            model["names"] = [g.string() for _ in range(n)]
+        assert g.done()
+    model["buffers"], model["batches_tracked"] = np.zeros(0, np.float32), 0
+    if 0x0008 in sections:
+        b = Reader(sections[0x0008])
+        model["batches_tracked"] = b.u64()
+        count = b.u64()
+        model["buffers"] = np.frombuffer(b.take(4 * count), "<f4").astype(np.float32)
+        assert b.done()
+
+
+def v3_shapes(model):
+    """The output shape of every layer, following each layer's source (no rule checks)."""
+    outputs = []
+    for index, layer in enumerate(model["layers"]):
+        src = model["sources"][index]
+        shape = list(model["input_shape"]) if src == -1 else list(outputs[src])
+        outputs.append(_v3_output_shape(layer, shape, index, outputs, model["input_shape"], check=False))
+    return outputs
+
+
+def _v3_output_shape(layer, shape, index, outputs, input_shape, check=True):
+    """idz-v3.md section 3's rules; the old layer types by idz-v1.md section 6."""
+    kind = layer[0]
+    bad = IdzReject("invalid-architecture", "layer %d (%s)" % (index, kind))
+    if kind == "conv":
+        filters, k, s, p, g, bias = layer[1:]
+        if check and (len(shape) != 3 or not 1 <= filters <= MAX_DIMENSION or not 1 <= k <= 64 or not 1 <= s <= 64
+                      or not 0 <= p <= 64 or g < 1 or shape[0] % g or filters % g
+                      or shape[1] + 2 * p < k or shape[2] + 2 * p < k):
+            raise bad
+        return [filters, (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1]
+    if kind == "batchnorm":
+        eps, momentum = layer[1:]
+        if check and (len(shape) not in (1, 3) or not (math.isfinite(eps) and eps > 0)
+                      or not (math.isfinite(momentum) and 0 <= momentum <= 1)):
+            raise bad
+        return list(shape)
+    if kind == "avgpool":
+        return _output_shape(("maxpool", layer[1]), shape, index) if check else [shape[0], shape[1] // layer[1], shape[2] // layer[1]]
+    if kind == "global_avgpool":
+        if check and len(shape) != 3:
+            raise bad
+        return [shape[0]]
+    if kind == "add":
+        other = layer[1]
+        if check and not -1 <= other < index:
+            raise bad
+        if check and list(input_shape if other == -1 else outputs[other]) != list(shape):
+            raise bad
+        return list(shape)
+    if kind == "dropout":
+        if check and not (0 <= layer[1] < 1):
+            raise bad
+        return list(shape)
+    if kind == "leaky_relu":
+        if check and not math.isfinite(layer[1]):
+            raise bad
+        return list(shape)
+    if kind in ("gelu", "tanh", "sigmoid"):
+        return list(shape)
+    if check:
+        return _output_shape(layer, shape, index)
+    if kind == "conv2d":
+        filters, k, padding = layer[1:]
+        return [filters, shape[1] - k + 1, shape[2] - k + 1] if padding == 0 else [filters, shape[1], shape[2]]
+    if kind in ("maxpool",):
+        return [shape[0], shape[1] // layer[1], shape[2] // layer[1]]
+    if kind == "dense":
+        return [layer[1]]
+    if kind == "flatten":
+        return [int(np.prod(shape, dtype=object))] if shape else [1]
+    if kind == "relu":
+        return list(shape)
+    return [layer[1]]  # toy
+
+
+def tensors_v3(model):
+    """The tensors of a version 3 model (idz-v3.md section 3), named by the layer names."""
+    outputs, out = v3_shapes(model), []
+    for index, layer in enumerate(model["layers"]):
+        src = model["sources"][index]
+        shape = list(model["input_shape"]) if src == -1 else outputs[src]
+        name = model["names"][index]
+        kind = layer[0]
+        if kind == "dense":
+            out.append((name + ".weight", [layer[1], shape[0]], 1, shape[0], layer[1]))
+            out.append((name + ".bias", [layer[1]], 0, shape[0], layer[1]))
+        elif kind == "conv2d":
+            filters, k = layer[1], layer[2]
+            out.append((name + ".weight", [filters, shape[0], k, k], 1, shape[0] * k * k, filters * k * k))
+            out.append((name + ".bias", [filters], 0, shape[0] * k * k, filters * k * k))
+        elif kind == "conv":
+            filters, k, _, _, g, bias = layer[1:]
+            fan_in, fan_out = shape[0] // g * k * k, filters // g * k * k
+            out.append((name + ".weight", [filters, shape[0] // g, k, k], 1, fan_in, fan_out))
+            if bias:
+                out.append((name + ".bias", [filters], 0, fan_in, fan_out))
+        elif kind == "batchnorm":
+            out.append((name + ".weight", [shape[0]], 5, 1, 1))
+            out.append((name + ".bias", [shape[0]], 0, 1, 1))
+        elif kind == "toy":
+            out.append((name + ".theta", [layer[1] * layer[2]], 4, 1, 1))
+    return out
+
+
+def buffers_v3(model):
+    """(name, float32 array) of every buffer, as `idzip expand` writes them (idz-v3.md 5):
+    running_mean, running_var and num_batches_tracked (int64) per batchnorm layer."""
+    outputs, out, offset = v3_shapes(model), [], 0
+    for index, layer in enumerate(model["layers"]):
+        if layer[0] != "batchnorm":
+            continue
+        c = outputs[index][0]
+        name = model["names"][index]
+        out.append((name + ".running_mean", model["buffers"][offset:offset + c]))
+        out.append((name + ".running_var", model["buffers"][offset + c:offset + 2 * c]))
+        out.append((name + ".num_batches_tracked", np.array(model["batches_tracked"], np.int64)))
+        offset += 2 * c
+    return out
+
+
 # --- Validation, written from Formats/idz-v1.md sections 1 to 6 and 15 alone ----------------
 #
 # check_idz(data) returns the kind of the first error the spec's reading order finds
@@ -533,7 +700,7 @@ def _check_version(data):
     version = struct.unpack("<I", data[8:12])[0]
     if len(data) < 32 and version != 2:
         raise IdzReject("truncated")
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         raise IdzReject("unsupported-version")
     if version == 1:
         return 1, 0
@@ -541,7 +708,7 @@ def _check_version(data):
         raise IdzReject("truncated")
     if data[12] not in (0, 1, 2):
         raise IdzReject("unsupported-flags")
-    return 2, data[12]
+    return version, data[12]
 
 
 def _check_preamble_and_inflate(data, head=32):
@@ -572,13 +739,13 @@ def _check_preamble_and_inflate(data, head=32):
     return payload
 
 
-def _split(payload):
+def _split(payload, known=KNOWN_TAGS):
     """Step 10: framing, unknown critical tags and repeated known tags, in file order."""
     r, sections = CheckedReader(payload), {}
     while r.remaining():
         tag = r.u16()
         body = r.take(r.u32())
-        if tag not in KNOWN_TAGS:
+        if tag not in known:
             if tag & 0x8000:
                 continue
             raise IdzReject("unknown-section", "0x%04x" % tag)
@@ -839,6 +1006,117 @@ def _check_compact(data):
         seen.add(key)
 
 
+V3_TAGS = (0x0008, 0x0009)
+_TENSOR_KINDS = ("dense", "conv2d", "toy", "conv", "batchnorm")
+
+
+def _check_v3_layer(r, code):
+    """Codes 7 to 16, each u64 dimension against 2^24 as read (idz-v3.md section 3)."""
+    if code == 7:
+        fields = [r.limited(r.u64(), MAX_DIMENSION) for _ in range(5)]
+        bias = r.u8()
+        if bias > 1:
+            raise IdzReject("invalid-value", "conv bias byte")
+        return ("conv",) + tuple(fields) + (bias,)
+    if code == 9:
+        return ("avgpool", r.limited(r.u64(), MAX_DIMENSION))
+    return read_v3_layer(r, code)
+
+
+def _check_v3_graph(body, layers):
+    """Section 0x0009 (idz-v3.md section 4) as read: flags, sources, names (rules later)."""
+    n = len(layers)
+    sources = [i - 1 for i in range(n)]
+    names = ["layers.%d" % i for i in range(n)]
+    if body is None:
+        return sources, names
+    r = CheckedReader(body)
+    flags = r.u8()
+    if flags == 0 or flags & ~3:
+        raise IdzReject("invalid-value", "graph flags")
+    if flags & 1:
+        r.room(n, 4)
+        sources = [r.u32() - 1 for _ in range(n)]
+    if flags & 2:
+        r.room(n, 4)
+        names = [r.string(256) for _ in range(n)]
+    r.end()
+    return sources, names
+
+
+def _check_v3_names(layers, names):
+    """Rule 3 of idz-v3.md section 4."""
+    taken = set()
+    for i, name in enumerate(names):
+        raw = name.encode()
+        ok = 1 <= len(raw) <= 256 and all(c.isascii() and (c.isalnum() or c in "_.") for c in name)
+        if not ok or "" in name.split("."):
+            raise IdzReject("invalid-architecture", "layer name %r" % name)
+        if layers[i][0] in _TENSOR_KINDS:
+            if name in taken:
+                raise IdzReject("invalid-architecture", "duplicate layer name %r" % name)
+            taken.add(name)
+    for name in taken:
+        parts = name.split(".")
+        if any(".".join(parts[:k]) in taken for k in range(1, len(parts))):
+            raise IdzReject("invalid-architecture", "layer name %r inside a layer with tensors" % name)
+
+
+def _architecture_rules_v3(input_shape, layers, sources, names):
+    """idz-v1.md section 6 with idz-v3.md sections 3 and 4: (tensors, D, outputs, channels
+    of each batchnorm layer)."""
+    if not layers:
+        raise IdzReject("invalid-architecture", "no layers")
+    for i, src in enumerate(sources):
+        if not -1 <= src < i:
+            raise IdzReject("invalid-architecture", "layer %d reads a later layer" % i)
+    _check_shape(input_shape)
+    outputs = []
+    for index, layer in enumerate(layers):
+        src = sources[index]
+        shape = list(input_shape) if src == -1 else list(outputs[src])
+        shape = _v3_output_shape(layer, shape, index, outputs, input_shape)
+        _check_shape(shape)
+        outputs.append(shape)
+    _check_v3_names(layers, names)
+    model = {"version": 3, "input_shape": input_shape, "layers": layers, "sources": sources, "names": names}
+    expected, parameters = tensors_v3(model), 0
+    for _, tensor_shape, _, _, _ in expected:
+        parameters += int(np.prod(tensor_shape, dtype=object))
+        if parameters > MAX_PARAMETERS:
+            raise IdzReject("invalid-architecture", "D above 2^36")
+    channels = [outputs[i][0] for i, layer in enumerate(layers) if layer[0] == "batchnorm"]
+    return expected, parameters, int(np.prod(outputs[-1], dtype=object)), channels
+
+
+def _check_v3_buffers(body, channels):
+    """Section 0x0008 (idz-v3.md section 5), in tag order after 0x0007; `channels`: C of
+    each batchnorm layer in order."""
+    buffer_count = 2 * sum(channels)
+    if body is None:
+        if buffer_count:
+            raise IdzReject("missing-section", "0x0008")
+        return
+    if not buffer_count:
+        raise IdzReject("inconsistent-shapes", "buffers without a batchnorm layer")
+    r = CheckedReader(body)
+    if r.u64() >= 2**63:
+        raise IdzReject("invalid-value", "batches tracked")
+    count = r.u64()
+    r.room(count, 4)
+    if count != buffer_count:
+        raise IdzReject("inconsistent-shapes", "buffer count")
+    values = np.frombuffer(r.take(4 * count), "<f4")
+    r.end()
+    if not np.all(np.isfinite(values)):
+        raise IdzReject("invalid-value", "non-finite buffer")
+    offset = 0
+    for c in channels:
+        if np.any(values[offset + c:offset + 2 * c] < 0):
+            raise IdzReject("invalid-value", "negative running variance")
+        offset += 2 * c
+
+
 def check_idz(data):
     """The kind of the first error of `data` (spec section 2's order), or "ok"."""
     try:
@@ -852,7 +1130,8 @@ def _check(data):
     version, layout = _check_version(data)
     if layout in (1, 2):
         return _check_compact(data)
-    sections = _split(_check_preamble_and_inflate(data, 32 if version == 1 else 33))
+    known = KNOWN_TAGS + V3_TAGS if version >= 3 else KNOWN_TAGS
+    sections = _split(_check_preamble_and_inflate(data, 32 if version == 1 else 33), known)
 
     def section(tag):
         if tag not in sections:
@@ -885,10 +1164,16 @@ def _check(data):
             layers.append(("flatten",))
         elif code == 6:
             layers.append(("toy", r.limited(r.u64(), MAX_DIMENSION), r.limited(r.u64(), MAX_DIMENSION)))
+        elif version >= 3 and code in V3_LAYER_CODES:
+            layers.append(_check_v3_layer(r, code))
         else:
             raise IdzReject("unknown-value", "layer type %d" % code)
     r.end()
-    expected, D, outputs = _architecture_rules(input_shape, layers)
+    if version >= 3:
+        sources, names = _check_v3_graph(sections.get(0x0009), layers)
+        expected, D, outputs, bn_channels = _architecture_rules_v3(input_shape, layers, sources, names)
+    else:
+        expected, D, outputs = _architecture_rules(input_shape, layers)
 
     r = section(0x0002)
     count = r.u32()
@@ -905,7 +1190,7 @@ def _check(data):
         r.room(stored_rank, 8)
         stored_shape = [r.limited(r.u64(), MAX_PARAMETERS) for _ in range(stored_rank)]
         stored_scheme = r.u8()
-        if stored_scheme not in (0, 1, 2, 3, 4):
+        if stored_scheme not in (0, 1, 2, 3, 4, 5):  # 5 (ones, idz-v3.md) cannot match a version 1 network
             raise IdzReject("unknown-value", "init scheme")
         if stored_name != name.encode() or stored_shape != shape or stored_scheme != scheme:
             raise IdzReject("inconsistent-shapes", name)
@@ -956,6 +1241,9 @@ def _check(data):
     r = section(0x0007)
     r.take(32)
     r.end()
+
+    if version >= 3:
+        _check_v3_buffers(sections.get(0x0008), bn_channels)
 
     labels = None
     if 0x8001 in sections:

@@ -527,3 +527,24 @@ def test_huge_declared_models_are_checked_without_allocating_them():
         idzip.read(_toy_file(1 << 24, 1 << 13, 3, 1))
     with pytest.raises(idzip.InvalidValue):
         idzip.read(_toy_file(10, 100, 0, 999))
+
+
+def test_version3_model_state_dict_equals_idzip_expand(idzip, tmp_path):
+    """Format version 3 (Formats/idz-v3.md): the sample with every new layer type, names, a
+    branch and batch-norm buffers reads, expands to its digest, and its state_dict is the
+    safetensors `idzip expand` writes, buffers and num_batches_tracked included."""
+    from safetensors.numpy import load_file
+
+    sample = ROOT / "Formats" / "samples" / "residual-fastfood-d40.idz"
+    import idzip as package
+
+    model = package.read(sample)
+    assert model.version == 3 and model.architecture.names[0] == "stem.conv"
+    assert model.architecture.source(12) == 8
+    assert len(model.buffers) == model.architecture.buffer_count == 48
+    idzip("expand", sample, "-o", tmp_path / "w.safetensors")
+    expected = load_file(str(tmp_path / "w.safetensors"))
+    state = model.state_dict()
+    assert set(state) == set(expected)
+    for name, value in expected.items():
+        assert state[name].dtype == value.dtype and state[name].tobytes() == value.tobytes(), name

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from idz_reference import expand, read_idz, tensors
+from idz_reference import buffers_v3, expand, read_idz, tensors
+
+import pathlib
+
+RESIDUAL = str(pathlib.Path(__file__).parent / "fixtures" / "architectures" / "small-residual.json")
 
 CASES = [
     ("fc:30-12-5", "fastfood", 9, "float32"),
@@ -15,6 +19,9 @@ CASES = [
     ("lenet:1x16x16:3", "sparse", 5, "float32"),
     ("toy", "fastfood", 10, "float32"),
     ("fc:20-6-3", "identity", None, "float32"),
+    # Format version 3 (Formats/idz-v3.md): every new layer type, names, a branch, buffers.
+    (RESIDUAL, "fastfood", 40, "float32"),
+    ("mnist-bn:1x12x12:4", "sparse", 12, "float16"),
 ]
 
 
@@ -30,10 +37,14 @@ def test_python_reference_matches_idzip(idzip, tmp_path, spec, projection, dim, 
     theta, digest = expand(model)
     assert digest == model["weights_sha256"], "the reference reproduces the digest idzip recorded"
 
-    idzip("expand", model_path, "-o", tmp_path / "w.npy")
-    swift_theta = np.load(tmp_path / "w.npy")
-    assert swift_theta.dtype == np.float32 and swift_theta.shape == theta.shape
-    assert swift_theta.tobytes() == theta.tobytes()
+    if model.get("buffers") is not None and len(model["buffers"]):
+        # One .npy vector of theta cannot hold batch norm's running statistics.
+        assert idzip("expand", model_path, "-o", tmp_path / "w.npy", check=False).returncode == 1
+    else:
+        idzip("expand", model_path, "-o", tmp_path / "w.npy")
+        swift_theta = np.load(tmp_path / "w.npy")
+        assert swift_theta.dtype == np.float32 and swift_theta.shape == theta.shape
+        assert swift_theta.tobytes() == theta.tobytes()
 
     idzip("expand", model_path, "-o", tmp_path / "w.safetensors")
     named = load_file(str(tmp_path / "w.safetensors"))
@@ -44,6 +55,12 @@ def test_python_reference_matches_idzip(idzip, tmp_path, spec, projection, dim, 
         assert named[name].tobytes() == theta[offset:offset + count].tobytes()
         offset += count
     assert offset == len(theta)
+    if model.get("version", 1) >= 3:
+        buffers = buffers_v3(model)
+        assert buffers, "a version 3 model with batch norm has buffers"
+        for name, values in buffers:
+            assert named[name].dtype == values.dtype and named[name].tobytes() == values.tobytes(), name
+        assert set(named) == {t[0] for t in tensors(model)} | {b[0] for b in buffers}
 
 
 def test_python_reference_reads_the_spec_test_vector():

@@ -44,6 +44,8 @@ MAX_PREPROCESSING_CHANNELS = 4096
 TAG_ARCHITECTURE, TAG_TENSOR_TABLE, TAG_THETA0, TAG_PROJECTION = 0x0001, 0x0002, 0x0003, 0x0004
 TAG_THETA_D, TAG_PREPROCESSING, TAG_WEIGHTS_SHA256 = 0x0005, 0x0006, 0x0007
 TAG_LABELS, TAG_METADATA = 0x8001, 0x8002
+TAG_BUFFERS, TAG_LAYER_GRAPH = 0x0008, 0x0009  # version 3 (Formats/idz-v3.md sections 4 and 5)
+VERSION3_SECTION_NAMES = {TAG_BUFFERS: "buffers", TAG_LAYER_GRAPH: "layer graph"}
 SECTION_NAMES = {
     TAG_ARCHITECTURE: "architecture", TAG_TENSOR_TABLE: "tensor table", TAG_THETA0: "theta0",
     TAG_PROJECTION: "projection", TAG_THETA_D: "theta_d", TAG_PREPROCESSING: "preprocessing",
@@ -55,6 +57,9 @@ PROJECTION_KINDS = {0: "identity", 1: "dense", 2: "sparse", 3: "fastfood"}
 #: theta_d encoding codes (section 4.5).
 THETA_ENCODINGS = {1: "float32", 2: "float16", 3: "int8", 4: "codebook"}
 _LAYER_CODES = {1: "dense", 2: "conv2d", 3: "maxpool", 4: "relu", 5: "flatten", 6: "toy"}
+#: Version 3's layer codes (Formats/idz-v3.md section 3).
+_V3_LAYER_CODES = {7: "convolution", 8: "batchnorm", 9: "avgpool", 10: "global_avgpool", 11: "add", 12: "dropout",
+                   13: "leaky_relu", 14: "gelu", 15: "tanh", 16: "sigmoid"}
 _PADDINGS = {0: "valid", 1: "same"}
 
 
@@ -195,15 +200,15 @@ def _version(data):
     version = struct.unpack("<I", data[8:12])[0]
     if n < PREAMBLE_SIZE and version != 2:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
-    if version not in (1, 2):
-        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 and 2)" % version)
+    if version not in (1, 2, 3):
+        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 to 3)" % version)
     if version == 1:
         return 1, 0
     if n < 13:
-        raise E.Truncated("truncated file: %d bytes end before the version 2 layout byte" % n)
-    if data[12] not in (0, 1, 2):
-        raise E.UnsupportedFlags("unknown layout %d (version 2 defines 0, 1 and 2)" % data[12])
-    return 2, data[12]
+        raise E.Truncated("truncated file: %d bytes end before the version %d layout byte" % (n, version))
+    if data[12] not in (0, 1, 2) or (version == 3 and data[12] != 0):
+        raise E.UnsupportedFlags("unknown layout %d (version %d defines %s)" % (data[12], version, "0" if version == 3 else "0, 1 and 2"))
+    return version, data[12]
 
 
 def _preamble(data, head=PREAMBLE_SIZE):
@@ -246,7 +251,8 @@ def _inflate(compressed, expected):
     return out
 
 
-def _split_sections(payload):
+def _split_sections(payload, version=1):
+    names = {**SECTION_NAMES, **VERSION3_SECTION_NAMES} if version >= 3 else SECTION_NAMES
     reader, sections = _Reader(payload, "payload"), {}
     while reader.remaining:
         tag = reader.u16("a section tag")
@@ -254,19 +260,19 @@ def _split_sections(payload):
         if length > reader.remaining:
             raise E.MalformedSection("section 0x%04X declares %d bytes, but only %d remain in the payload" % (tag, length, reader.remaining))
         body = reader.raw(length, "section 0x%04X" % tag)
-        if tag not in SECTION_NAMES:
+        if tag not in names:
             if tag & 0x8000:
                 continue
             raise E.UnknownSection("unknown critical section 0x%04X (written by a newer idzip?)" % tag)
         if tag in sections:
-            raise E.DuplicateSection("duplicate %s section (0x%04X)" % (SECTION_NAMES[tag], tag))
+            raise E.DuplicateSection("duplicate %s section (0x%04X)" % (names[tag], tag))
         sections[tag] = body
     return sections
 
 
 # MARK: Sections
 
-def _read_architecture(r):
+def _read_architecture(r, version=1):
     rank = r.u8("input rank")
     if rank > MAX_RANK:
         raise E.LimitExceeded("input rank %d exceeds the limit %d" % (rank, MAX_RANK))
@@ -277,6 +283,9 @@ def _read_architecture(r):
     layers = []
     for index in range(layer_count):
         code = r.u8("layer %d type" % index)
+        if version >= 3 and code in _V3_LAYER_CODES:
+            layers.append(_read_v3_layer(r, code, index))
+            continue
         if code not in _LAYER_CODES:
             raise E.UnknownValue("unknown layer type %d (layer %d)" % (code, index))
         kind = _LAYER_CODES[code]
@@ -300,6 +309,67 @@ def _read_architecture(r):
         else:
             layers.append(Layer(kind))
     return input_shape, tuple(layers)
+
+
+def _read_v3_layer(r, code, index):
+    """A layer of codes 7 to 16 (Formats/idz-v3.md section 3); rules are checked by Architecture."""
+    kind = _V3_LAYER_CODES[code]
+
+    def dimension(name):
+        return r.count("layer %d %s" % (index, name), MAX_DIMENSION)
+
+    if kind == "convolution":
+        filters, kernel, stride, pad, groups = (dimension(n) for n in ("filters", "kernel", "stride", "padding", "groups"))
+        bias = r.u8("layer %d bias" % index)
+        if bias > 1:
+            raise E.InvalidValue("layer %d (convolution) has bias byte %d; only 0 and 1 are allowed" % (index, bias))
+        return Layer("convolution", filters=filters, kernel=kernel, stride=stride, pad=pad, groups=groups, bias=bias == 1)
+    if kind == "batchnorm":
+        epsilon = r.f32("layer %d epsilon" % index)
+        return Layer("batchnorm", epsilon=epsilon, momentum=r.f32("layer %d momentum" % index))
+    if kind == "avgpool":
+        return Layer("avgpool", size=dimension("pool size"))
+    if kind == "add":
+        return Layer("add", other=r.u32("layer %d other layer" % index) - 1)
+    if kind == "dropout":
+        return Layer("dropout", rate=r.f32("layer %d rate" % index))
+    if kind == "leaky_relu":
+        return Layer("leaky_relu", slope=r.f32("layer %d slope" % index))
+    return Layer(kind)
+
+
+def _read_layer_graph(r, count):
+    """Section 0x0009: (sources, names); the rules are Architecture's."""
+    flags = r.u8("layer graph flags")
+    if flags == 0 or flags & ~3:
+        raise E.InvalidValue("layer graph flags 0x%x (1: sources, 2: names, 3: both)" % flags)
+    sources, names = (), ()
+    if flags & 1:
+        r.check_room(count, 4, "layer sources")
+        sources = tuple(r.u32("layer source") - 1 for _ in range(count))
+    if flags & 2:
+        r.check_room(count, 4, "layer names")
+        names = tuple(r.string("layer name", 256) for _ in range(count))
+    return sources, names
+
+
+def _read_buffers(r, architecture):
+    """Section 0x0008: (float32 buffers, batches tracked), checked as Formats/idz-v3.md section 5 says."""
+    batches = r.u64("batches tracked")
+    if batches > (1 << 63) - 1:
+        raise E.InvalidValue("%d batches tracked is above 2^63 - 1" % batches)
+    count = r.u64("buffer count")
+    if count > r.remaining // 4:
+        raise E.MalformedSection("more buffer values than bytes: %d float32 values need %d x 4 bytes, %d remain" % (count, count, r.remaining))
+    if count != architecture.buffer_count:
+        raise E.InconsistentShapes("inconsistent shapes: the buffers section holds %d values, the batch-norm layers need %d"
+                                   % (count, architecture.buffer_count))
+    values = np.frombuffer(bytes(r.raw(4 * count, "buffer values")), dtype="<f4").astype(np.float32)
+    for tensor in architecture.buffers:
+        part = values[tensor.offset:tensor.offset + tensor.count]
+        if not np.all(np.isfinite(part)) or (tensor.init_scheme == 5 and np.any(part < 0)):
+            raise E.InvalidValue("buffer %s must be finite (and a variance not negative)" % tensor.name)
+    return values, batches
 
 
 def _check_tensor_table(r, expected):
@@ -498,7 +568,7 @@ def decode(data):
     if hashlib.sha256(view[:end]).digest() != data[end:]:
         raise E.ChecksumMismatch("checksum mismatch: the file is corrupt")
     payload = _inflate(view[head:end], uncompressed)
-    sections = _split_sections(payload)
+    sections = _split_sections(payload, version)
 
     def required(tag):
         if tag not in sections:
@@ -506,9 +576,14 @@ def decode(data):
         return _Reader(sections[tag], SECTION_NAMES[tag] + " section")
 
     r = required(TAG_ARCHITECTURE)
-    input_shape, layers = _read_architecture(r)
+    input_shape, layers = _read_architecture(r, version)
     r.expect_end()
-    architecture = Architecture(input_shape, layers)
+    sources, names = (), ()
+    if TAG_LAYER_GRAPH in sections:
+        r = _Reader(sections[TAG_LAYER_GRAPH], "layer graph section")
+        sources, names = _read_layer_graph(r, len(layers))
+        r.expect_end()
+    architecture = Architecture(input_shape, layers, sources, names)
 
     r = required(TAG_TENSOR_TABLE)
     _check_tensor_table(r, architecture.tensors)
@@ -534,6 +609,16 @@ def decode(data):
     weights_sha256 = bytes(r.raw(32, "the SHA-256"))
     r.expect_end()
 
+    buffers, batches_tracked = np.zeros(0, np.float32), 0
+    if TAG_BUFFERS in sections:
+        if not architecture.buffers:
+            raise E.InconsistentShapes("inconsistent shapes: a buffers section, but the network has no batch normalisation")
+        r = _Reader(sections[TAG_BUFFERS], "buffers section")
+        buffers, batches_tracked = _read_buffers(r, architecture)
+        r.expect_end()
+    elif architecture.buffers:
+        raise E.MissingSection("missing required buffers section (0x0008)")
+
     labels = []
     if TAG_LABELS in sections:
         r = _Reader(sections[TAG_LABELS], "labels section")
@@ -557,6 +642,7 @@ def decode(data):
         "preprocessing": Preprocessing(input_scale, mean, std), "labels": labels,
         "metadata": dict(metadata), "weights_sha256": weights_sha256,
         "file_sha256": data[end:], "file_size": len(data),
+        "buffers": buffers, "batches_tracked": batches_tracked, "version": version,
     }
 
 

@@ -24,6 +24,9 @@ def tensor_theta0(seed, tensor):
     if scheme == 0:
         out[:] = 0
         return out
+    if scheme == 5:  # ones (Formats/idz-v3.md section 3)
+        out[:] = 1
+        return out
     stream = Stream(seed, PURPOSE_THETA0, tensor.index)
     if scheme == 3:
         limit = math.sqrt(6.0 / float(tensor.fan_in + tensor.fan_out))

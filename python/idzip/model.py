@@ -24,6 +24,10 @@ class Model:
         metadata: dict key -> int, float, str, bool or bytes, in file order.
         weights_sha256: 32 bytes, the digest of the expanded weights (section 11).
         file_sha256: 32 bytes, the file's trailer.
+        buffers: float32 array, the batch-norm running means and variances
+            (``architecture.buffers`` order; empty without batch norm, Formats/idz-v3.md 5).
+        batches_tracked: int, PyTorch's ``num_batches_tracked`` (0 without batch norm).
+        version: the file's format version (1, 2 or 3).
     """
 
     def __init__(self, fields):
@@ -38,6 +42,9 @@ class Model:
         self.weights_sha256 = fields["weights_sha256"]
         self.file_sha256 = fields["file_sha256"]
         self.file_size = fields["file_size"]
+        self.buffers = fields.get("buffers", np.zeros(0, np.float32))
+        self.batches_tracked = fields.get("batches_tracked", 0)
+        self.version = fields.get("version", 1)
 
     @property
     def tensors(self):
@@ -73,7 +80,9 @@ class Model:
 
         Names and shapes are those of the safetensors file ``idzip expand`` writes
         (``layers.<i>.weight`` [out, in] or [F, C, k, k], ``layers.<i>.bias`` [out],
-        ``layers.<i>.theta`` [g*m]); values are float32.
+        ``layers.<i>.theta`` [g*m], or the layers' names in version 3); values are float32,
+        with batch normalisation's ``running_mean``, ``running_var`` (float32) and
+        ``num_batches_tracked`` (int64 scalar) beside them.
 
         Args:
             framework: ``"numpy"`` (dict of numpy arrays, views of one theta) or ``"torch"``
@@ -89,6 +98,11 @@ class Model:
         if theta.shape != (self.parameter_count,):
             raise ValueError("theta has shape %s, expected (%d,)" % (theta.shape, self.parameter_count))
         arrays = {t.name: theta[t.offset:t.offset + t.count].reshape(t.shape) for t in self.tensors}
+        # Batch-norm buffers, as `idzip expand` writes them (Formats/idz-v3.md section 5).
+        for t in self.architecture.buffers:
+            arrays[t.name] = self.buffers[t.offset:t.offset + t.count].reshape(t.shape)
+        for name in self.architecture.batches_tracked_names:
+            arrays[name] = np.array(self.batches_tracked, np.int64)
         if framework == "numpy":
             return arrays
         import collections

@@ -58,7 +58,10 @@ enum CompactLayout {
         for dimension in architecture.inputShape { w.varint(dimension) }
         w.varint(architecture.layers.count)
         for layer in architecture.layers {
-            w.u8(LayerCode(layer).rawValue)
+            guard let code = LayerCode(layer) else {
+                throw IdzError(.unsupportedVersion, "the compact layout cannot hold layer type \(layer.typeName) yet (it needs format version 3)")
+            }
+            w.u8(code.rawValue)
             switch layer {
             case .dense(let units):
                 w.varint(units)
@@ -73,6 +76,8 @@ enum CompactLayout {
             case .toyGroupSum(let groups, let size):
                 w.varint(groups)
                 w.varint(size)
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                break
             }
         }
         w.varint(model.theta0Seed)

@@ -12,11 +12,12 @@ public enum IdzFile {
     ///
     /// - 1: first version.
     /// - 2: codebook theta_d (range coded) and the compact layout (Formats/idz-v2.md).
+    /// - 3: new layer types, the layer graph and names, batch-norm buffers (Formats/idz-v3.md).
     public static let formatVersion: UInt32 = 1
     /// The newest version this idzip reads and writes.
-    public static let latestVersion: UInt32 = 2
+    public static let latestVersion: UInt32 = 3
     /// The versions `decode` reads.
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
 
     // MARK: Bytes
 
@@ -31,6 +32,7 @@ public enum IdzFile {
     ///   (`.invalidValue`, `.invalidArchitecture`, `.limitExceeded`, ...).
     public static func encode(_ model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> [UInt8] {
         let tensors = try IdzModelCheck.check(model)
+        try IdzModelCheck.checkEncodable(model, layout: profile.layout)
         if profile.layout == .compact {
             return try CompactLayout.encode(model, digestBytes: profile.weightsDigestBytes)
         }
@@ -45,8 +47,14 @@ public enum IdzFile {
         guard compressed.count <= ContainerLimits.maxCompressedPayload else {
             throw IdzError(.limitExceeded, "the compressed payload of \(compressed.count) bytes exceeds the limit \(ContainerLimits.maxCompressedPayload)")
         }
-        let version: UInt32 = model.theta.encoding == .codebook ? 2 : 1
-        return seal(compressed: compressed, uncompressedLength: payload.count, version: version)
+        return seal(compressed: compressed, uncompressedLength: payload.count, version: standardVersion(of: model))
+    }
+
+    /// The lowest version whose standard layout holds `model` (Formats/idz-v3.md section 2):
+    /// 3 for version 3's layers, layer graph or buffers, 2 for a codebook theta_d, else 1.
+    static func standardVersion(of model: IdzModel) -> UInt32 {
+        if model.needsVersion3 { return 3 }
+        return model.theta.encoding == .codebook ? 2 : 1
     }
 
     /// The exact size in bytes of the file `encode(model, profile:)` returns. The size
@@ -67,7 +75,7 @@ public enum IdzFile {
         if container.layout == .compact {
             return try CompactLayout.decode(bytes)
         }
-        let headerSize = container.version == 1 ? IdzLayout.preambleSize : IdzLayout.preambleSize + 1
+        let headerSize = container.version == 1 ? IdzLayout.preambleSize : IdzLayout.preambleSize + 1  // versions 2 and 3: a layout byte
         let preamble = try readPreamble(bytes, headerSize: headerSize)
         let payloadEnd = headerSize + preamble.compressedLength
         let trailer = bytes[payloadEnd...]
@@ -99,15 +107,20 @@ public enum IdzFile {
             throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(IdzLayout.preambleSize)-byte preamble")
         }
         guard readableVersions.contains(version) else {
-            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1 and 2)")
+            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1 to 3)")
         }
         if version == 1 {
             return ContainerInfo(version: 1, layout: .standard, bodyCoding: "zlib")
         }
         guard bytes.count > magic.count + 4 else {
-            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes end before the version 2 layout byte")
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes end before the version \(version) layout byte")
         }
         let layout = bytes[magic.count + 4]
+        if version == 3 {
+            // Version 3 defines no compact layout of its own (Formats/idz-v3.md section 5.1).
+            guard layout == 0 else { throw IdzError(.unsupportedFlags, "unknown layout \(layout) (version 3 defines 0)") }
+            return ContainerInfo(version: 3, layout: .standard, bodyCoding: "zlib")
+        }
         switch layout {
         case 0:
             return ContainerInfo(version: 2, layout: .standard, bodyCoding: "zlib")

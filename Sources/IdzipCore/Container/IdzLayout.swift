@@ -23,12 +23,24 @@ enum SectionTag: UInt16, CaseIterable {
     case thetaD = 0x0005
     case preprocessing = 0x0006
     case weightsSHA256 = 0x0007
+    /// Version 3: batch-norm running statistics (Formats/idz-v3.md section 5).
+    case buffers = 0x0008
+    /// Version 3: the sources and names of the layers (Formats/idz-v3.md section 4).
+    case layerGraph = 0x0009
     case labels = 0x8001
     case metadata = 0x8002
 
     static let ancillaryBit: UInt16 = 0x8000
 
     static func isAncillary(_ tag: UInt16) -> Bool { tag & ancillaryBit != 0 }
+
+    /// The format version a section needs (an older file with it has an unknown section).
+    var version: UInt32 {
+        switch self {
+        case .buffers, .layerGraph: 3
+        default: 1
+        }
+    }
 
     /// Absent optional sections mean "empty".
     var isRequired: Bool { !Self.isAncillary(rawValue) }
@@ -42,6 +54,8 @@ enum SectionTag: UInt16, CaseIterable {
         case .thetaD: "theta_d"
         case .preprocessing: "preprocessing"
         case .weightsSHA256: "weights SHA-256"
+        case .buffers: "buffers"
+        case .layerGraph: "layer graph"
         case .labels: "labels"
         case .metadata: "metadata"
         }
@@ -62,7 +76,9 @@ enum LayerCode: UInt8 {
     case flatten = 5
     case toyGroupSum = 6
 
-    init(_ layer: Layer) {
+    /// The code of a version 1 layer; nil for a version 3 layer type, which
+    /// `IdzModelCheck.checkEncodable` refuses before any encoder meets it.
+    init?(_ layer: Layer) {
         switch layer {
         case .dense: self = .dense
         case .conv2d: self = .conv2d
@@ -70,6 +86,7 @@ enum LayerCode: UInt8 {
         case .relu: self = .relu
         case .flatten: self = .flatten
         case .toyGroupSum: self = .toyGroupSum
+        case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation: return nil
         }
     }
 }

@@ -19,6 +19,14 @@ public struct IdzModel: Sendable, Equatable {
     public var metadata: [MetadataEntry]
     /// SHA-256 of the expanded theta: D float32 values, little-endian, in parameter order.
     public var weightsSHA256: [UInt8]
+    /// The buffers (Formats/idz-v3.md section 5): the running means and variances of the
+    /// batch-norm layers, exact float32 values in `Architecture.bufferTensors()` order.
+    /// Empty when the architecture has none; else exactly `bufferCount()` values. State,
+    /// not subspace coordinates: they are not in theta and not in `weightsSHA256`.
+    public var buffers: [Float]
+    /// Training batches the running statistics have seen (PyTorch's `num_batches_tracked`,
+    /// one count shared by every batch-norm layer); 0 when there are no buffers.
+    public var batchesTracked: UInt64
 
     /// A model from its parts. Nothing is checked here: `IdzFile.encode` checks the parts
     /// fit together (d <= D, labels per output, preprocessing channels) and throws `IdzError`.
@@ -30,7 +38,9 @@ public struct IdzModel: Sendable, Equatable {
         preprocessing: Preprocessing = Preprocessing(),
         labels: [String] = [],
         metadata: [MetadataEntry] = [],
-        weightsSHA256: [UInt8]
+        weightsSHA256: [UInt8],
+        buffers: [Float] = [],
+        batchesTracked: UInt64 = 0
     ) {
         self.architecture = architecture
         self.theta0Seed = theta0Seed
@@ -40,6 +50,13 @@ public struct IdzModel: Sendable, Equatable {
         self.labels = labels
         self.metadata = metadata
         self.weightsSHA256 = weightsSHA256
+        self.buffers = buffers
+        self.batchesTracked = batchesTracked
+    }
+
+    /// Whether only format version 3 can store this model (a version 3 architecture or buffers).
+    public var needsVersion3: Bool {
+        architecture.needsVersion3 || !buffers.isEmpty || batchesTracked != 0
     }
 
     /// D, the number of parameters of the architecture (0 if the architecture is invalid;

@@ -5,6 +5,7 @@ enum IdzModelCheck {
     @discardableResult
     static func check(_ model: IdzModel) throws(IdzError) -> [TensorSpec] {
         let tensors = try parameterTensors(of: model.architecture)
+        try checkBuffers(model)
         let parameterCount = tensors.last.map { $0.offset + $0.count } ?? 0
         try checkProjection(model.projection, parameterCount: parameterCount)
         try checkTheta(model.theta, dimension: model.projection.dimension)
@@ -15,6 +16,39 @@ enum IdzModelCheck {
             throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32 (or 0, 4, 8, 16 kept by a compact file)")
         }
         return tensors
+    }
+
+    /// The buffers fit the architecture: exactly `bufferCount()` finite values, variances
+    /// not negative, and no count of batches without buffers (Formats/idz-v3.md section 5).
+    static func checkBuffers(_ model: IdzModel) throws(IdzError) {
+        let bufferTensors: [TensorSpec]
+        do { bufferTensors = try model.architecture.bufferTensors() } catch { throw IdzError(.invalidArchitecture, error.description) }
+        let count = bufferTensors.reduce(0) { $0 + $1.count }
+        if model.buffers.isEmpty && count == 0 {
+            guard model.batchesTracked == 0 else {
+                throw IdzError(.invalidValue, "\(model.batchesTracked) batches tracked, but the network has no batch normalisation")
+            }
+            return
+        }
+        guard model.buffers.count == count else {
+            throw IdzError(.invalidValue, "\(model.buffers.count) buffer values, but the batch-norm layers need \(count)")
+        }
+        for tensor in bufferTensors {
+            for index in tensor.range {
+                let value = model.buffers[index]
+                guard value.isFinite, tensor.initScheme != .ones || value >= 0 else {
+                    throw IdzError(.invalidValue, "buffer \(tensor.name) entry \(index - tensor.offset) is \(value); it must be finite (and a variance not negative)")
+                }
+            }
+        }
+    }
+
+    /// Version 3's layers, layer graph and buffers have no compact encoding
+    /// (Formats/idz-v3.md section 5.1): a model that uses them is refused in that layout.
+    static func checkEncodable(_ model: IdzModel, layout: ContainerProfile.Layout) throws(IdzError) {
+        guard layout == .standard || !model.needsVersion3 else {
+            throw IdzError(.invalidValue, "the compact layout cannot hold version 3 layers, layer names or buffers; write the standard layout")
+        }
     }
 
     static func parameterTensors(of architecture: Architecture) throws(IdzError) -> [TensorSpec] {

@@ -18,7 +18,7 @@ public struct ModelDescription: Encodable, Sendable {
         public var bits_per_coordinate: Double?
     }
     public struct PreprocessingInfo: Encodable, Sendable { public var input_scale: Float; public var mean: [Float]; public var standard_deviation: [Float] }
-    /// One layer: its `type` (dense, conv2d, maxpool, relu, flatten, toy), the settings of
+    /// One layer: its `type` (`Layer.typeName`: dense, conv2d, convolution, batchnorm, ...), the settings of
     /// that type (absent otherwise) and the shape of its output.
     public struct LayerInfo: Encodable, Sendable, Equatable {
         public var type: String
@@ -28,11 +28,30 @@ public struct ModelDescription: Encodable, Sendable {
         public var padding: String?
         public var size: Int?
         public var groups: Int?
+        /// Convolutions (version 3): stride, zero padding on each side, whether a bias.
+        public var stride: Int?
+        public var pad: Int?
+        public var bias: Bool?
+        /// Batch normalisation.
+        public var epsilon: Float?
+        public var momentum: Float?
+        /// `add`: the other layer added (-1: the input).
+        public var other: Int?
+        /// Dropout.
+        public var rate: Float?
+        /// Leaky ReLU.
+        public var slope: Float?
+        /// The layer read (-1: the input) when it is not the layer before.
+        public var source: Int?
+        /// The layer's name (module path) when the network has names.
+        public var name: String?
         public var output_shape: [Int]
 
-        public init(_ layer: Layer, outputShape: [Int]) {
+        public init(_ layer: Layer, outputShape: [Int], source: Int? = nil, name: String? = nil) {
             type = layer.typeName
             output_shape = outputShape
+            self.source = source
+            self.name = name
             switch layer {
             case .dense(let units): self.units = units
             case .conv2d(let filters, let kernel, let padding):
@@ -44,6 +63,22 @@ public struct ModelDescription: Encodable, Sendable {
             case .toyGroupSum(let groups, let size):
                 self.groups = groups
                 self.size = size
+            case .convolution(let c):
+                filters = c.filters
+                kernel = c.kernel
+                stride = c.stride
+                pad = c.padding
+                groups = c.groups
+                bias = c.bias
+            case .batchNorm(let epsilon, let momentum):
+                self.epsilon = epsilon
+                self.momentum = momentum
+            case .averagePool(let size): self.size = size
+            case .globalAveragePool: break
+            case .add(let other): self.other = other
+            case .dropout(let rate): self.rate = rate
+            case .activation(let activation):
+                if case .leakyReLU(let slope) = activation { self.slope = slope }
             }
         }
     }
@@ -84,7 +119,14 @@ public struct ModelDescription: Encodable, Sendable {
         self.container = info.profile(of: model).name
         input_shape = model.architecture.inputShape
         let shapes = try model.architecture.outputShapes()
-        layers = zip(model.architecture.layers, shapes).map { LayerInfo($0, outputShape: $1) }
+        let architecture = model.architecture
+        layers = architecture.layers.indices.map { index in
+            let source = architecture.source(of: index)
+            return LayerInfo(
+                architecture.layers[index], outputShape: shapes[index],
+                source: source == index - 1 ? nil : source,
+                name: architecture.names.isEmpty ? nil : architecture.names[index])
+        }
         layer_summary = model.architecture.layerSummary
         parameters = model.parameterCount
         expanded_bytes = model.parameterCount * 4

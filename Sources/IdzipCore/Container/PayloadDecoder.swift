@@ -3,7 +3,7 @@
 enum PayloadDecoder {
     /// - Parameter version: the file's format version (1 or 2; 2 allows codebook theta_d).
     static func model(from payload: [UInt8], version: UInt32 = 1) throws(IdzError) -> IdzModel {
-        let sections = try splitSections(payload)
+        let sections = try splitSections(payload, version: version)
         func required(_ tag: SectionTag) throws(IdzError) -> ByteReader {
             guard let body = sections[tag] else {
                 throw IdzError(.missingSection, "missing required \(tag.name) section (\(SectionTag.hex(tag.rawValue)))")
@@ -12,8 +12,15 @@ enum PayloadDecoder {
         }
 
         var reader = try required(.architecture)
-        let architecture = try readArchitecture(&reader)
+        var architecture = try readArchitecture(&reader, version: version)
         try reader.expectEnd()
+        if let body = sections[.layerGraph] {
+            // Version 3's sources and names, read before the architecture rules are checked.
+            reader = ByteReader(body, context: "layer graph section")
+            let graph = try Version3Sections.readGraph(&reader, layerCount: architecture.layers.count)
+            try reader.expectEnd()
+            architecture = Architecture(inputShape: architecture.inputShape, layers: architecture.layers, sources: graph.sources, names: graph.names)
+        }
         let tensors = try IdzModelCheck.parameterTensors(of: architecture)
 
         reader = try required(.tensorTable)
@@ -41,6 +48,22 @@ enum PayloadDecoder {
         let weightsSHA256 = Array(try reader.raw(IdzLayout.sha256Size, "the SHA-256"))
         try reader.expectEnd()
 
+        // Version 3's buffers (Formats/idz-v3.md section 5), in tag order after 0x0007.
+        let bufferTensors: [TensorSpec]
+        do { bufferTensors = try architecture.bufferTensors() } catch { throw IdzError(.invalidArchitecture, error.description) }
+        var buffers: [Float] = []
+        var batchesTracked: UInt64 = 0
+        if let body = sections[.buffers] {
+            guard !bufferTensors.isEmpty else {
+                throw IdzError(.inconsistentShapes, "inconsistent shapes: a buffers section, but the network has no batch normalisation")
+            }
+            reader = ByteReader(body, context: "buffers section")
+            (buffers, batchesTracked) = try Version3Sections.readBuffers(&reader, expected: bufferTensors)
+            try reader.expectEnd()
+        } else if !bufferTensors.isEmpty {
+            throw IdzError(.missingSection, "missing required buffers section (0x0008): the network has batch normalisation")
+        }
+
         var labels: [String] = []
         if let body = sections[.labels] {
             reader = ByteReader(body, context: "labels section")
@@ -57,14 +80,17 @@ enum PayloadDecoder {
 
         let model = IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection, theta: theta,
-            preprocessing: preprocessing, labels: labels, metadata: metadata, weightsSHA256: weightsSHA256
+            preprocessing: preprocessing, labels: labels, metadata: metadata, weightsSHA256: weightsSHA256,
+            buffers: buffers, batchesTracked: batchesTracked
         )
         try IdzModelCheck.check(model)
         return model
     }
 
     /// The body of each known section; unknown ancillary sections are skipped.
-    static func splitSections(_ payload: [UInt8]) throws(IdzError) -> [SectionTag: ArraySlice<UInt8>] {
+    /// A section of a later version than the file's (version 3's 0x0008 and 0x0009 in a
+    /// version 1 or 2 file) is an unknown critical section.
+    static func splitSections(_ payload: [UInt8], version: UInt32 = 1) throws(IdzError) -> [SectionTag: ArraySlice<UInt8>] {
         var reader = ByteReader(payload[...], context: "payload")
         var sections: [SectionTag: ArraySlice<UInt8>] = [:]
         while !reader.isAtEnd {
@@ -74,7 +100,7 @@ enum PayloadDecoder {
                 throw IdzError(.malformedSection, "section \(SectionTag.hex(tag)) declares \(length) bytes, but only \(reader.remaining) remain in the payload")
             }
             let body = try reader.raw(Int(length), "section \(SectionTag.hex(tag))")
-            guard let known = SectionTag(rawValue: tag) else {
+            guard let known = SectionTag(rawValue: tag), known.version <= version else {
                 if SectionTag.isAncillary(tag) { continue }
                 throw IdzError(.unknownSection, "unknown critical section \(SectionTag.hex(tag)) (written by a newer idzip?)")
             }
@@ -88,7 +114,8 @@ enum PayloadDecoder {
 
     // MARK: Sections
 
-    static func readArchitecture(_ reader: inout ByteReader) throws(IdzError) -> Architecture {
+    /// - Parameter version: the file's format version; layer codes 7 to 16 need version 3.
+    static func readArchitecture(_ reader: inout ByteReader, version: UInt32 = 1) throws(IdzError) -> Architecture {
         let rank = Int(try reader.u8("input rank"))
         guard rank <= Limits.maxRank else {
             throw IdzError(.limitExceeded, "input rank \(rank) exceeds the limit \(Limits.maxRank)")
@@ -102,13 +129,19 @@ enum PayloadDecoder {
         try reader.checkRoom(for: layerCount, of: 1, "layers")
         var layers: [Layer] = []
         for index in 0..<layerCount {
-            layers.append(try readLayer(&reader, index: index))
+            layers.append(try readLayer(&reader, index: index, version: version))
         }
         return Architecture(inputShape: inputShape, layers: layers)
     }
 
-    private static func readLayer(_ reader: inout ByteReader, index: Int) throws(IdzError) -> Layer {
+    private static func readLayer(_ reader: inout ByteReader, index: Int, version: UInt32) throws(IdzError) -> Layer {
         let code = try reader.u8("layer \(index) type")
+        if let newCode = Version3Sections.Code(rawValue: code) {
+            guard version >= 3 else {
+                throw IdzError(.unknownValue, "unknown layer type \(code) (layer \(index)): it needs format version 3, this file is version \(version)")
+            }
+            return try Version3Sections.readLayer(&reader, code: newCode, index: index)
+        }
         guard let type = LayerCode(rawValue: code) else {
             throw IdzError(.unknownValue, "unknown layer type \(code) (layer \(index))")
         }

@@ -21,6 +21,13 @@ enum PayloadEncoder {
         section(.thetaD) { theta(&$0, model.theta) }
         section(.preprocessing) { preprocessing(&$0, model.preprocessing) }
         section(.weightsSHA256) { $0.raw(model.weightsSHA256) }
+        // Version 3 (Formats/idz-v3.md sections 4 and 5), in tag order.
+        if !model.buffers.isEmpty || model.batchesTracked != 0 {
+            section(.buffers) { Version3Sections.writeBuffers(&$0, model) }
+        }
+        if Version3Sections.hasGraph(model.architecture) {
+            section(.layerGraph) { Version3Sections.writeGraph(&$0, model.architecture) }
+        }
         if !model.labels.isEmpty {
             section(.labels) { writer in
                 writer.u32(UInt32(clamping: model.labels.count))
@@ -38,7 +45,11 @@ enum PayloadEncoder {
         for dimension in architecture.inputShape { writer.count(dimension) }
         writer.u32(UInt32(clamping: architecture.layers.count))
         for layer in architecture.layers {
-            writer.u8(LayerCode(layer).rawValue)
+            guard let code = LayerCode(layer) else {
+                Version3Sections.write(&writer, layer)  // codes 7 to 16 (Formats/idz-v3.md section 3)
+                continue
+            }
+            writer.u8(code.rawValue)
             switch layer {
             case .dense(let units):
                 writer.count(units)
@@ -53,6 +64,8 @@ enum PayloadEncoder {
             case .toyGroupSum(let groups, let size):
                 writer.count(groups)
                 writer.count(size)
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                break
             }
         }
     }

@@ -108,6 +108,7 @@ public enum ModelExpansion {
         let started = DispatchTime.now().uptimeNanoseconds
         let expander = try expander(for: model, threads: threads)
         let header: [UInt8]
+        let tail = try bufferBytes(of: model, format: format)
         do throws(SafetensorsError) {
             header = switch format {
             case .safetensors: try SafetensorsWriter.header(for: model.architecture, metadata: metadata)
@@ -133,6 +134,8 @@ public enum ModelExpansion {
                 writer.startWriteback()
                 bytesWritten += values.count * 4
             }
+            try writer.write(tail)
+            bytesWritten += tail.count
         } catch {
             writer.discard()
             throw .output(error.description)
@@ -151,6 +154,23 @@ public enum ModelExpansion {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return ExpansionReport(parameterCount: expander.parameterCount, bytesWritten: bytesWritten, sha256: digest, seconds: seconds)
+    }
+
+    /// What follows theta in the file: the batch-norm buffers and their counts in
+    /// safetensors (Formats/idz-v3.md section 5); nothing without batch normalisation.
+    /// - Throws: `.invalidModel` for buffers that do not fit the architecture, or a model
+    ///   with buffers expanded to .npy (one vector of theta cannot hold them).
+    static func bufferBytes(of model: IdzModel, format: WeightsFileFormat) throws(ExpansionError) -> [UInt8] {
+        let count: Int
+        do { count = try model.architecture.bufferCount() } catch { throw .invalidModel(error.description) }
+        guard count > 0 else { return [] }
+        guard format == .safetensors else {
+            throw .invalidModel("the network has batch normalisation, whose running statistics a .npy vector of theta cannot hold; expand to .safetensors")
+        }
+        guard model.buffers.count == count else {
+            throw .invalidModel("\(model.buffers.count) buffer values, but the batch-norm layers need \(count)")
+        }
+        return SafetensorsWriter.bufferBytes(model.buffers, batchesTracked: model.batchesTracked, counters: model.architecture.batchesTrackedNames.count)
     }
 
     /// A compact file may keep only the first bytes of the digest, or none (then nothing

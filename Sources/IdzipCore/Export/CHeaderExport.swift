@@ -128,9 +128,18 @@ public enum CHeaderExport {
         return sign + "0x" + lead + (digits.isEmpty ? "" : "." + digits) + "p" + (exponent < 0 ? "-" : "+") + String(abs(exponent)) + "f"
     }
 
+    /// What makes `architecture` a version 3 network, for the refusal's message.
+    static func version3Feature(of architecture: Architecture) -> String {
+        if let layer = architecture.layers.first(where: \.needsVersion3) { return "a \(layer.typeName) layer" }
+        return architecture.sources.isEmpty ? "layer names" : "a layer graph"
+    }
+
     private static func checkExportable(_ model: IdzModel) throws(CHeaderExportError) {
         if model.architecture.layers.contains(where: { if case .toyGroupSum = $0 { true } else { false } }) {
             throw .unsupported("the toy problem has no network to run; a C header exports networks (dense, conv2d, maxpool, relu, flatten)")
+        }
+        if model.architecture.needsVersion3 || !model.buffers.isEmpty {
+            throw .unsupported("a C header exports sequential networks of dense, conv2d, maxpool, relu and flatten layers; this one has \(Self.version3Feature(of: model.architecture))")
         }
         // About 17 bytes of text per weight, built in memory: a header is for small models.
         let count = model.parameterCount
@@ -492,7 +501,7 @@ extension CHeaderExport {
                 body += "    idz_relu(\(source), \(input.reduce(1, *))L);\n"
             case .flatten:
                 body += "    /* nothing to do: C, H, W order is already flat */\n"
-            case .toyGroupSum:
+            case .toyGroupSum, .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
                 break // refused by checkExportable
             }
         }

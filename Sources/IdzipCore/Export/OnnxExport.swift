@@ -42,6 +42,9 @@ public enum OnnxExport {
         if architecture.layers.contains(where: { if case .toyGroupSum = $0 { true } else { false } }) {
             throw .unsupported("the toy problem has no network to export (it takes no input and computes no logits)")
         }
+        if architecture.needsVersion3 {
+            throw .unsupported("the ONNX export takes sequential networks of dense, conv2d, maxpool, relu and flatten layers; this one has \(CHeaderExport.version3Feature(of: architecture))")
+        }
         let parameterCount: Int
         do {
             parameterCount = try architecture.parameterCount()
@@ -199,6 +202,8 @@ public enum OnnxExport {
                 graph.node.append(node("Flatten", name: name, inputs: [current], output: output, attributes: [intAttribute("axis", 1)]))
             case .toyGroupSum:
                 throw .unsupported("the toy problem has no network to export")  // refused by check(_:)
+            case .convolution, .batchNorm, .averagePool, .globalAveragePool, .add, .dropout, .activation:
+                throw .unsupported("layer type \(layer.typeName) is not exported to ONNX yet")  // refused by check(_:)
             }
             current = output
         }

@@ -13,6 +13,9 @@ public enum InitScheme: UInt8, Sendable, Hashable, CaseIterable {
     case glorotUniform = 3
     /// N(0, 1).
     case standardNormal = 4
+    /// All ones: batch normalisation's weight (PyTorch's initial value). Needs format
+    /// version 3 (Formats/idz-v3.md section 3).
+    case ones = 5
 
     /// The name `idzip info` prints, e.g. "he_normal".
     public var name: String {
@@ -22,6 +25,7 @@ public enum InitScheme: UInt8, Sendable, Hashable, CaseIterable {
         case .lecunNormal: "lecun_normal"
         case .glorotUniform: "glorot_uniform"
         case .standardNormal: "standard_normal"
+        case .ones: "ones"
         }
     }
 }

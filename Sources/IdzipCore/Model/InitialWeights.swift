@@ -18,6 +18,8 @@ package enum InitialWeights {
         switch tensor.initScheme {
         case .zeros:
             output.update(repeating: 0)
+        case .ones:
+            output.update(repeating: 1)
         case .heNormal:
             stream.fillNormals(output, start: UInt64(elements.lowerBound), scale: (2.0 / Double(tensor.fanIn)).squareRoot())
         case .lecunNormal:

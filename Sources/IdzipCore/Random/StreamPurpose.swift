@@ -30,6 +30,9 @@ public enum StreamPurpose: UInt32, Sendable, CaseIterable {
     case bootstrap = 20
     /// Which training examples are held out as the validation set (`--validation-fraction`).
     case validationSplit = 21
+    /// Dropout masks of training (`Layer.dropout`): the dropout kernel documents which
+    /// seed, sub-stream and position each mask entry uses. Not needed to expand a model.
+    case dropout = 22
     /// The initial state of a reinforcement-learning episode (CartPole: four uniform
     /// doubles); seed = the episode's seed, sub-stream = 0.
     case environmentReset = 24

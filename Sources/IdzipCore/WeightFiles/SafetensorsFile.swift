@@ -214,4 +214,33 @@ public struct SafetensorsFile: Sendable {
         for tensor in tensors { theta += tensor }
         return theta
     }
+
+    /// The batch-norm buffers of `architecture` (Formats/idz-v3.md section 5) from their
+    /// named tensors: `<name>.running_mean` and `<name>.running_var` (F32 [C]) in
+    /// `Architecture.bufferTensors()` order, and the one count of batches, which every
+    /// `<name>.num_batches_tracked` (I64 scalar) must hold. Empty and 0 without batch norm.
+    /// - Throws: `.invalidShape` for an invalid architecture, `.missingTensor` or
+    ///   `.wrongTensor` for a buffer that is absent or has another dtype or shape, or counts
+    ///   that differ or are negative.
+    public func buffers(for architecture: Architecture) throws(SafetensorsError) -> (buffers: [Float], batchesTracked: UInt64) {
+        let specs: [TensorSpec]
+        do { specs = try architecture.bufferTensors() } catch { throw SafetensorsError(.invalidShape, error.description) }
+        var values: [Float] = []
+        for spec in specs { values += try float32(spec.name, shape: spec.shape) }
+        var count: Int64?
+        for name in architecture.batchesTrackedNames {
+            let quoted = SafetensorsHeaderJSON.quote(name)
+            guard let tensor = tensors[name] else { throw SafetensorsError(.missingTensor, "no tensor named \(quoted)") }
+            guard tensor.dtype == "I64", tensor.shape.isEmpty else {
+                throw SafetensorsError(.wrongTensor, "tensor \(quoted) is \(tensor.dtype) \(tensor.shape), not an I64 scalar")
+            }
+            let start = bytes.startIndex + dataStart + tensor.byteRange.lowerBound
+            let value = bytes[start..<(start + 8)].withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) }
+            guard value >= 0, count == nil || count == value else {
+                throw SafetensorsError(.wrongTensor, "tensor \(quoted) holds \(value) batches; every num_batches_tracked must hold the same count, at least 0")
+            }
+            count = value
+        }
+        return (values, UInt64(count ?? 0))
+    }
 }

@@ -7,7 +7,8 @@ import Foundation
 /// (Formats/idz-v1.md section 7), so the data buffer is theta itself.
 ///
 /// Every file records its architecture as the `__metadata__` entry `idzip.architecture`
-/// (the `Architecture.spec` name, e.g. `fc:784-200-200-10`), whoever writes it, so that
+/// (the `Architecture.spec` name, e.g. `fc:784-200-200-10`, or for a network without one
+/// its description, docs/architecture-files.md, on one line), whoever writes it, so that
 /// `idzip eval` and `SafetensorsFile` users can rebuild the network without being told.
 public enum SafetensorsWriter {
     /// The metadata key holding the architecture's spec.
@@ -17,39 +18,72 @@ public enum SafetensorsWriter {
     /// precedes the D float32 values of `architecture`.
     ///
     /// `metadata` is kept in order; the `idzip.architecture` entry is set to
-    /// `architecture.spec` (replacing a caller's value in place, else appended). An
-    /// architecture without a spec name (built in code, not from a name) is written
-    /// without that entry.
+    /// `architecture.spec` (replacing a caller's value in place, else appended), or the
+    /// one-line description of an architecture without a spec name. Batch-norm buffers
+    /// (F32) and their `num_batches_tracked` (I64 scalars) follow the parameters.
     /// - Throws: `SafetensorsError` `.invalidShape` when the architecture is invalid.
     public static func header(
         for architecture: Architecture, metadata: [(key: String, value: String)] = []
     ) throws(SafetensorsError) -> [UInt8] {
         let tensors: [TensorSpec]
-        do { tensors = try architecture.parameterTensors() } catch { throw SafetensorsError(.invalidShape, error.description) }
-        return encode(tensors: tensors, metadata: recordingArchitecture(architecture, in: metadata))
+        let buffers: [TensorSpec]
+        do {
+            tensors = try architecture.parameterTensors()
+            buffers = try architecture.bufferTensors()
+        } catch {
+            throw SafetensorsError(.invalidShape, error.description)
+        }
+        return encode(tensors: tensors, buffers: buffers, counters: architecture.batchesTrackedNames, metadata: recordingArchitecture(architecture, in: metadata))
+    }
+
+    /// The bytes after theta in a file whose architecture has batch normalisation: the
+    /// buffer values (float32, `Architecture.bufferTensors()` order), then `batchesTracked`
+    /// as one little-endian int64 per batch-norm layer (`num_batches_tracked`). Empty
+    /// without batch normalisation.
+    public static func bufferBytes(_ buffers: [Float], batchesTracked: UInt64, counters: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(buffers.count * 4 + counters * 8)
+        for value in buffers { bytes += littleEndianBytes(UInt64(value.bitPattern)).prefix(4) }
+        for _ in 0..<counters { bytes += littleEndianBytes(batchesTracked) }
+        return bytes
     }
 
     /// Writes `theta` (D float32 values in parameter order) of `architecture` to `url`
     /// atomically: the file appears only when complete.
     /// - Throws: `SafetensorsError` `.wrongTensor` when theta.count is not D, `.invalidShape`
     ///   for an invalid architecture, `.io` when the file cannot be written.
+    /// - Parameters:
+    ///   - buffers: the batch-norm running statistics (`IdzModel.buffers`): exactly
+    ///     `architecture.bufferCount()` values; written as `<name>.running_mean`,
+    ///     `<name>.running_var` with `<name>.num_batches_tracked` = `batchesTracked`.
     public static func write(
-        _ theta: [Float], architecture: Architecture, metadata: [(key: String, value: String)] = [], to url: URL
+        _ theta: [Float], architecture: Architecture, metadata: [(key: String, value: String)] = [],
+        buffers: [Float] = [], batchesTracked: UInt64 = 0, to url: URL
     ) throws(SafetensorsError) {
         let count: Int
-        do { count = try architecture.parameterCount() } catch { throw SafetensorsError(.invalidShape, error.description) }
+        let bufferCount: Int
+        do {
+            count = try architecture.parameterCount()
+            bufferCount = try architecture.bufferCount()
+        } catch {
+            throw SafetensorsError(.invalidShape, error.description)
+        }
         guard theta.count == count else {
             throw SafetensorsError(.wrongTensor, "\(theta.count) values for an architecture of \(count) parameters")
         }
+        guard buffers.count == bufferCount else {
+            throw SafetensorsError(.wrongTensor, "\(buffers.count) buffer values for batch-norm layers that hold \(bufferCount)")
+        }
         let header = try header(for: architecture, metadata: metadata)
+        let tail = bufferBytes(buffers, batchesTracked: batchesTracked, counters: architecture.batchesTrackedNames.count)
         do {
-            try writeFile(header: header, theta: theta, to: url)
+            try writeFile(header: header, theta: theta, tail: tail, to: url)
         } catch {
             throw SafetensorsError(.io, error.description)
         }
     }
 
-    private static func writeFile(header: [UInt8], theta: [Float], to url: URL) throws(FileWriteError) {
+    private static func writeFile(header: [UInt8], theta: [Float], tail: [UInt8], to url: URL) throws(FileWriteError) {
         let writer = try AtomicFileWriter(destination: url)
         try writer.write(header)
         var bytes = [UInt8]()
@@ -59,6 +93,7 @@ public enum SafetensorsWriter {
             for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
         }
         try writer.write(bytes)
+        try writer.write(tail)
         try writer.commit()
     }
 
@@ -66,7 +101,7 @@ public enum SafetensorsWriter {
     static func recordingArchitecture(
         _ architecture: Architecture, in metadata: [(key: String, value: String)]
     ) -> [(key: String, value: String)] {
-        guard let spec = architecture.spec else { return metadata.filter { $0.key != architectureKey } }
+        let spec = architecture.spec ?? ArchitectureDescription.json(architecture, pretty: false)
         var result: [(key: String, value: String)] = []
         var recorded = false
         for entry in metadata {
@@ -82,7 +117,10 @@ public enum SafetensorsWriter {
     }
 
     /// The header for float32 `tensors` laid out back to back, with `metadata` as given.
-    static func encode(tensors: [TensorSpec], metadata: [(key: String, value: String)]) -> [UInt8] {
+    /// `buffers` (F32) follow the tensors, then one I64 scalar per name in `counters`.
+    static func encode(
+        tensors: [TensorSpec], buffers: [TensorSpec] = [], counters: [String] = [], metadata: [(key: String, value: String)]
+    ) -> [UInt8] {
         var json = "{"
         if !metadata.isEmpty {
             json += "\"__metadata__\":{"
@@ -90,12 +128,16 @@ public enum SafetensorsWriter {
             json += "},"
         }
         var offset = 0
-        json += tensors.map { tensor in
+        json += (tensors + buffers).map { tensor in
             let start = offset
             offset += tensor.count * 4
             let shape = tensor.shape.map(String.init).joined(separator: ",")
             return "\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(start),\(offset)]}"
         }.joined(separator: ",")
+        for name in counters {
+            json += ",\(jsonString(name)):{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[\(offset),\(offset + 8)]}"
+            offset += 8
+        }
         json += "}"
         var body = Array(json.utf8)
         while body.count % 8 != 0 { body.append(UInt8(ascii: " ")) }

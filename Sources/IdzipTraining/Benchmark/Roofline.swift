@@ -182,17 +182,17 @@ public struct RooflineBound: Sendable, Equatable {
 
     /// Multiply-adds of one forward pass of one example through the dense and convolution layers.
     public static func multiplyAdds(_ architecture: Architecture) throws -> Int {
-        let shapes = try architecture.outputShapes()
-        var input = architecture.inputShape
+        let shapes = try architecture.layerShapes()
         var total = 0
-        for (layer, output) in zip(architecture.layers, shapes) {
+        for (index, layer) in architecture.layers.enumerated() {
+            let input = shapes.inputs[index], output = shapes.outputs[index]
             switch layer {
             case .dense(let units): total += input.reduce(1, *) * units
-            case .conv2d(_, let kernel, _):
-                total += output.reduce(1, *) * (input.first ?? 1) * kernel * kernel
+            case .conv2d, .convolution:
+                let c = layer.convolutionParameters!
+                total += output.reduce(1, *) * (input.first ?? 1) / c.groups * c.kernel * c.kernel
             default: break
             }
-            input = output
         }
         return total
     }

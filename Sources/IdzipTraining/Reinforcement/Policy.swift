@@ -49,6 +49,10 @@ public final class PolicyNetwork {
     }
 
     static func check(plan: NetworkPlan, observationCount: Int, actionSpace: ActionSpace, name: String) throws(TrainingError) {
+        // A policy acts on one observation at a time: no batch statistics, no training-time masks.
+        guard !plan.hasBatchNorm, !plan.hasDropout else {
+            throw .configuration("a policy network cannot have batch normalisation or dropout (it acts on one observation at a time)")
+        }
         let outputs = actionSpace.outputCount
         let fits: Bool
         switch actionSpace {

@@ -45,6 +45,10 @@ public struct ModelSealer: Sendable {
         return (ProjectionSpec(kind: .identity, seed: 0, dimension: theta0.count), zip(trained, theta0).map { $0 - $1 })
     }
 
+    /// The batch-norm running statistics of a fresh model (means 0, variances 1; empty
+    /// without batch normalisation): what a draft holds until training sets them.
+    var initialBuffers: [Float] { (try? architecture.initialBuffers()) ?? [] }
+
     /// An unsealed model: the digest is zero and there is no metadata yet. `.codebook`
     /// quantises after training to `codebookLevels` levels (`StoredTheta.quantize`).
     /// - Throws: `TrainingError.network` when `encoding` cannot store a value of `thetaD`
@@ -61,7 +65,8 @@ public struct ModelSealer: Sendable {
         return IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection,
             theta: theta, preprocessing: preprocessing, labels: labels,
-            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32),
+            buffers: initialBuffers)
     }
 
     /// An unsealed model from theta_d already in its stored form (e.g. a codebook learned
@@ -83,7 +88,8 @@ public struct ModelSealer: Sendable {
         return IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection,
             theta: theta, preprocessing: preprocessing, labels: labels,
-            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32))
+            metadata: [], weightsSHA256: [UInt8](repeating: 0, count: 32),
+            buffers: initialBuffers)
     }
 
     /// The exact size in bytes of the file `write(draft, weights:metadata:to:profile:)`
@@ -158,11 +164,15 @@ public struct ModelSealer: Sendable {
 
     /// Writes the full weights of direct training (D floats) as safetensors (PyTorch
     /// layout, the architecture and `metadata` in the header), atomically; returns the
-    /// file's size in bytes.
+    /// file's size in bytes. `buffers` and `batchesTracked`: the batch-norm running
+    /// statistics (nil: the initial ones), written beside the weights under PyTorch's names.
     /// - Throws: `TrainingError.output` when the file cannot be written.
-    public func writeSafetensors(_ theta: [Float], metadata: [(key: String, value: String)], to url: URL) throws(TrainingError) -> Int {
+    public func writeSafetensors(
+        _ theta: [Float], metadata: [(key: String, value: String)], buffers: [Float]? = nil, batchesTracked: UInt64 = 0, to url: URL
+    ) throws(TrainingError) -> Int {
         do {
-            try SafetensorsWriter.write(theta, architecture: architecture, metadata: metadata, to: url)
+            try SafetensorsWriter.write(
+                theta, architecture: architecture, metadata: metadata, buffers: buffers ?? initialBuffers, batchesTracked: batchesTracked, to: url)
         } catch {
             throw .output(error.description)
         }
