@@ -20,6 +20,12 @@ public final class Trainer {
     public private(set) var optimizerState: OptimizerState
     /// Epochs finished so far.
     public private(set) var epochsCompleted = 0
+    /// The batch-norm running means and variances (`Architecture.bufferTensors()` order;
+    /// empty without batch norm): state updated by every training step, not trained.
+    public private(set) var buffers: [Float]
+    /// Training steps the running statistics have seen (PyTorch's `num_batches_tracked`);
+    /// stays 0 without batch norm.
+    public private(set) var batchesTracked: UInt64 = 0
     private let rule: any UpdateRule
     /// A codebook learned with theta_d (subspace training only): once fitted, the network
     /// runs at the quantised theta_d and `parameters` is the float latent.
@@ -60,6 +66,11 @@ public final class Trainer {
         case .subspace(let projection): parameters = [Float](repeating: 0, count: projection.columnCount)
         }
         optimizerState = OptimizerState(rule: rule, parameterCount: parameters.count)
+        do {
+            buffers = try architecture.initialBuffers()
+        } catch {
+            throw .network(error.description)
+        }
     }
 
     /// A trainer whose theta0 is generated from `theta0Seed`, as a `.idz` file records it.
@@ -83,7 +94,8 @@ public final class Trainer {
     public func checkpoint() -> TrainingCheckpoint {
         TrainingCheckpoint(
             epochsCompleted: epochsCompleted, spaceName: space.name, parameterCount: plan.parameterCount,
-            parameters: parameters, optimizerName: configuration.optimizer.name, optimizer: optimizerState)
+            parameters: parameters, optimizerName: configuration.optimizer.name, optimizer: optimizerState,
+            buffers: buffers, batchesTracked: batchesTracked)
     }
 
     /// Continues from `checkpoint`, made by a trainer with the same network, space and optimiser.
@@ -102,9 +114,14 @@ public final class Trainer {
         guard checkpoint.epochsCompleted <= configuration.epochs else {
             throw .checkpoint("the checkpoint has \(counted(checkpoint.epochsCompleted, "epoch")) done, more than the \(configuration.epochs) configured")
         }
+        guard checkpoint.buffers.count == buffers.count else {
+            throw .checkpoint("the checkpoint has \(checkpoint.buffers.count) batch-norm statistics; the network has \(buffers.count)")
+        }
         parameters = checkpoint.parameters
         optimizerState = checkpoint.optimizer
         epochsCompleted = checkpoint.epochsCompleted
+        buffers = checkpoint.buffers
+        batchesTracked = checkpoint.batchesTracked
     }
 
     // MARK: Parameters
@@ -161,7 +178,8 @@ public final class Trainer {
             network = try BatchGradient(
                 plan: plan, batchSize: batchSize, pieceSize: configuration.pieceSize ?? BatchGradient.automaticPieceSize(for: plan))
             evaluator = try ParallelEvaluator(
-                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, data.test.count)), threads: threads)
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, data.test.count)), threads: threads,
+                buffers: buffers)
         } catch {
             throw .network(error.description)
         }
@@ -187,18 +205,23 @@ public final class Trainer {
             for batch in 0..<batchesPerEpoch {
                 let first = batch * batchSize
                 let indices = order[first..<min(trainCount, first + batchSize)]
+                let context = ForwardPass.TrainingContext(dropoutSeed: configuration.seed, step: UInt64(optimizerState.step))
                 let result = gradientTheta.withUnsafeMutableBufferPointer { gradient in
+                    buffers.withUnsafeMutableBufferPointer { buffers in
                     parameters.withUnsafeMutableBufferPointer { trained in
                         thetaBuffer.withUnsafeMutableBufferPointer { thetaSpace in
                             gradientTrained.withUnsafeMutableBufferPointer { gradientSpace in
                                 step(
                                     network: network, dataset: data.train, indices: indices, trained: trained,
                                     thetaSpace: thetaSpace, gradient: gradient, gradientSpace: gradientSpace,
-                                    learningRate: learningRate, l2Gradient: l2Gradient, threads: threads)
+                                    learningRate: learningRate, l2Gradient: l2Gradient, threads: threads,
+                                    buffers: buffers.baseAddress, context: context)
                             }
                         }
                     }
+                    }
                 }
+                if plan.hasBatchNorm { batchesTracked += 1 }
                 guard result.lossSum.isFinite else { throw .diverged(epoch: epoch, batch: batch) }
                 lossSum += result.lossSum
                 correct += result.correct
@@ -215,6 +238,7 @@ public final class Trainer {
             var test: Evaluation?
             var validation: Evaluation?
             if configuration.evaluateEveryEpoch || epochsCompleted == configuration.epochs {
+                evaluator.buffers = buffers
                 test = try evaluate(data.test, theta: theta, evaluator: evaluator)
                 if let held = data.validation { validation = try evaluate(held, theta: theta, evaluator: evaluator) }
             }
@@ -243,7 +267,8 @@ public final class Trainer {
     private func step(
         network: BatchGradient, dataset: Dataset, indices: ArraySlice<Int>, trained: UnsafeMutableBufferPointer<Float>,
         thetaSpace: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
-        gradientSpace: UnsafeMutableBufferPointer<Float>, learningRate: Float, l2Gradient: Float, threads: Int
+        gradientSpace: UnsafeMutableBufferPointer<Float>, learningRate: Float, l2Gradient: Float, threads: Int,
+        buffers: UnsafeMutablePointer<Float>?, context: ForwardPass.TrainingContext
     ) -> NetworkGradient.BatchResult {
         let theta: UnsafeMutableBufferPointer<Float>
         switch space {
@@ -262,7 +287,8 @@ public final class Trainer {
             }
         }
         let result = network.compute(
-            theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads)
+            theta: theta.baseAddress!, dataset: dataset, indices: indices, gradient: gradient.baseAddress!, threads: threads,
+            buffers: plan.bufferCount > 0 ? buffers : nil, context: context)
         if l2Gradient > 0 {
             WorkSplit(count: theta.count, grain: 1 << 16).forEach(threads: threads) { range in
                 for i in range { gradient[i] += l2Gradient * theta[i] }
@@ -284,13 +310,15 @@ public final class Trainer {
         return result
     }
 
-    /// Accuracy and loss of the current parameters on `dataset`.
+    /// Accuracy and loss of the current parameters on `dataset` (inference mode: batch norm
+    /// with the running statistics, no dropout).
     public func evaluate(_ dataset: Dataset) throws(TrainingError) -> Evaluation {
         try checkShape(dataset)
         let evaluator: ParallelEvaluator
         do {
             evaluator = try ParallelEvaluator(
-                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, dataset.count)), threads: configuration.threads)
+                plan: plan, batchSize: min(configuration.evaluationBatchSize, max(1, dataset.count)), threads: configuration.threads,
+                buffers: buffers)
         } catch {
             throw .network(error.description)
         }

@@ -112,7 +112,7 @@ struct Eval: ParsableCommand {
         let predictor = try failing {
             try Predictor(
                 architecture: weights.architecture, theta: weights.theta, preprocessing: preprocessing,
-                threads: threads ?? ParallelLoop.defaultThreads)
+                threads: threads ?? ParallelLoop.defaultThreads, buffers: weights.buffers)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
         if let predictionsTarget {
@@ -157,6 +157,8 @@ struct Eval: ParsableCommand {
         var architecture: Architecture
         /// The full weights, D floats in parameter order.
         var theta: [Float]
+        /// The batch-norm running statistics (empty without batch norm).
+        var buffers: [Float] = []
         var preprocessing: Preprocessing?
         /// The data set it was trained on and its SHA-256 (hex), if recorded.
         var dataset: String?
@@ -226,7 +228,7 @@ struct Eval: ParsableCommand {
             var environment: String?
             if case .string(let name) = idz.metadata["environment"] { environment = name }
             return LoadedWeights(
-                architecture: idz.architecture, theta: theta, preprocessing: idz.preprocessing, dataset: dataset,
+                architecture: idz.architecture, theta: theta, buffers: idz.buffers, preprocessing: idz.preprocessing, dataset: dataset,
                 datasetDigest: description?.datasetSHA256, labels: idz.labels, environment: environment)
         }
     }

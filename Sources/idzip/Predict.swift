@@ -59,7 +59,8 @@ struct Predict: ParsableCommand {
         }
         let predictor = try failing {
             try Predictor(
-                architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, batchSize: batchSize, threads: threadCount)
+                architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, batchSize: batchSize, threads: threadCount,
+                buffers: model.buffers)
         }
         let predictions = try failing { try predictor.classify(raw: decoded.flatMap(\.examples.raw)) }
         let labels = model.labels.count == predictor.classCount ? model.labels : []

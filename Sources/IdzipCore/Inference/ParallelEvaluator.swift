@@ -7,11 +7,21 @@ package final class ParallelEvaluator {
     package let plan: NetworkPlan
     package let batchSize: Int
     package let threads: Int
+    /// The running statistics of batch norm (plan.bufferCount numbers), read at inference.
+    /// A trainer sets them before each evaluation.
+    package var buffers: [Float]
     private var passes: [ForwardPass]
     private let lock = NSLock()
 
-    package init(plan: NetworkPlan, batchSize: Int, threads: Int) throws(InferenceError) {
+    /// - Throws: `InferenceError.unsupported` when `buffers` does not hold the plan's
+    ///   bufferCount numbers, or a batch's buffers would be too large.
+    package init(plan: NetworkPlan, batchSize: Int, threads: Int, buffers: [Float]? = nil) throws(InferenceError) {
         self.plan = plan
+        let buffers = buffers ?? [Float](repeating: 0, count: plan.bufferCount)
+        guard buffers.count == plan.bufferCount else {
+            throw .unsupported("the network needs \(plan.bufferCount) batch-norm statistics, \(buffers.count) were given")
+        }
+        self.buffers = buffers
         self.batchSize = max(1, batchSize)
         self.threads = max(1, threads)
         // One pass now (it checks the buffer sizes); the others when a run has work for them,
@@ -48,13 +58,18 @@ package final class ParallelEvaluator {
         // Parallel over batches, so the matrix library itself runs on one thread.
         Gemm.setThreadCount(1)
         let workers = preparePasses(min(threads, max(1, batches)))
+        precondition(buffers.count == plan.bufferCount, "batch-norm statistics of the wrong size")
+        let buffers = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, self.buffers.count))
+        defer { buffers.deallocate() }
+        _ = buffers.initialize(from: self.buffers)
+        let bufferPointer = plan.bufferCount > 0 ? buffers.baseAddress! : nil
         results.withUnsafeMutableBufferPointer { results in
             ParallelLoop.forEach(pieces: batches, threads: workers) { batch in
                 let pass = takePass()
                 defer { returnPass(pass) }
                 let range = (batch * batchSize)..<min(exampleCount, (batch + 1) * batchSize)
                 fill(range, UnsafeMutableBufferPointer(rebasing: pass.input[0..<(range.count * inputCount)]))
-                pass.run(theta: theta, batch: range.count, threads: 1)
+                pass.run(theta: theta, batch: range.count, threads: 1, buffers: bufferPointer)
                 results[batch] = body(range, pass.logits.baseAddress!)
             }
         }

@@ -20,12 +20,15 @@ public final class Predictor {
     ///   - preprocessing: the model's (`IdzModel.preprocessing`); the default scales bytes by 1/255.
     ///   - batchSize: examples run together on one thread.
     ///   - threads: batches run at once. Results do not depend on it.
-    /// - Throws: `InferenceError.architecture`/`.unsupported` for a network that cannot run,
+    ///   - buffers: the batch-norm running statistics (`IdzModel.buffers`, the
+    ///     architecture's bufferCount numbers); empty for a network without batch norm.
+    /// - Throws: `InferenceError.architecture`/`.unsupported` for a network that cannot run
+    ///   or buffers of the wrong size,
     ///   `.parameterCount` when theta does not have D values, `.preprocessing` when the
     ///   preprocessing does not fit the input (channel count, finite values, std > 0).
     public init(
         architecture: Architecture, theta: [Float], preprocessing: Preprocessing = Preprocessing(),
-        batchSize: Int = 256, threads: Int = ParallelLoop.defaultThreads
+        batchSize: Int = 256, threads: Int = ParallelLoop.defaultThreads, buffers: [Float] = []
     ) throws(InferenceError) {
         plan = try NetworkPlan(architecture)
         guard theta.count == plan.parameterCount else {
@@ -38,7 +41,7 @@ public final class Predictor {
         }
         self.theta = theta
         self.preprocessing = preprocessing
-        evaluator = try ParallelEvaluator(plan: plan, batchSize: batchSize, threads: threads)
+        evaluator = try ParallelEvaluator(plan: plan, batchSize: batchSize, threads: threads, buffers: buffers)
     }
 
     /// What running `architecture` on `examples` examples holds besides the weights: one

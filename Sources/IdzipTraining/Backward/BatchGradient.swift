@@ -4,6 +4,9 @@ import IdzipCore
 /// several threads, each piece with its own buffers and a one-thread matrix library. The
 /// piece gradients are added in piece order, so the result depends on `pieceSize` but
 /// not on the thread count.
+///
+/// A network with batch normalisation is one piece (its statistics are the whole
+/// minibatch's, as in PyTorch), whose kernels use the threads themselves.
 final class BatchGradient {
     let plan: NetworkPlan
     let pieceSize: Int
@@ -27,7 +30,7 @@ final class BatchGradient {
 
     init(plan: NetworkPlan, batchSize: Int, pieceSize: Int) throws(InferenceError) {
         self.plan = plan
-        self.pieceSize = max(1, min(pieceSize, batchSize))
+        self.pieceSize = plan.hasBatchNorm ? max(1, batchSize) : max(1, min(pieceSize, batchSize))
         let count = (batchSize + self.pieceSize - 1) / self.pieceSize
         var pieces: [NetworkGradient] = []
         for _ in 0..<count { pieces.append(try NetworkGradient(plan: plan, batchCapacity: self.pieceSize)) }
@@ -51,10 +54,13 @@ final class BatchGradient {
     }
 
     /// Mean loss gradient of the examples `indices` of `dataset` into `gradient`; returns the
-    /// summed loss and correct count.
+    /// summed loss and correct count. Training mode: `buffers` (the running statistics) are
+    /// updated when the network has batch norm; dropout masks come from `context` (its
+    /// `firstExample` is set per piece).
     func compute(
         theta: UnsafePointer<Float>, dataset: Dataset, indices: ArraySlice<Int>,
-        gradient: UnsafeMutablePointer<Float>, threads: Int
+        gradient: UnsafeMutablePointer<Float>, threads: Int,
+        buffers: UnsafeMutablePointer<Float>? = nil, context: ForwardPass.TrainingContext = ForwardPass.TrainingContext()
     ) -> NetworkGradient.BatchResult {
         let count = indices.count
         let used = (count + pieceSize - 1) / pieceSize
@@ -63,6 +69,13 @@ final class BatchGradient {
         let pieces = pieces
         let gradientPointers = [gradient] + pieceGradients
         let labelPointers = pieceLabels
+        // One piece of a batch-norm network: its kernels take the threads.
+        let pieceThreads = plan.hasBatchNorm ? threads : 1
+        for (piece, network) in pieces.enumerated() {
+            network.buffers = buffers
+            network.context = context
+            network.context.firstExample = piece * pieceSize
+        }
         results.withUnsafeMutableBufferPointer { results in
             indices.withUnsafeBufferPointer { indices in
                 ParallelLoop.forEach(pieces: used, threads: threads) { piece in
@@ -74,7 +87,7 @@ final class BatchGradient {
                     for (row, index) in rows.enumerated() { labels[row] = dataset.labels[index] }
                     results[piece] = network.compute(
                         theta: theta, labels: labels, batch: range.count, divisor: count,
-                        gradient: gradientPointers[piece], threads: 1)
+                        gradient: gradientPointers[piece], threads: pieceThreads)
                 }
             }
         }

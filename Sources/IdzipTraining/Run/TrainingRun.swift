@@ -345,12 +345,22 @@ public final class TrainingRun {
         let network = trainer as? Trainer
         if spec.quantization != nil, let projection = spec.projectionSpec, let codebook = network?.quantizer?.codebook {
             try FiniteValues.checkFinal(weights: codebook.levels, name: "codebook level")
-            return try sealer.draft(projection: projection, theta: .codebook(levels: codebook.levels, symbols: codebook.symbols))
+            var draft = try sealer.draft(projection: projection, theta: .codebook(levels: codebook.levels, symbols: codebook.symbols))
+            (draft.buffers, draft.batchesTracked) = batchNormState
+            return draft
         }
         let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
-        return try sealer.draft(
+        var draft = try sealer.draft(
             projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
+        (draft.buffers, draft.batchesTracked) = batchNormState
+        return draft
+    }
+
+    /// The trained network's batch-norm running statistics and batch count (none without batch norm).
+    private var batchNormState: (buffers: [Float], batchesTracked: UInt64) {
+        guard let network = trainer as? Trainer else { return ([], 0) }
+        return (network.buffers, network.batchesTracked)
     }
 
     /// The learned codebook (a run with `quantization`, once fitted).
@@ -389,7 +399,9 @@ public final class TrainingRun {
         _ weights: [Float], preprocessing: Preprocessing, on data: DatasetPair, threads: Int
     ) throws(TrainingError) -> (test: Evaluation, train: Evaluation, validation: Evaluation?) {
         do {
-            let predictor = try Predictor(architecture: spec.architecture, theta: weights, preprocessing: preprocessing, threads: threads)
+            let predictor = try Predictor(
+                architecture: spec.architecture, theta: weights, preprocessing: preprocessing, threads: threads,
+                buffers: batchNormState.buffers)
             return (
                 try predictor.evaluate(raw: data.test), try predictor.evaluate(raw: data.train),
                 try data.validation.map { held throws(InferenceError) in try predictor.evaluate(raw: held) })
