@@ -192,6 +192,7 @@ struct Eval: ParsableCommand {
             try checkMemory(architecture)
             return LoadedWeights(
                 architecture: architecture, theta: try failing(modelFile) { try file.parameters(for: architecture) },
+                buffers: try failing(modelFile) { try file.buffers(for: architecture).buffers },
                 preprocessing: preprocessing, dataset: file.metadata[WeightsDescription.datasetKey],
                 datasetDigest: file.metadata[WeightsDescription.datasetDigestKey])
         case "npy":

@@ -321,7 +321,8 @@ public final class TrainingRun {
                 (WeightsDescription.preprocessingKey, WeightsDescription.json(preprocessing)),
             ]
             for entry in metadata(data, test: test, train: train, validation: validation) { entries.append(("idzip.\(entry.key)", Self.text(entry.value))) }
-            let bytes = try sealer.writeSafetensors(theta, metadata: entries, to: url)
+            let state = batchNormState
+            let bytes = try sealer.writeSafetensors(theta, metadata: entries, buffers: state.buffers, batchesTracked: state.batchesTracked, to: url)
             return [SealedRun(fileBytes: bytes, test: test, train: train, validation: validation, shuffledLabels: shuffledLabels)]
         }
         let draft = try draftModel(sealer)
