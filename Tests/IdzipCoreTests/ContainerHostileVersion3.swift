@@ -158,7 +158,7 @@ extension HostileCorpus {
             add(name, expected, base.replacing(Version3Bytes.graphTag, with: Version3Bytes.graph(
                 sources: sources ?? architecture.sources, names: names ?? architecture.names, flags: flags)))
         }
-        func buffers(_ name: String, _ expected: IdzError.Kind, _ body: [UInt8]) {
+        func buffers(_ name: String, _ expected: IdzError.Kind?, _ body: [UInt8]) {
             add(name, expected, base.replacing(Version3Bytes.buffersTag, with: body))
         }
         var names = architecture.names
