@@ -100,7 +100,7 @@ struct ArchitectureDescriptionTests {
     func hostileDescriptionsAreRefusedWithOneLine(index: Int) throws {
         let (name, text, fragment) = Self.hostile[index]
         do {
-            let architecture = try Self.parse(text)
+            let architecture = try ArchitectureDescription.parse(Array(text.utf8), source: "net.json")
             Issue.record("\(name): parsed as \(architecture)")
         } catch {
             #expect(error.description.hasPrefix("invalid architecture: net.json"), "\(name): \(error)")

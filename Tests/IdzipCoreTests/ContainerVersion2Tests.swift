@@ -76,7 +76,7 @@ struct ContainerVersion2Tests {
         // The committed samples were written before version 2: they decode, and re-encode
         // to the same bytes with the default profile.
         let samples = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Formats/samples").path)
-            .filter { $0.hasSuffix(".idz") && !$0.contains("codebook") && !$0.contains("compact") }
+            .filter { $0.hasSuffix(".idz") && !$0.contains("codebook") && !$0.contains("compact") && !$0.hasPrefix("residual") }  // residual-*: version 3
         #expect(samples.count >= 5)
         for name in samples {
             let bytes = try [UInt8](Data(contentsOf: Self.root.appendingPathComponent("Formats/samples/\(name)")))

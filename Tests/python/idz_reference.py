@@ -544,7 +544,7 @@ def _v3_output_shape(layer, shape, index, outputs, input_shape, check=True):
     if kind == "conv":
         filters, k, s, p, g, bias = layer[1:]
         if check and (len(shape) != 3 or not 1 <= filters <= MAX_DIMENSION or not 1 <= k <= 64 or not 1 <= s <= 64
-                      or not 0 <= p <= 64 or g < 1 or shape[0] % g or filters % g
+                      or not 0 <= p <= 64 or g not in (1, shape[0]) or filters % g
                       or shape[1] + 2 * p < k or shape[2] + 2 * p < k):
             raise bad
         return [filters, (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1]
@@ -706,7 +706,7 @@ def _check_version(data):
         return 1, 0
     if len(data) < 13:
         raise IdzReject("truncated")
-    if data[12] not in (0, 1, 2):
+    if data[12] not in (0, 1, 2) or (version == 3 and data[12] != 0):  # idz-v3.md section 5.1
         raise IdzReject("unsupported-flags")
     return version, data[12]
 

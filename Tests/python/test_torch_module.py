@@ -90,6 +90,11 @@ def fake_torch():
 
         def load_state_dict(self, state, strict=True):
             own = self.state_dict()
+            # As torch's BatchNorm: a missing num_batches_tracked is filled in, not an error.
+            state = dict(state)
+            for key in own:
+                if key.endswith(".num_batches_tracked") and key not in state:
+                    state[key] = own[key]
             missing = sorted(set(own) - set(state))
             unexpected = sorted(set(state) - set(own))
             if strict and (missing or unexpected):
