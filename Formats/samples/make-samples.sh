@@ -16,6 +16,12 @@ $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encodin
 $idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --container compact:32 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16-compact.idz
 $idzip create --model lenet --projection fastfood --dim 231 --theta-scale 0.05 --encoding codebook:16 --seed 9 --projection-seed 10 -o lenet-fastfood-d231-codebook16.idz
 $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encoding int8 --container compact:32 --seed 7 --projection-seed 11400714819323198482 -o toy-sparse-d10-int8-compact.idz
+# Version 3 (Formats/idz-v3.md sections 6 and 7): a model fine-tuned from a base (the
+# lenet sample above: its expanded weights are theta0, the file records their digest and
+# the sample's name as locator) with one scale per subspace tensor and the biases stored
+# directly; and a model without a base whose first layer is frozen and biases direct.
+$idzip create --model lenet --base lenet-fastfood-d300-float16.idz --projection fastfood --dim 120 --theta-scale 0.05 --tensor-scales --tensor-mode bias=direct --projection-seed 12 -o lenet-base-said-d120.idz
+$idzip create --model lenet --projection sparse --dim 100 --theta-scale 0.05 --tensor-mode 'layers.0.*=frozen' --tensor-mode bias=direct --seed 13 --projection-seed 14 -o lenet-modes-frozen-direct-d100.idz
 : > SHA256SUMS-weights
 for model in *.idz; do
     digest=$($idzip info --json "$model" | sed -n 's/.*"weights_sha256" : "\([0-9a-f]*\)".*/\1/p')

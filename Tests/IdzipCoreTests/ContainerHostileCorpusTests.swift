@@ -236,6 +236,7 @@ enum HostileCorpus {
                 .replacing(Tag.metadata, with: TestBytes.build { $0.u32(2); $0.string("k"); $0.u8(4); $0.u8(1); $0.string("k"); $0.u8(4); $0.u8(0) }))
 
         cases += try version2Cases()
+        cases += try version3BaseCases()
         return cases
     }
 
@@ -252,7 +253,7 @@ struct ContainerHostileCorpusTests {
 
     /// `<file> <error kind or ok>` per line.
     static func manifest(of cases: [HostileCase]) -> String {
-        "# file expected-error-kind (ok: valid; the kinds of Formats/idz-v1.md section 15, the first error in the order of section 2; v2-*: Formats/idz-v2.md section 7). "
+        "# file expected-error-kind (ok: valid; the kinds of Formats/idz-v1.md section 15, the first error in the order of section 2; v2-*: Formats/idz-v2.md section 7; v3-*: Formats/idz-v3.md sections 6 to 9). "
             + "Regenerate: IDZIP_WRITE_HOSTILE_CORPUS=1 swift test --filter ContainerHostileCorpusTests\n"
             + cases.map { "\($0.name) \($0.expected?.rawValue ?? "ok")\n" }.joined()
     }
@@ -270,7 +271,7 @@ struct ContainerHostileCorpusTests {
     /// and only the message shows which check fired.
     static let expectedMessages: [String: String] = [
         "bad-magic.idz": "not an .idz file (bad magic)",
-        "future-version-7.idz": "unsupported .idz version 7 (this idzip reads versions 1 and 2)",
+        "future-version-7.idz": "unsupported .idz version 7 (this idzip reads versions 1, 2 and 3)",
         "v2-compact-crc-flipped.idz": "checksum mismatch: the file is corrupt (CRC-32)",
         "v2-codebook-stream-corrupt.idz": "the coded theta_d stream is corrupt at symbol 0 of 5",
         "v2-codebook-stream-trailing-zero.idz": "ends with a zero byte (not canonical)",

@@ -84,15 +84,15 @@ struct ContainerVersion2Tests {
             #expect(try IdzFile.encode(model) == bytes, "\(name)")
             #expect(try IdzFile.container(of: bytes).version == 1)
         }
-        #expect(IdzFile.formatVersion == 1 && IdzFile.latestVersion == 2)
+        #expect(IdzFile.formatVersion == 1 && IdzFile.latestVersion == 3)
     }
 
     @Test func aFutureVersionIsRefusedWithOneLine() throws {
         var bytes = try IdzFile.encode(Self.lenetModel(encoding: .codebook), profile: .compact)
-        bytes[8] = 3
+        bytes[8] = 4
         let error = try #require(throws: IdzError.self) { try IdzFile.decode(bytes) }
         #expect(error.kind == .unsupportedVersion)
-        #expect(error.message == "unsupported .idz version 3 (this idzip reads versions 1 and 2)")
+        #expect(error.message == "unsupported .idz version 4 (this idzip reads versions 1, 2 and 3)")
         bytes[8] = 2
         bytes[12] = 9
         #expect(throws: IdzError(.unsupportedFlags, "unknown layout 9 (version 2 defines 0, 1 and 2)")) { try IdzFile.decode(bytes) }

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import errors as E
 from . import version2 as V2
+from . import version3_base as V3B
 from .architecture import (
     INIT_SCHEMES, MAX_DIMENSION, MAX_LAYERS, MAX_PARAMETERS, MAX_RANK, Architecture, Layer,
 )
@@ -49,6 +50,7 @@ SECTION_NAMES = {
     TAG_PROJECTION: "projection", TAG_THETA_D: "theta_d", TAG_PREPROCESSING: "preprocessing",
     TAG_WEIGHTS_SHA256: "weights SHA-256", TAG_LABELS: "labels", TAG_METADATA: "metadata",
 }
+SECTION_NAMES.update(V3B.SECTION_NAMES)  # version 3: base (0x000A), tensor modes (0x000B)
 
 #: Projection kind codes (section 4.4).
 PROJECTION_KINDS = {0: "identity", 1: "dense", 2: "sparse", 3: "fastfood"}
@@ -193,14 +195,18 @@ def _version(data):
     if n < 12:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
     version = struct.unpack("<I", data[8:12])[0]
-    if n < PREAMBLE_SIZE and version != 2:
+    if n < PREAMBLE_SIZE and version not in (2, 3):
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
-    if version not in (1, 2):
-        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 and 2)" % version)
+    if version not in (1, 2, 3):
+        raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1, 2 and 3)" % version)
     if version == 1:
         return 1, 0
     if n < 13:
-        raise E.Truncated("truncated file: %d bytes end before the version 2 layout byte" % n)
+        raise E.Truncated("truncated file: %d bytes end before the version %d layout byte" % (n, version))
+    if version == 3:
+        if data[12] != 0:
+            raise E.UnsupportedFlags("unknown layout %d (version 3 defines only 0, the standard layout)" % data[12])
+        return 3, 0
     if data[12] not in (0, 1, 2):
         raise E.UnsupportedFlags("unknown layout %d (version 2 defines 0, 1 and 2)" % data[12])
     return 2, data[12]
@@ -499,6 +505,7 @@ def decode(data):
         raise E.ChecksumMismatch("checksum mismatch: the file is corrupt")
     payload = _inflate(view[head:end], uncompressed)
     sections = _split_sections(payload)
+    V3B.check_version(sections, version)
 
     def required(tag):
         if tag not in sections:
@@ -545,18 +552,22 @@ def decode(data):
         metadata = _read_metadata(r)
         r.expect_end()
 
+    base, modes = V3B.read_sections(sections, _Reader, architecture.tensors)
+
     _check_projection(projection, architecture.parameter_count)
     _check_theta(encoding, raw, scale, projection.d)
     _check_preprocessing(input_scale, mean, std, architecture.input_shape)
     _check_labels(labels, architecture)
     _check_metadata(metadata)
+    V3B.check(base, modes, theta0_seed, projection.kind)
 
     return {
         "architecture": architecture, "theta0_seed": theta0_seed, "projection": projection,
         "theta_d": _theta_d(encoding, raw, scale),
         "preprocessing": Preprocessing(input_scale, mean, std), "labels": labels,
         "metadata": dict(metadata), "weights_sha256": weights_sha256,
-        "file_sha256": data[end:], "file_size": len(data),
+        "file_sha256": data[end:], "file_size": len(data), "base": base, "tensor_modes": modes,
+        "version": version,
     }
 
 

@@ -12,11 +12,12 @@ public enum IdzFile {
     ///
     /// - 1: first version.
     /// - 2: codebook theta_d (range coded) and the compact layout (Formats/idz-v2.md).
+    /// - 3: models relative to a base, per-tensor modes and scales (Formats/idz-v3.md).
     public static let formatVersion: UInt32 = 1
     /// The newest version this idzip reads and writes.
-    public static let latestVersion: UInt32 = 2
+    public static let latestVersion: UInt32 = 3
     /// The versions `decode` reads.
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
 
     // MARK: Bytes
 
@@ -31,7 +32,11 @@ public enum IdzFile {
     ///   (`.invalidValue`, `.invalidArchitecture`, `.limitExceeded`, ...).
     public static func encode(_ model: IdzModel, profile: ContainerProfile = .standard) throws(IdzError) -> [UInt8] {
         let tensors = try IdzModelCheck.check(model)
+        let version3 = BaseSections.requiredVersion(model)
         if profile.layout == .compact {
+            guard version3 == nil else {
+                throw IdzError(.invalidValue, "the compact layout cannot hold a base or tensor modes; write the standard layout")
+            }
             return try CompactLayout.encode(model, digestBytes: profile.weightsDigestBytes)
         }
         guard model.weightsSHA256.count == IdzLayout.sha256Size else {
@@ -45,7 +50,7 @@ public enum IdzFile {
         guard compressed.count <= ContainerLimits.maxCompressedPayload else {
             throw IdzError(.limitExceeded, "the compressed payload of \(compressed.count) bytes exceeds the limit \(ContainerLimits.maxCompressedPayload)")
         }
-        let version: UInt32 = model.theta.encoding == .codebook ? 2 : 1
+        let version: UInt32 = version3 ?? (model.theta.encoding == .codebook ? 2 : 1)
         return seal(compressed: compressed, uncompressedLength: payload.count, version: version)
     }
 
@@ -95,19 +100,26 @@ public enum IdzFile {
         let version = try reader.u32("version")
         // Version 1's order: a file shorter than its 32-byte preamble is truncated before
         // its version is looked at (a compact version 2 file may be shorter).
-        guard bytes.count >= IdzLayout.preambleSize || version == 2 else {
+        guard bytes.count >= IdzLayout.preambleSize || version >= 2 else {
             throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(IdzLayout.preambleSize)-byte preamble")
         }
         guard readableVersions.contains(version) else {
-            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1 and 2)")
+            throw IdzError(.unsupportedVersion, "unsupported .idz version \(version) (this idzip reads versions 1, 2 and 3)")
         }
         if version == 1 {
             return ContainerInfo(version: 1, layout: .standard, bodyCoding: "zlib")
         }
         guard bytes.count > magic.count + 4 else {
-            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes end before the version 2 layout byte")
+            throw IdzError(.truncated, "truncated file: \(bytes.count) bytes end before the version \(version) layout byte")
         }
         let layout = bytes[magic.count + 4]
+        if version == 3 {
+            // Version 3 has the standard layout only (Formats/idz-v3.md section 2).
+            guard layout == 0 else {
+                throw IdzError(.unsupportedFlags, "unknown layout \(layout) (version 3 defines only 0, the standard layout)")
+            }
+            return ContainerInfo(version: 3, layout: .standard, bodyCoding: "zlib")
+        }
         switch layout {
         case 0:
             return ContainerInfo(version: 2, layout: .standard, bodyCoding: "zlib")

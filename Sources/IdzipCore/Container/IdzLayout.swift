@@ -23,6 +23,10 @@ enum SectionTag: UInt16, CaseIterable {
     case thetaD = 0x0005
     case preprocessing = 0x0006
     case weightsSHA256 = 0x0007
+    /// Version 3: the base theta0 comes from (Formats/idz-v3.md section 6).
+    case base = 0x000A
+    /// Version 3: per-tensor modes, scales and direct values (Formats/idz-v3.md section 7).
+    case tensorModes = 0x000B
     case labels = 0x8001
     case metadata = 0x8002
 
@@ -30,8 +34,9 @@ enum SectionTag: UInt16, CaseIterable {
 
     static func isAncillary(_ tag: UInt16) -> Bool { tag & ancillaryBit != 0 }
 
-    /// Absent optional sections mean "empty".
-    var isRequired: Bool { !Self.isAncillary(rawValue) }
+    /// Absent optional sections mean "empty". The version 3 sections are critical but
+    /// optional: a model without a base or modes omits them.
+    var isRequired: Bool { !Self.isAncillary(rawValue) && self != .base && self != .tensorModes }
 
     var name: String {
         switch self {
@@ -42,6 +47,8 @@ enum SectionTag: UInt16, CaseIterable {
         case .thetaD: "theta_d"
         case .preprocessing: "preprocessing"
         case .weightsSHA256: "weights SHA-256"
+        case .base: "base"
+        case .tensorModes: "tensor modes"
         case .labels: "labels"
         case .metadata: "metadata"
         }

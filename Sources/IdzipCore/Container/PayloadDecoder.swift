@@ -4,6 +4,9 @@ enum PayloadDecoder {
     /// - Parameter version: the file's format version (1 or 2; 2 allows codebook theta_d).
     static func model(from payload: [UInt8], version: UInt32 = 1) throws(IdzError) -> IdzModel {
         let sections = try splitSections(payload)
+        for tag in [SectionTag.base, .tensorModes] where sections[tag] != nil && version < 3 {
+            throw IdzError(.unknownSection, "the \(tag.name) section (\(SectionTag.hex(tag.rawValue))) needs format version 3; this file is version \(version)")
+        }
         func required(_ tag: SectionTag) throws(IdzError) -> ByteReader {
             guard let body = sections[tag] else {
                 throw IdzError(.missingSection, "missing required \(tag.name) section (\(SectionTag.hex(tag.rawValue)))")
@@ -55,12 +58,29 @@ enum PayloadDecoder {
             try reader.expectEnd()
         }
 
-        let model = IdzModel(
+        var model = IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection, theta: theta,
             preprocessing: preprocessing, labels: labels, metadata: metadata, weightsSHA256: weightsSHA256
         )
+        try readVersion3Sections(sections, into: &model, version: version, tensors: tensors)
         try IdzModelCheck.check(model)
         return model
+    }
+
+    /// Sections 0x000A (base) and 0x000B (tensor modes), which only version 3 holds.
+    static func readVersion3Sections(
+        _ sections: [SectionTag: ArraySlice<UInt8>], into model: inout IdzModel, version: UInt32, tensors: [TensorSpec]
+    ) throws(IdzError) {
+        if let body = sections[.base] {
+            var reader = ByteReader(body, context: "base section")
+            model.base = try BaseSections.readBase(&reader)
+            try reader.expectEnd()
+        }
+        if let body = sections[.tensorModes] {
+            var reader = ByteReader(body, context: "tensor modes section")
+            model.tensorModes = try BaseSections.readModes(&reader, tensors: tensors)
+            try reader.expectEnd()
+        }
     }
 
     /// The body of each known section; unknown ancillary sections are skipped.

@@ -21,6 +21,12 @@ enum PayloadEncoder {
         section(.thetaD) { theta(&$0, model.theta) }
         section(.preprocessing) { preprocessing(&$0, model.preprocessing) }
         section(.weightsSHA256) { $0.raw(model.weightsSHA256) }
+        if let base = model.base {
+            section(.base) { BaseSections.writeBase(&$0, base) }
+        }
+        if let modes = model.tensorModes {
+            section(.tensorModes) { BaseSections.writeModes(&$0, modes) }
+        }
         if !model.labels.isEmpty {
             section(.labels) { writer in
                 writer.u32(UInt32(clamping: model.labels.count))
