@@ -14,3 +14,5 @@ if [ ! -x .venv-torch/bin/python ]; then
     .venv-torch/bin/pip install --quiet torch
 fi
 IDZIP_REAL_TORCH=1 .venv-torch/bin/python -m pytest -q Tests/python/test_torch_module.py -k matches_idzip_eval
+# A torch.nn LeNet's state_dict as the base of a fine-tuned model (issue 13).
+IDZIP_REAL_TORCH=1 .venv-torch/bin/python -m pytest -q Tests/python/test_torch_base.py

@@ -4,7 +4,8 @@
 # fine-tuned from the other's base (theta0 := the base's weights), with and without one
 # learned scale per tensor (SAID). Baselines are the directly trained bases' test accuracies
 # (global baseline = that number), so each level is 90% of what direct training reached.
-# One seed per d (the machine is shared); each sweep writes command.txt as run-sweeps.sh does.
+# One seed per d and a resolution of 20 (the machine is shared); each sweep writes command.txt as
+# run-sweeps.sh does.
 #   scripts/reproduction/run-pretraining.sh                 # the bases and every sweep
 #   scripts/reproduction/run-pretraining.sh fmnist-scratch   # some sweeps (bases first if missing)
 # IDZIP names the binary (default .build/release/idzip); OUT the directory (out/reproduction).
@@ -31,10 +32,10 @@ echo "baselines: mnist $MNIST, fashion-mnist $FASHION"
 
 declare -A SWEEPS=(
   [fmnist-scratch]="--model lenet --data fashion-mnist --search 25-3200 --resolution 25 --runs 1 --baseline $FASHION"
-  [fmnist-from-mnist]="--base $BASES/base-mnist.safetensors --data fashion-mnist --search 5-1600 --resolution 5 --runs 1 --baseline $FASHION"
-  [fmnist-from-mnist-said]="--base $BASES/base-mnist.safetensors --tensor-scales --data fashion-mnist --search 15-1600 --resolution 5 --runs 1 --baseline $FASHION"
-  [mnist-from-fmnist]="--base $BASES/base-fashion-mnist.safetensors --data mnist --search 5-1600 --resolution 5 --runs 1 --baseline $MNIST"
-  [mnist-from-fmnist-said]="--base $BASES/base-fashion-mnist.safetensors --tensor-scales --data mnist --search 15-1600 --resolution 5 --runs 1 --baseline $MNIST"
+  [fmnist-from-mnist]="--base $BASES/base-mnist.safetensors --data fashion-mnist --search 5-1600 --resolution 20 --runs 1 --baseline $FASHION"
+  [fmnist-from-mnist-said]="--base $BASES/base-mnist.safetensors --tensor-scales --data fashion-mnist --search 15-1600 --resolution 20 --runs 1 --baseline $FASHION"
+  [mnist-from-fmnist]="--base $BASES/base-fashion-mnist.safetensors --data mnist --search 20-1600 --resolution 20 --runs 1 --baseline $MNIST"
+  [mnist-from-fmnist-said]="--base $BASES/base-fashion-mnist.safetensors --tensor-scales --data mnist --search 30-1600 --resolution 20 --runs 1 --baseline $MNIST"
 )
 DEFAULT="fmnist-scratch fmnist-from-mnist fmnist-from-mnist-said mnist-from-fmnist mnist-from-fmnist-said"
 
