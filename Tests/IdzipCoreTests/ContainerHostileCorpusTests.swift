@@ -61,7 +61,7 @@ enum HostileCorpus {
         add("flipped-bit-trailer.idz", .checksumMismatch, flipping(file, byte: file.count - 1, bit: 0))
         add("flipped-bit-uncompressed-length.idz", .checksumMismatch, flipping(file, byte: 24, bit: 0))
         add("flipped-bit-compressed-length.idz", .truncated, flipping(file, byte: 19, bit: 0))
-        add("flipped-bit-version.idz", .unsupportedVersion, flipping(file, byte: 8, bit: 1))
+        add("flipped-bit-version.idz", .unsupportedVersion, flipping(file, byte: 8, bit: 2))  // 1 -> 5 (bit 1 would give 3, a version that exists)
         add("zeroed-trailer.idz", .checksumMismatch, Array(file.dropLast(32)) + [UInt8](repeating: 0, count: 32))
 
         // Compression.

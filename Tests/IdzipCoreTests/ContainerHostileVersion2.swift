@@ -81,7 +81,7 @@ extension HostileCorpus {
         add("v2-truncated-before-layout.idz", .truncated, Array(compactFile(valid.bytes).prefix(12)))
         add("v2-compact-shorter-than-trailer.idz", .truncated, Array(compactFile(valid.bytes).prefix(16)))
         add("v2-unknown-layout-3.idz", .unsupportedFlags, compactFile(valid.bytes, layout: 3))
-        add("v2-future-version-3.idz", .unsupportedVersion, compactFile(valid.bytes, version: 3))
+        add("v2-future-version-4.idz", .unsupportedVersion, compactFile(valid.bytes, version: 4))
         add("v2-compact-crc-flipped.idz", .checksumMismatch, flipping(compactFile(valid.bytes), byte: 20, bit: 0))
         add("v2-compact-crc-missing.idz", .checksumMismatch, Array(compactFile(valid.bytes).dropLast(4)))
         add("v2-deflated-bomb-declared.idz", .badCompression, compactFile([0x80, 0x80, 0x04] + deflated, layout: 2))
