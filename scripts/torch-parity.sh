@@ -23,3 +23,5 @@ if ! .venv-torch/bin/python -c 'import torch, numpy, safetensors, pytest' 2>/dev
 fi
 IDZIP_REAL_TORCH=1 .venv-torch/bin/python -m pytest -q Tests/python/test_torch_module.py Tests/python/test_torch_parity.py \
     -k "matches_idzip or buffers_pytorch_expects or agree_with_the_stand_in"
+# A torch.nn LeNet's state_dict as the base of a fine-tuned model (issue 13).
+IDZIP_REAL_TORCH=1 .venv-torch/bin/python -m pytest -q Tests/python/test_torch_base.py

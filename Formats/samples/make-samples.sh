@@ -19,6 +19,12 @@ $idzip create --model toy --projection sparse --dim 10 --theta-scale 1 --encodin
 # Version 3 (Formats/idz-v3.md): a described network with every new layer type, names,
 # a branch and batch-norm buffers.
 $idzip create --model ../../Tests/python/fixtures/architectures/small-residual.json --projection fastfood --dim 40 --theta-scale 0.05 --seed 12 --projection-seed 13 -o residual-fastfood-d40.idz
+# Version 3 (Formats/idz-v3.md sections 6 and 7): a model fine-tuned from a base (the
+# lenet sample above: its expanded weights are theta0, the file records their digest and
+# the sample's name as locator) with one scale per subspace tensor and the biases stored
+# directly; and a model without a base whose first layer is frozen and biases direct.
+$idzip create --model lenet --base lenet-fastfood-d300-float16.idz --projection fastfood --dim 120 --theta-scale 0.05 --tensor-scales --tensor-mode bias=direct --projection-seed 12 -o lenet-base-said-d120.idz
+$idzip create --model lenet --projection sparse --dim 100 --theta-scale 0.05 --tensor-mode 'layers.0.*=frozen' --tensor-mode bias=direct --seed 13 --projection-seed 14 -o lenet-modes-frozen-direct-d100.idz
 : > SHA256SUMS-weights
 for model in *.idz; do
     digest=$($idzip info --json "$model" | sed -n 's/.*"weights_sha256" : "\([0-9a-f]*\)".*/\1/p')

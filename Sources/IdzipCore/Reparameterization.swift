@@ -21,12 +21,15 @@ package struct Reparameterization: Sendable {
     package let theta0: InitialPoint
     /// P: D x d.
     package let projection: any Projection
+    /// Per-tensor modes and scales (Formats/idz-v3.md section 7); nil: every row is
+    /// theta0_i + (P theta_d)_i.
+    package var rowPlan: TensorRowPlan?
 
     /// Rows of theta0 generated, or added, by one parallel piece.
-    static let pieceSize = 1 << 15
+    package static let pieceSize = 1 << 15
 
     /// - Precondition: theta0 covers the projection's D rows.
-    package init(theta0: InitialPoint, projection: any Projection) {
+    package init(theta0: InitialPoint, projection: any Projection, rowPlan: TensorRowPlan? = nil) {
         switch theta0 {
         case .values(let values):
             precondition(values.count == projection.rowCount, "theta0 must have D entries")
@@ -35,6 +38,7 @@ package struct Reparameterization: Sendable {
         }
         self.theta0 = theta0
         self.projection = projection
+        self.rowPlan = rowPlan
     }
 
     /// D.
@@ -62,14 +66,22 @@ package struct Reparameterization: Sendable {
         case .values(let values):
             values.withUnsafeBufferPointer { theta0 in
                 pieces.forEach(threads: threads) { range in
-                    for i in range { theta[i] += theta0[rows.lowerBound + i] }
+                    if let rowPlan {
+                        rowPlan.combine(theta: theta, theta0: theta0.baseAddress! + rows.lowerBound, first: rows.lowerBound, range: range)
+                    } else {
+                        for i in range { theta[i] += theta0[rows.lowerBound + i] }
+                    }
                 }
             }
         case .generated(let tensors, let seed):
             func add(_ initial: UnsafeMutableBufferPointer<Float>) {
                 InitialWeights.fill(initial, rows: rows, tensors: tensors, seed: seed, threads: threads)
                 pieces.forEach(threads: threads) { range in
-                    for i in range { theta[i] += initial[i] }
+                    if let rowPlan {
+                        rowPlan.combine(theta: theta, theta0: UnsafePointer(initial.baseAddress!), first: rows.lowerBound, range: range)
+                    } else {
+                        for i in range { theta[i] += initial[i] }
+                    }
                 }
             }
             if let scratch {

@@ -30,6 +30,12 @@ public final class Trainer {
     /// A codebook learned with theta_d (subspace training only): once fitted, the network
     /// runs at the quantised theta_d and `parameters` is the float latent.
     public var quantizer: CodebookQuantizer?
+    /// Per-tensor modes and scales (SAID): `parameters` is then [theta_d, scales, direct
+    /// values] (`useStructure(_:)`).
+    public private(set) var structure: StructuredSubspace?
+    /// u = P theta_d and a D-float scratch for the structured backward pass.
+    private var structureProjected: [Float] = []
+    private var structureScratch: [Float] = []
 
     /// The theta_d the network runs at: the quantised one once a codebook is active, else `parameters`.
     public var effectiveParameters: [Float] {
@@ -88,6 +94,38 @@ public final class Trainer {
             space: space, configuration: configuration)
     }
 
+    /// Trains `structure` (modes, scales, direct values) instead of theta_d alone; call
+    /// before training. Resets the trained numbers and the optimiser.
+    /// - Throws: `TrainingError.configuration` for direct training, after training began,
+    ///   or with a codebook quantizer.
+    public func useStructure(_ structure: StructuredSubspace) throws(TrainingError) {
+        guard case .subspace(let projection) = space, projection.columnCount == structure.dimension else {
+            throw .configuration("tensor modes and scales need subspace training (--dim)")
+        }
+        guard epochsCompleted == 0, quantizer == nil else {
+            throw .configuration("tensor modes and scales are set before training and do not combine with a learned codebook")
+        }
+        guard structure.tensors.reduce(0, { $0 + $1.count }) == plan.parameterCount else {
+            throw .network("the tensor modes do not cover the network's parameters")
+        }
+        self.structure = structure
+        parameters = structure.initialParameters(theta0: theta0)
+        optimizerState = OptimizerState(rule: rule, parameterCount: parameters.count)
+        structureProjected = [Float](repeating: 0, count: plan.parameterCount)
+        structureScratch = [Float](repeating: 0, count: plan.parameterCount)
+    }
+
+    /// The modes, scales and direct values as a file stores them (nil without a structure).
+    public var tensorModes: TensorModes? {
+        structure.map { structure in parameters.withUnsafeBufferPointer { structure.tensorModes(parameters: $0) } }
+    }
+
+    /// theta_d alone: the first d trained numbers.
+    public var thetaD: [Float] {
+        guard let structure else { return parameters }
+        return Array(parameters[0..<structure.dimension])
+    }
+
     // MARK: Checkpoints
 
     /// The state at the current epoch boundary.
@@ -142,6 +180,17 @@ public final class Trainer {
 
     /// theta = theta0 + P theta_d into `theta`.
     private func expand(_ projection: any Projection, into theta: UnsafeMutableBufferPointer<Float>) {
+        if let structure {
+            var projected = [Float](repeating: 0, count: theta.count)
+            parameters.withUnsafeBufferPointer { trained in
+                projected.withUnsafeMutableBufferPointer { projected in
+                    structure.forward(
+                        parameters: trained, theta0: theta0, projection: projection, theta: theta, projected: projected,
+                        threads: configuration.threads)
+                }
+            }
+            return
+        }
         effectiveParameters.withUnsafeBufferPointer { thetaD in
             Reparameterization(theta0: .values(theta0), projection: projection)
                 .write(thetaD: thetaD, rows: 0..<plan.parameterCount, into: theta, threads: configuration.threads)
@@ -276,7 +325,13 @@ public final class Trainer {
             theta = trained
         case .subspace(let projection):
             theta = thetaSpace
-            if let quantizer, quantizer.isActive {
+            if let structure {
+                structureProjected.withUnsafeMutableBufferPointer { projected in
+                    structure.forward(
+                        parameters: UnsafeBufferPointer(trained), theta0: theta0, projection: projection, theta: theta,
+                        projected: projected, threads: threads)
+                }
+            } else if let quantizer, quantizer.isActive {
                 quantizer.quantized.withUnsafeBufferPointer { thetaD in
                     Reparameterization(theta0: .values(theta0), projection: projection)
                         .write(thetaD: thetaD, rows: 0..<theta.count, into: theta, threads: threads)
@@ -299,6 +354,18 @@ public final class Trainer {
             rule.update(
                 parameters: trained, gradient: UnsafeBufferPointer(gradient), state: &optimizerState,
                 learningRate: learningRate, threads: threads)
+        case .subspace(let projection) where structure != nil:
+            let structure = self.structure!
+            structureProjected.withUnsafeBufferPointer { projected in
+                structureScratch.withUnsafeMutableBufferPointer { scratch in
+                    structure.backward(
+                        gradient: UnsafeBufferPointer(gradient), projected: projected, parameters: UnsafeBufferPointer(trained),
+                        projection: projection, scratch: scratch, into: gradientSpace)
+                }
+            }
+            structure.update(
+                rule: rule, parameters: trained, gradient: UnsafeBufferPointer(gradientSpace), state: &optimizerState,
+                learningRate: learningRate, baseRate: configuration.learningRate, threads: threads)
         case .subspace(let projection):
             projection.projectTranspose(UnsafeBufferPointer(gradient), into: gradientSpace)
             // With an active codebook this is the straight-through step on the latent.

@@ -25,6 +25,8 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
+    @OptionGroup var baseOption: BaseOption
+
     @Option(help: "Which part of the data set: test, train or validation (held out with --validation-fraction).")
     var split: Split = .test
 
@@ -177,6 +179,9 @@ struct Eval: ParsableCommand {
             try failing { try MemoryBudget.weights(of: architecture).check("evaluating \(modelFile)", hint: Self.memoryHint) }
         }
         let url = URL(fileURLWithPath: modelFile)
+        if baseOption.base != nil, ["safetensors", "npy"].contains(url.pathExtension.lowercased()) {
+            throw ValidationError("--base applies to a fine-tuned .idz model; \(modelFile) holds full weights")
+        }
         switch url.pathExtension.lowercased() {
         case "safetensors":
             let file = try failing(modelFile) { try SafetensorsFile(contentsOf: url) }
@@ -217,7 +222,8 @@ struct Eval: ParsableCommand {
                 architecture: architecture, theta: theta, preprocessing: description?.preprocessing,
                 dataset: description?.dataset, datasetDigest: description?.datasetSHA256)
         default:
-            let idz = try ModelFile.read(modelFile)
+            var idz = try ModelFile.read(modelFile)
+            try baseOption.attach(to: &idz, path: modelFile)
             if let model, model.architecture != idz.architecture {
                 throw ValidationError("--model \(model.name) does not match the architecture stored in \(modelFile)")
             }

@@ -26,6 +26,8 @@ struct Expand: ParsableCommand {
     @Flag(help: "Print a JSON report instead of a sentence.")
     var json = false
 
+    @OptionGroup var baseOption: BaseOption
+
     func validate() throws {
         if output == "-", json { throw ValidationError("-o - sends the weights to standard output; leave out --json") }
         guard let output, format == nil, output != "-" else { return }
@@ -39,7 +41,8 @@ struct Expand: ParsableCommand {
         let chosenFormat = format ?? output.flatMap { WeightsFileFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) } ?? .safetensors
         let outputPath = output ?? ((self.model as NSString).deletingPathExtension + "." + chosenFormat.rawValue)
         let target = try OutputCheck.file(outputPath, role: "-o", inputs: [self.model], standardOutput: true)
-        let model = try ModelFile.read(self.model)
+        var model = try ModelFile.read(self.model)
+        try baseOption.attach(to: &model, path: self.model)
         // The architecture, preprocessing and data set travel with the weights.
         let description = WeightsDescription(model: model)
         let report: ExpansionReport

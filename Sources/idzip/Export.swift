@@ -36,6 +36,8 @@ struct Export: ParsableCommand {
         output ?? ((model as NSString).deletingPathExtension + "." + format.pathExtension)
     }
 
+    @OptionGroup var baseOption: BaseOption
+
     func validate() throws {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if output?.isEmpty == true { throw ValidationError("-o needs a file name") }
@@ -47,7 +49,8 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let url = try OutputCheck.file(outputPath, role: "-o", inputs: [model], standardOutput: true)
-        let idz = try ModelFile.read(model)
+        var idz = try ModelFile.read(model)
+        try baseOption.attach(to: &idz, path: model)
         switch format {
         case .onnx:
             let report = try failing(model) { try OnnxExport.write(idz, to: url, threads: threads ?? ParallelLoop.defaultThreads) }

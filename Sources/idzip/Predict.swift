@@ -33,6 +33,8 @@ struct Predict: ParsableCommand {
     @Flag(help: "Print JSON for pipelines: a list of records.")
     var json = false
 
+    @OptionGroup var baseOption: BaseOption
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input: a PNG, PGM or .npy file, or - for standard input") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be given only once") }
@@ -41,7 +43,8 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        let model = try ModelFile.read(modelFile)
+        var model = try ModelFile.read(modelFile)
+        try baseOption.attach(to: &model, path: modelFile)
         let threadCount = threads ?? ParallelLoop.defaultThreads
         let reader = ModelInputs(inputShape: model.architecture.inputShape, resize: resize)
         // Every input is read and checked before anything is printed.

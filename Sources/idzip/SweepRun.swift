@@ -49,6 +49,8 @@ struct SweepRun: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
+    @OptionGroup(title: "Fine-tuning") var fineTuning: FineTuningOptions
+
     @Option(name: .customLong("baseline"), help: "Baseline performance: a positive number (global) or 'local' (train directly once) (default: 1.0; with --env, local).", transform: SweepArgument.baseline)
     var baselineChoice: SweepBaseline?
 
@@ -90,7 +92,8 @@ struct SweepRun: ParsableCommand {
             throw ValidationError("--shard needs --dims: a --search picks each d from the results before it, so it cannot be split")
         }
         guard modelOptions.projection != .identity else { throw ValidationError("--projection must be dense, sparse or fastfood") }
-        try model.check(dimension: dimensions.largest)
+        try fineTuning.validate(dimension: 1, environment: reinforcement.env != nil)
+        if fineTuning.base == nil || modelOptions.model != nil { try model.check(dimension: dimensions.largest) }
         _ = try training.configuration(
             base: reinforcement.env == nil
                 ? TrainingRunSpec.recommendedConfiguration(for: model.architecture, subspace: true)
@@ -109,7 +112,7 @@ struct SweepRun: ParsableCommand {
     }
 
     func run() throws {
-        let model = try reinforcement.model(modelOptions)
+        let (model, base, baseLocator) = try fineTuning.resolve(model: modelOptions.model, fallback: try reinforcement.model(modelOptions))
         let environment = try reinforcement.env.map {
             try reinforcement.task(environment: $0, batchSize: try training.configuration(base: ReinforcementTask.recommendedConfiguration(subspace: true, algorithm: reinforcement.algorithm)).batchSize)
         }
@@ -117,10 +120,13 @@ struct SweepRun: ParsableCommand {
         try OutputCheck.directory(directory, role: "--out", inputs: noData ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name))
         var selection = dataOptions.selection
         selection.preprocessing = preprocessingOptions.choice
-        let settings = SweepSettings(
+        var settings = SweepSettings(
             model: model.name, architecture: model.architecture, data: noData ? nil : selection,
             projection: modelOptions.projection, overrides: training.overrides, encoding: modelOptions.encoding.encoding, earlyStop: earlyStop,
             environment: environment)
+        settings.base = base
+        settings.baseLocator = baseLocator
+        settings.tensorStructure = try fineTuning.structure()
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

@@ -35,6 +35,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Codebook") var quantizerOptions: QuantizerOptions
 
+    @OptionGroup(title: "Fine-tuning") var fineTuning: FineTuningOptions
+
     @Option(name: .shortAndLong, help: "Output: .idz (subspace or direct) or .safetensors (direct).", completion: .file())
     var output: String
 
@@ -84,7 +86,9 @@ struct Train: ParsableCommand {
         if model.isToy, labels != nil { throw ValidationError("--labels: the toy problem has no classes") }
         if container != .standard, pathExtension != "idz" { throw ValidationError("--container needs a .idz output") }
         if labels != nil, pathExtension != "idz" { throw ValidationError("--labels needs a .idz output; safetensors files store no class names") }
-        try model.check(dimension: dimension)
+        try fineTuning.validate(dimension: dimension, environment: reinforcement.env != nil)
+        // With --base and no --model, the architecture is the base's (read in run()).
+        if fineTuning.base == nil || modelOptions.model != nil { try model.check(dimension: dimension) }
         _ = try training.configuration(base: baseConfiguration(model))
     }
 
@@ -103,8 +107,10 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let model = try reinforcement.model(modelOptions)
-        if let env = reinforcement.env { return try trainPolicy(model, environment: env) }
+        let fallback = try reinforcement.model(modelOptions)
+        if let env = reinforcement.env { return try trainPolicy(fallback, environment: env) }
+        let (model, base, baseLocator) = try fineTuning.resolve(model: modelOptions.model, fallback: fallback)
+        if base != nil { try model.check(dimension: dimension) }
         // Outputs are checked before the data is loaded or a step is taken.
         let dataFiles = model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name)
         _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles)
@@ -117,6 +123,12 @@ struct Train: ParsableCommand {
             encoding: modelOptions.encoding.encoding, labels: try labels.map { path in try failing { try ClassNames.read(path: path) } })
         spec.codebookLevels = modelOptions.encoding.levels
         spec.container = container
+        spec.base = base
+        spec.baseLocator = baseLocator
+        spec.tensorStructure = try fineTuning.structure()
+        if spec.base != nil || spec.activeStructure != nil, container.layout == .compact {
+            throw ValidationError("--container compact cannot hold a base or tensor modes; write the standard layout")
+        }
         if modelOptions.encoding.encoding == .codebook, dimension != nil {
             spec.quantization = quantizerOptions.settings(levels: modelOptions.encoding.levels)
         }

@@ -61,7 +61,7 @@ enum HostileCorpus {
         add("flipped-bit-trailer.idz", .checksumMismatch, flipping(file, byte: file.count - 1, bit: 0))
         add("flipped-bit-uncompressed-length.idz", .checksumMismatch, flipping(file, byte: 24, bit: 0))
         add("flipped-bit-compressed-length.idz", .truncated, flipping(file, byte: 19, bit: 0))
-        add("flipped-bit-version.idz", .unsupportedVersion, flipping(file, byte: 8, bit: 2))
+        add("flipped-bit-version.idz", .unsupportedVersion, flipping(file, byte: 8, bit: 2))  // 1 -> 5 (bit 1 would give 3, a version that exists)
         add("zeroed-trailer.idz", .checksumMismatch, Array(file.dropLast(32)) + [UInt8](repeating: 0, count: 32))
 
         // Compression.
@@ -237,6 +237,7 @@ enum HostileCorpus {
 
         cases += try version2Cases()
         cases += try version3Cases()
+        cases += try version3BaseCases()
         return cases
     }
 
@@ -253,7 +254,7 @@ struct ContainerHostileCorpusTests {
 
     /// `<file> <error kind or ok>` per line.
     static func manifest(of cases: [HostileCase]) -> String {
-        "# file expected-error-kind (ok: valid; the kinds of Formats/idz-v1.md section 15, the first error in the order of section 2; v2-*: Formats/idz-v2.md section 7). "
+        "# file expected-error-kind (ok: valid; the kinds of Formats/idz-v1.md section 15, the first error in the order of section 2; v2-*: Formats/idz-v2.md section 7; v3-*: Formats/idz-v3.md sections 6 to 9). "
             + "Regenerate: IDZIP_WRITE_HOSTILE_CORPUS=1 swift test --filter ContainerHostileCorpusTests\n"
             + cases.map { "\($0.name) \($0.expected?.rawValue ?? "ok")\n" }.joined()
     }

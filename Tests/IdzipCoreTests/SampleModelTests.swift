@@ -24,7 +24,12 @@ struct SampleModelTests {
     @Test(arguments: try listedDigests().map(\.file))
     func sampleExpandsToItsListedDigest(file: String) throws {
         let listed = try #require(try Self.listedDigests().first { $0.file == file }).digest
-        let model = try IdzFile.read(contentsOf: RepositoryFiles.url("Formats/samples/\(file)"))
+        var model = try IdzFile.read(contentsOf: RepositoryFiles.url("Formats/samples/\(file)"))
+        if let base = model.base {
+            // A version 3 sample's base is another sample, named by its locator (Formats/idz-v3.md section 6).
+            let baseModel = try IdzFile.read(contentsOf: RepositoryFiles.url("Formats/samples/\(base.locator)"))
+            try model.attachBase(BaseWeights(values: ModelExpansion.weights(of: baseModel)))
+        }
         #expect(hexString(model.weightsSHA256) == listed)
         #expect(hexString(try ModelExpansion.digest(of: model)) == listed)
     }

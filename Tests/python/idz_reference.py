@@ -37,7 +37,7 @@ class Reader:
 
 
 def read_idz(data):
-    """A version 1 or 2 file (any layout) as a dict; asserts instead of full checks."""
+    """A version 1, 2 or 3 file (any layout) as a dict; asserts instead of full checks."""
     assert data[:8] == MAGIC, "bad magic"
     version = struct.unpack("<I", data[8:12])[0]
     assert version in (1, 2, 3), "version"
@@ -106,7 +106,82 @@ def read_idz(data):
     assert th.done()
     model["theta_d"] = theta
     model["weights_sha256"] = sections[0x0007]
+    read_base_and_modes(model, sections, version)
     return model
+
+
+# ---------------------------------------------------------------------------------------
+# Version 3, sections 6 and 7 of Formats/idz-v3.md: base-relative models, tensor modes.
+
+MODE_SUBSPACE, MODE_DIRECT, MODE_FROZEN = 0, 1, 2
+
+
+class BaseMismatch(Exception):
+    """The base given is not the one the model records (or none was given)."""
+
+
+def read_base_and_modes(model, sections, version):
+    """Sections 0x000A (base digest, locator) and 0x000B (modes, scales, direct values)."""
+    assert version >= 3 or not (0x000A in sections or 0x000B in sections), "version 3 sections"
+    if 0x000A in sections:
+        r = Reader(sections[0x000A])
+        model["base"] = {"sha256": r.take(32), "locator": r.string()}
+        assert r.done()
+    if 0x000B in sections:
+        r = Reader(sections[0x000B])
+        flags, count = r.u8(), r.u32()
+        assert flags in (0, 1) and count == len(tensors(model))
+        modes = list(r.take(count))
+        assert all(mode in (0, 1, 2) for mode in modes)
+        scales = None
+        if flags & 1:
+            scales = np.frombuffer(r.take(4 * modes.count(MODE_SUBSPACE)), dtype="<f4").astype(np.float32)
+        n = r.u64()
+        planes = np.frombuffer(r.take(4 * n), dtype=np.uint8).reshape(4, n)
+        direct = np.ascontiguousarray(planes.T).view("<f4").reshape(n).astype(np.float32)
+        assert r.done()
+        model["modes"] = {"modes": modes, "scales": scales, "direct": direct}
+
+
+def base_digest(values):
+    """SHA-256 of a base: D float32 values, little-endian, in parameter order."""
+    return hashlib.sha256(np.asarray(values, dtype=np.float32).astype("<f4").tobytes()).digest()
+
+
+def base_from_state_dict(model, state):
+    """theta_base in parameter order from named tensors (safetensors / a state_dict)."""
+    parts = []
+    for name, shape, _, _, _ in tensors(model):
+        value = np.asarray(state[name], dtype=np.float32)
+        assert list(value.shape) == list(shape), name
+        parts.append(value.reshape(-1))
+    return np.concatenate(parts)
+
+
+def compose(model, theta0_values, y):
+    """theta from theta0 and y = P theta_d under the tensor modes (idz-v3.md section 7)."""
+    if "modes" not in model:
+        return theta0_values + y
+    spec = model["modes"]
+    theta = np.empty_like(theta0_values)
+    offset, scale_index, direct_offset = 0, 0, 0
+    for (name, shape, _, _, _), mode in zip(tensors(model), spec["modes"]):
+        n = int(np.prod(shape))
+        rows = slice(offset, offset + n)
+        if mode == MODE_SUBSPACE:
+            if spec["scales"] is None:
+                theta[rows] = theta0_values[rows] + y[rows]
+            else:
+                scaled = (np.float32(spec["scales"][scale_index]) * y[rows]).astype(np.float32)
+                theta[rows] = theta0_values[rows] + scaled
+                scale_index += 1
+        elif mode == MODE_DIRECT:
+            theta[rows] = spec["direct"][direct_offset:direct_offset + n]
+            direct_offset += n
+        else:
+            theta[rows] = theta0_values[rows]
+        offset += n
+    return theta
 
 
 # ---------------------------------------------------------------------------------------
@@ -472,11 +547,23 @@ def project(kind, seed, D, d, v):
     raise ValueError("unknown projection kind %d" % kind)
 
 
-def expand(model):
-    """theta = Float(theta0 + Float(P theta_d)) and its SHA-256."""
-    base = theta0(model)
+def expand(model, base=None):
+    """theta = Float(theta0 + Float(P theta_d)) and its SHA-256. A base-relative model
+    (version 3) needs `base`, its D values in parameter order, with the recorded digest."""
+    if "base" in model:
+        if base is None:
+            raise BaseMismatch("the model is fine-tuned from base sha256 %s; give the base" % model["base"]["sha256"].hex())
+        base = np.asarray(base, dtype=np.float32).reshape(-1)
+        if base_digest(base) != model["base"]["sha256"]:
+            raise BaseMismatch("wrong base: the model was fine-tuned from sha256 %s, the base given has sha256 %s"
+                               % (model["base"]["sha256"].hex(), base_digest(base).hex()))
+        start = base
+    else:
+        assert base is None, "the model has no base"
+        start = theta0(model)
     kind, seed, d = model["projection"]
-    theta = base + project(kind, seed, len(base), d, model["theta_d"])
+    y = np.asarray(project(kind, seed, len(start), d, model["theta_d"]), dtype=np.float32)
+    theta = compose(model, start, y)
     return theta.astype(np.float32), hashlib.sha256(theta.astype("<f4").tobytes()).digest()
 
 
@@ -686,7 +773,8 @@ class CheckedReader(Reader):
 
 
 REQUIRED_TAGS = (0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007)
-KNOWN_TAGS = REQUIRED_TAGS + (0x8001, 0x8002)
+V3_BASE_TAGS = (0x000A, 0x000B)
+KNOWN_TAGS = REQUIRED_TAGS + (0x8001, 0x8002) + V3_BASE_TAGS
 MAX_DIMENSION, MAX_PARAMETERS, MAX_D = 2**24, 2**36, 2**26
 
 
@@ -698,7 +786,7 @@ def _check_version(data):
     if len(data) < 12:
         raise IdzReject("truncated")
     version = struct.unpack("<I", data[8:12])[0]
-    if len(data) < 32 and version != 2:
+    if len(data) < 32 and version not in (2, 3):
         raise IdzReject("truncated")
     if version not in (1, 2, 3):
         raise IdzReject("unsupported-version")
@@ -706,7 +794,11 @@ def _check_version(data):
         return 1, 0
     if len(data) < 13:
         raise IdzReject("truncated")
-    if data[12] not in (0, 1, 2) or (version == 3 and data[12] != 0):  # idz-v3.md section 5.1
+    if version == 3:
+        if data[12] != 0:
+            raise IdzReject("unsupported-flags")
+        return 3, 0
+    if data[12] not in (0, 1, 2):
         raise IdzReject("unsupported-flags")
     return version, data[12]
 
@@ -1132,6 +1224,7 @@ def _check(data):
         return _check_compact(data)
     known = KNOWN_TAGS + V3_TAGS if version >= 3 else KNOWN_TAGS
     sections = _split(_check_preamble_and_inflate(data, 32 if version == 1 else 33), known)
+    _check_base_tags_version(sections, version)
 
     def section(tag):
         if tag not in sections:
@@ -1197,7 +1290,7 @@ def _check(data):
     r.end()
 
     r = section(0x0003)
-    r.u64()
+    theta0_seed = r.u64()
     r.end()
 
     r = section(0x0004)
@@ -1280,6 +1373,8 @@ def _check(data):
                 raise IdzReject("unknown-value", "metadata type")
         r.end()
 
+    base, modes = _check_base_sections(sections, expected)
+
     # Step 12: model checks, in order.
     _projection_rules(kind, d, D)
     if n != d:
@@ -1307,3 +1402,66 @@ def _check(data):
         if key in seen:
             raise IdzReject("duplicate-metadata-key")
         seen.add(key)
+    _base_and_mode_rules(base, modes, theta0_seed, kind)
+
+
+def _check_base_tags_version(sections, version):
+    """Step 10 for version 3's sections 0x000A and 0x000B: unknown below version 3."""
+    for tag in V3_BASE_TAGS:
+        if tag in sections and version < 3:
+            raise IdzReject("unknown-section", "0x%04x needs version 3" % tag)
+
+
+def _check_base_sections(sections, expected):
+    """Step 11 for sections 0x000A and 0x000B (idz-v3.md sections 6 and 7): fields as read."""
+    base = modes = None
+    if 0x000A in sections:
+        r = CheckedReader(sections[0x000A])
+        digest = r.take(32)
+        base = (digest, r.string(4096))
+        r.end()
+    if 0x000B in sections:
+        r = CheckedReader(sections[0x000B])
+        flags = r.u8()
+        if flags & ~1:
+            raise IdzReject("invalid-value", "tensor mode flags")
+        count = r.u32()
+        if count != len(expected):
+            raise IdzReject("inconsistent-shapes", "tensor mode count")
+        r.room(count, 1)
+        codes = list(r.take(count))
+        for code in codes:
+            if code not in (0, 1, 2):
+                raise IdzReject("unknown-value", "tensor mode")
+        scales = None
+        if flags & 1:
+            s = codes.count(MODE_SUBSPACE)
+            r.room(s, 4)
+            scales = np.frombuffer(r.take(4 * s), dtype="<u4")
+        direct_expected = sum(int(np.prod(shape)) for (_, shape, _, _, _), code in zip(expected, codes) if code == MODE_DIRECT)
+        n = r.limited(r.u64(), MAX_PARAMETERS)
+        if n != direct_expected:
+            raise IdzReject("inconsistent-shapes", "direct value count")
+        r.room(n, 4)
+        planes = np.frombuffer(r.take(4 * n), dtype=np.uint8).reshape(4, n)
+        direct = np.ascontiguousarray(planes.T).view("<u4").reshape(n)
+        r.end()
+        modes = (codes, scales, direct)
+    return base, modes
+
+
+def _base_and_mode_rules(base, modes, theta0_seed, kind):
+    """Step 12 for version 3's sections 6 and 7, after version 1's model checks."""
+    if base is not None and theta0_seed != 0:
+        raise IdzReject("invalid-value", "a base-relative model stores theta0 seed 0")
+    if modes is None:
+        return
+    codes, scales, direct = modes
+    if scales is None and all(code == MODE_SUBSPACE for code in codes):
+        raise IdzReject("invalid-value", "a tensor modes section that says nothing")
+    if kind == 0:
+        raise IdzReject("invalid-value", "tensor modes with the identity projection")
+    if scales is not None and np.any((scales & 0x7F800000) == 0x7F800000):
+        raise IdzReject("invalid-value", "non-finite tensor scale")
+    if np.any((direct & 0x7F800000) == 0x7F800000):
+        raise IdzReject("invalid-value", "non-finite direct value")

@@ -15,8 +15,9 @@ from .container import Preprocessing, Projection, ThetaD
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
 from .model import Model, read
+from .version3_base import Base, BaseMismatch, TensorModes, base_digest
 
 __version__ = "0.1.0"
 
 __all__ = ["read", "Model", "Architecture", "Layer", "TensorSpec", "Projection", "Preprocessing",
-           "ThetaD", "__version__"] + list(_error_names)
+           "ThetaD", "Base", "BaseMismatch", "TensorModes", "base_digest", "__version__"] + list(_error_names)

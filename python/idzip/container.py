@@ -16,6 +16,7 @@ import numpy as np
 
 from . import errors as E
 from . import version2 as V2
+from . import version3_base as V3B
 from .architecture import (
     INIT_SCHEMES, MAX_DIMENSION, MAX_LAYERS, MAX_PARAMETERS, MAX_RANK, Architecture, Layer,
 )
@@ -51,6 +52,7 @@ SECTION_NAMES = {
     TAG_PROJECTION: "projection", TAG_THETA_D: "theta_d", TAG_PREPROCESSING: "preprocessing",
     TAG_WEIGHTS_SHA256: "weights SHA-256", TAG_LABELS: "labels", TAG_METADATA: "metadata",
 }
+SECTION_NAMES.update(V3B.SECTION_NAMES)  # version 3: base (0x000A), tensor modes (0x000B)
 
 #: Projection kind codes (section 4.4).
 PROJECTION_KINDS = {0: "identity", 1: "dense", 2: "sparse", 3: "fastfood"}
@@ -198,7 +200,7 @@ def _version(data):
     if n < 12:
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
     version = struct.unpack("<I", data[8:12])[0]
-    if n < PREAMBLE_SIZE and version != 2:
+    if n < PREAMBLE_SIZE and version not in (2, 3):
         raise E.Truncated("truncated file: %d bytes, shorter than the %d-byte preamble" % (n, PREAMBLE_SIZE))
     if version not in (1, 2, 3):
         raise E.UnsupportedVersion("unsupported .idz version %d (this reader reads versions 1 to 3)" % version)
@@ -206,8 +208,12 @@ def _version(data):
         return 1, 0
     if n < 13:
         raise E.Truncated("truncated file: %d bytes end before the version %d layout byte" % (n, version))
-    if data[12] not in (0, 1, 2) or (version == 3 and data[12] != 0):
-        raise E.UnsupportedFlags("unknown layout %d (version %d defines %s)" % (data[12], version, "0" if version == 3 else "0, 1 and 2"))
+    if version == 3:
+        if data[12] != 0:
+            raise E.UnsupportedFlags("unknown layout %d (version 3 defines only 0, the standard layout)" % data[12])
+        return 3, 0
+    if data[12] not in (0, 1, 2):
+        raise E.UnsupportedFlags("unknown layout %d (version 2 defines 0, 1 and 2)" % data[12])
     return version, data[12]
 
 
@@ -569,6 +575,7 @@ def decode(data):
         raise E.ChecksumMismatch("checksum mismatch: the file is corrupt")
     payload = _inflate(view[head:end], uncompressed)
     sections = _split_sections(payload, version)
+    V3B.check_version(sections, version)
 
     def required(tag):
         if tag not in sections:
@@ -630,11 +637,14 @@ def decode(data):
         metadata = _read_metadata(r)
         r.expect_end()
 
+    base, modes = V3B.read_sections(sections, _Reader, architecture.tensors)
+
     _check_projection(projection, architecture.parameter_count)
     _check_theta(encoding, raw, scale, projection.d)
     _check_preprocessing(input_scale, mean, std, architecture.input_shape)
     _check_labels(labels, architecture)
     _check_metadata(metadata)
+    V3B.check(base, modes, theta0_seed, projection.kind)
 
     return {
         "architecture": architecture, "theta0_seed": theta0_seed, "projection": projection,
@@ -642,7 +652,7 @@ def decode(data):
         "preprocessing": Preprocessing(input_scale, mean, std), "labels": labels,
         "metadata": dict(metadata), "weights_sha256": weights_sha256,
         "file_sha256": data[end:], "file_size": len(data),
-        "buffers": buffers, "batches_tracked": batches_tracked, "version": version,
+        "buffers": buffers, "batches_tracked": batches_tracked, "base": base, "tensor_modes": modes, "version": version,
     }
 
 

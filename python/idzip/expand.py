@@ -58,7 +58,8 @@ def weights_digest(theta):
     return hashlib.sha256(np.ascontiguousarray(theta, dtype="<f4").tobytes()).digest()
 
 
-def expand(architecture, theta0_seed, projection_kind, projection_seed, theta_d, expected_sha256=None):
+def expand(architecture, theta0_seed, projection_kind, projection_seed, theta_d, expected_sha256=None,
+           theta0_values=None, tensor_modes=None):
     """theta = Float(theta0 + Float(P theta_d)): float32 array [D].
 
     Args:
@@ -69,12 +70,19 @@ def expand(architecture, theta0_seed, projection_kind, projection_seed, theta_d,
         expected_sha256: the weights SHA-256 section; when given, the digest is compared
             (a compact version 2 file may keep only its first 4, 8 or 16 bytes, or none:
             then only those bytes, or nothing, are compared).
+        theta0_values: theta0 [D] when it is a base's weights (version 3, idz-v3.md
+            section 6), already checked against the recorded digest; None: from the seed.
+        tensor_modes: ``TensorModes`` (idz-v3.md section 7) or None.
     Raises:
         WeightsChecksumMismatch: the weights' digest differs from ``expected_sha256``.
     """
-    base = theta0(architecture, theta0_seed)
+    base = theta0(architecture, theta0_seed) if theta0_values is None else np.array(theta0_values, dtype=np.float32)
     y = project(projection_kind, projection_seed, len(base), theta_d)
-    base += y
+    if tensor_modes is None:
+        base += y
+    else:
+        from .version3_base import compose
+        base = compose(architecture, base, np.asarray(y, dtype=np.float32), tensor_modes)
     if expected_sha256 is not None:
         digest = weights_digest(base)
         if digest[:len(expected_sha256)] != bytes(expected_sha256):

@@ -45,6 +45,10 @@ class Model:
         self.buffers = fields.get("buffers", np.zeros(0, np.float32))
         self.batches_tracked = fields.get("batches_tracked", 0)
         self.version = fields.get("version", 1)
+        #: ``Base`` (sha256, locator) of a model fine-tuned from a base (version 3), else None.
+        self.base = fields.get("base")
+        #: ``TensorModes`` (modes, scales, direct values; version 3), else None.
+        self.tensor_modes = fields.get("tensor_modes")
 
     @property
     def tensors(self):
@@ -63,19 +67,30 @@ class Model:
         """The frozen initialisation theta0: float32 array [D] in parameter order."""
         return _theta0(self.architecture, self.theta0_seed)
 
-    def expand(self, verify=True):
+    def expand(self, verify=True, base=None):
         """The full weights theta = theta0 + P theta_d: float32 array [D] in parameter order.
 
         Bit-for-bit what ``idzip expand -o w.npy`` writes. With ``verify`` (the default) the
         SHA-256 of the weights is compared with the file's weights SHA-256 section.
 
+        A model fine-tuned from a base (version 3, ``self.base`` set) needs ``base``: its
+        weights as a flat float32 array [D] or a state_dict (name -> array).
+
         Raises:
             WeightsChecksumMismatch (a ChecksumMismatch): the digests differ.
+            BaseMismatch: no base for a model that needs one, or a base of another digest.
         """
+        theta0_values = None
+        if self.base is not None:
+            from .version3_base import theta0_from_base
+            theta0_values = theta0_from_base(self.architecture, self.base, base)
+        elif base is not None:
+            raise ValueError("the model is not fine-tuned from a base; leave out base=")
         return _expand(self.architecture, self.theta0_seed, self.projection.kind, self.projection.seed,
-                       self.theta_d, self.weights_sha256 if verify else None)
+                       self.theta_d, self.weights_sha256 if verify else None,
+                       theta0_values=theta0_values, tensor_modes=self.tensor_modes)
 
-    def state_dict(self, framework="numpy", theta=None):
+    def state_dict(self, framework="numpy", theta=None, base=None):
         """The weights by tensor name, in PyTorch layout.
 
         Names and shapes are those of the safetensors file ``idzip expand`` writes
@@ -89,11 +104,12 @@ class Model:
                 (an ``OrderedDict`` of CPU ``torch.float32`` tensors for ``load_state_dict``;
                 needs torch installed).
             theta: weights from ``expand()`` to split instead of expanding again.
+            base: the base of a fine-tuned model (version 3), as for ``expand``.
         """
         if framework not in ("numpy", "torch"):
             raise ValueError("framework must be 'numpy' or 'torch', not %r" % (framework,))
         if theta is None:
-            theta = self.expand()
+            theta = self.expand(base=base)
         theta = np.asarray(theta, dtype=np.float32)
         if theta.shape != (self.parameter_count,):
             raise ValueError("theta has shape %s, expected (%d,)" % (theta.shape, self.parameter_count))

@@ -36,6 +36,14 @@ EXPERIMENTS = [
     ("inverted-pendulum-es", "InvertedPendulum-v5, ES, FC 4-20-20-2 (D = 562), local baseline", 4, "4 (InvertedPendulum-v1)"),
 ]
 GRID = [(depth, width) for depth in (1, 2, 3, 4, 5) for width in (50, 100, 200, 400)]
+# Issue 13 (scripts/reproduction/run-pretraining.sh): target data, start, scales.
+PRETRAINING = [
+    ("fmnist-scratch", "Fashion-MNIST", "from scratch (seeded theta0)", "no"),
+    ("fmnist-from-mnist", "Fashion-MNIST", "fine-tuned from the MNIST base", "no"),
+    ("fmnist-from-mnist-said", "Fashion-MNIST", "fine-tuned from the MNIST base", "yes (10)"),
+    ("mnist-from-fmnist", "MNIST", "fine-tuned from the Fashion-MNIST base", "no"),
+    ("mnist-from-fmnist-said", "MNIST", "fine-tuned from the Fashion-MNIST base", "yes (10)"),
+]
 
 NOTES = {}
 NOTES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.json")
@@ -323,9 +331,62 @@ def main():
         say("Not run.")
         say("")
 
+    pretraining_section(say)
+
     with open(os.path.join(DOCS, "reproduction.md"), "w") as handle:
         handle.write("\n".join(out).rstrip() + "\n")
     print(f"wrote {os.path.join(DOCS, 'reproduction.md')}")
+
+
+def pretraining_section(say):
+    """Issue 13: d_int90 from scratch and fine-tuned from a pre-trained base, with and without SAID scales."""
+    sweeps = [(name, data, start, scales, load(name)) for name, data, start, scales in PRETRAINING]
+    if not any(sweep for *_, sweep in sweeps):
+        return
+    say('<a id="pretraining"></a>')
+    say("## Pre-training and the intrinsic dimension")
+    say("")
+    if "pretraining" in NOTES:
+        say(NOTES["pretraining"])
+        say("")
+    say("| target data | start | scales per tensor | baseline (direct) | level | d_int90 (stored numbers) | cost |")
+    say("|---|---|---|---:|---:|---:|---|")
+    for name, data, start, scales, sweep in sweeps:
+        if not sweep:
+            say(f"| {data} | {start} | {scales} | | | not run | |")
+            continue
+        summary = sweep["summary"]
+        say(f"| {data} | [{start}](#{name}) | {scales} | {summary['baseline']:.4f} | {summary['threshold'] * summary['baseline']:.4f} | "
+            f"**{number(summary['d_int90'])}** | {cost_text(sweep)} |")
+    say("")
+    if "pretraining-after" in NOTES:
+        say(NOTES["pretraining-after"])
+        say("")
+    for name, data, start, scales, sweep in sweeps:
+        if not sweep:
+            continue
+        summary = sweep["summary"]
+        title = f"{data}, LeNet, {start}" + (", one scale per tensor (SAID)" if scales != "no" else "")
+        say(f'<a id="{name}"></a>')
+        say(f"### {title}")
+        say("")
+        say(f"`{sweep['command'].get('command', '')}`")
+        say("")
+        say(f"- d_int90 = **{number(summary['d_int90'])}** (stored numbers: theta_d plus scales); baseline {summary['baseline_kind']} "
+            f"{summary['baseline']:.4f}, level {summary['threshold'] * summary['baseline']:.4f}")
+        say(f"- training: `{sweep['settings'].get('training', '')}`, early stop {sweep['settings'].get('early-stop', 'off')}")
+        for key in ("base", "tensor-modes"):
+            if key in sweep["settings"]:
+                say(f"- {key}: `{sweep['settings'][key]}`")
+        say(f"- cost: {cost_text(sweep)}; started {sweep['command'].get('started', '?')}; {sweep['command'].get('machine', '')}")
+        if name in NOTES:
+            say("")
+            say(NOTES[name])
+        say("")
+        say(f"![{title}]({copy_plot(sweep, name)})")
+        say("")
+        say(means_table(summary))
+        say("")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ public enum IdzFile {
     /// - 1: first version.
     /// - 2: codebook theta_d (range coded) and the compact layout (Formats/idz-v2.md).
     /// - 3: new layer types, the layer graph and names, batch-norm buffers (Formats/idz-v3.md).
+    /// - 3: models relative to a base, per-tensor modes and scales (Formats/idz-v3.md).
     public static let formatVersion: UInt32 = 1
     /// The newest version this idzip reads and writes.
     public static let latestVersion: UInt32 = 3
@@ -34,6 +35,9 @@ public enum IdzFile {
         let tensors = try IdzModelCheck.check(model)
         try IdzModelCheck.checkEncodable(model, layout: profile.layout)
         if profile.layout == .compact {
+            guard BaseSections.requiredVersion(model) == nil else {
+                throw IdzError(.invalidValue, "the compact layout cannot hold a base or tensor modes; write the standard layout")
+            }
             return try CompactLayout.encode(model, digestBytes: profile.weightsDigestBytes)
         }
         guard model.weightsSHA256.count == IdzLayout.sha256Size else {
@@ -53,7 +57,7 @@ public enum IdzFile {
     /// The lowest version whose standard layout holds `model` (Formats/idz-v3.md section 2):
     /// 3 for version 3's layers, layer graph or buffers, 2 for a codebook theta_d, else 1.
     static func standardVersion(of model: IdzModel) -> UInt32 {
-        if model.needsVersion3 { return 3 }
+        if model.needsVersion3 || BaseSections.requiredVersion(model) != nil { return 3 }
         return model.theta.encoding == .codebook ? 2 : 1
     }
 
@@ -103,7 +107,7 @@ public enum IdzFile {
         let version = try reader.u32("version")
         // Version 1's order: a file shorter than its 32-byte preamble is truncated before
         // its version is looked at (a compact version 2 file may be shorter).
-        guard bytes.count >= IdzLayout.preambleSize || version == 2 else {
+        guard bytes.count >= IdzLayout.preambleSize || version >= 2 else {
             throw IdzError(.truncated, "truncated file: \(bytes.count) bytes, shorter than the \(IdzLayout.preambleSize)-byte preamble")
         }
         guard readableVersions.contains(version) else {
@@ -117,8 +121,10 @@ public enum IdzFile {
         }
         let layout = bytes[magic.count + 4]
         if version == 3 {
-            // Version 3 defines no compact layout of its own (Formats/idz-v3.md section 5.1).
-            guard layout == 0 else { throw IdzError(.unsupportedFlags, "unknown layout \(layout) (version 3 defines 0)") }
+            // Version 3 has the standard layout only (Formats/idz-v3.md section 2).
+            guard layout == 0 else {
+                throw IdzError(.unsupportedFlags, "unknown layout \(layout) (version 3 defines only 0, the standard layout)")
+            }
             return ContainerInfo(version: 3, layout: .standard, bodyCoding: "zlib")
         }
         switch layout {

@@ -27,6 +27,10 @@ enum SectionTag: UInt16, CaseIterable {
     case buffers = 0x0008
     /// Version 3: the sources and names of the layers (Formats/idz-v3.md section 4).
     case layerGraph = 0x0009
+    /// Version 3: the base theta0 comes from (Formats/idz-v3.md section 6).
+    case base = 0x000A
+    /// Version 3: per-tensor modes, scales and direct values (Formats/idz-v3.md section 7).
+    case tensorModes = 0x000B
     case labels = 0x8001
     case metadata = 0x8002
 
@@ -37,13 +41,14 @@ enum SectionTag: UInt16, CaseIterable {
     /// The format version a section needs (an older file with it has an unknown section).
     var version: UInt32 {
         switch self {
-        case .buffers, .layerGraph: 3
+        case .buffers, .layerGraph, .base, .tensorModes: 3
         default: 1
         }
     }
 
-    /// Absent optional sections mean "empty".
-    var isRequired: Bool { !Self.isAncillary(rawValue) }
+    /// Absent optional sections mean "empty". The version 3 sections are critical but
+    /// optional: a model without buffers, a graph, a base or modes omits them.
+    var isRequired: Bool { !Self.isAncillary(rawValue) && version == 1 }
 
     var name: String {
         switch self {
@@ -56,6 +61,8 @@ enum SectionTag: UInt16, CaseIterable {
         case .weightsSHA256: "weights SHA-256"
         case .buffers: "buffers"
         case .layerGraph: "layer graph"
+        case .base: "base"
+        case .tensorModes: "tensor modes"
         case .labels: "labels"
         case .metadata: "metadata"
         }

@@ -27,6 +27,12 @@ public struct IdzModel: Sendable, Equatable {
     /// Training batches the running statistics have seen (PyTorch's `num_batches_tracked`,
     /// one count shared by every batch-norm layer); 0 when there are no buffers.
     public var batchesTracked: UInt64
+    /// The base a fine-tuned model's theta0 comes from (Formats/idz-v3.md section 6); nil
+    /// when theta0 is generated from `theta0Seed`. Set after `init` (format version 3).
+    public var base: BaseReference? = nil
+    /// Per-tensor modes, SAID scales and direct values (Formats/idz-v3.md section 7); nil
+    /// when every tensor is in the subspace with scale 1. Set after `init` (version 3).
+    public var tensorModes: TensorModes? = nil
 
     /// A model from its parts. Nothing is checked here: `IdzFile.encode` checks the parts
     /// fit together (d <= D, labels per output, preprocessing channels) and throws `IdzError`.

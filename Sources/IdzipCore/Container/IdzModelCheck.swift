@@ -12,6 +12,7 @@ enum IdzModelCheck {
         try checkPreprocessing(model.preprocessing, inputShape: model.architecture.inputShape)
         try checkLabels(model.labels, architecture: model.architecture)
         try checkMetadata(model.metadata)
+        try BaseSections.check(model, tensors: tensors)
         guard ContainerProfile.allowedDigestBytes.contains(model.weightsSHA256.count) else {
             throw IdzError(.invalidValue, "the weights SHA-256 has \(model.weightsSHA256.count) bytes, not 32 (or 0, 4, 8, 16 kept by a compact file)")
         }

@@ -104,6 +104,21 @@ public struct ModelDescription: Encodable, Sendable {
     public var labels: [String]
     public var metadata: [String: MetadataJSON]
     public var weights_sha256: String
+    /// The base a fine-tuned model needs (Formats/idz-v3.md section 6); absent otherwise.
+    public var base: BaseInfo?
+    /// Per-tensor modes and scales (Formats/idz-v3.md section 7); absent otherwise.
+    public var tensor_modes: TensorModesInfo?
+
+    public struct BaseInfo: Encodable, Sendable { public var sha256: String; public var locator: String }
+    public struct TensorModesInfo: Encodable, Sendable {
+        /// Mode of each tensor, in tensor order.
+        public var modes: [String: String]
+        /// Scale of each subspace tensor (absent without scales).
+        public var scales: [String: Float]?
+        public var direct_values: Int
+        /// d + scales + direct values: every number the file stores for the model.
+        public var stored_numbers: Int
+    }
 
     /// - Parameters:
     ///   - path: the file's path as shown; `fileBytes`: its size.
@@ -151,6 +166,18 @@ public struct ModelDescription: Encodable, Sendable {
         labels = model.labels
         metadata = Dictionary(model.metadata.map { ($0.key, MetadataJSON($0.value)) }, uniquingKeysWith: { first, _ in first })
         weights_sha256 = hexString(model.weightsSHA256)
+        base = model.base.map { BaseInfo(sha256: hexString($0.sha256), locator: $0.locator) }
+        if let modes = model.tensorModes, modes.modes.count == tensors.count {
+            var scales: [String: Float]?
+            if let values = modes.scales {
+                let names = zip(tensors, modes.modes).filter { $0.1 == .subspace }.map(\.0.name)
+                scales = Dictionary(zip(names, values), uniquingKeysWith: { first, _ in first })
+            }
+            tensor_modes = TensorModesInfo(
+                modes: Dictionary(zip(tensors.map(\.name), modes.modes.map(\.name)), uniquingKeysWith: { first, _ in first }),
+                scales: scales, direct_values: modes.directValues.count,
+                stored_numbers: model.projection.dimension + modes.storedNumberCount)
+        }
     }
 
 }

@@ -78,13 +78,30 @@ enum PayloadDecoder {
             try reader.expectEnd()
         }
 
-        let model = IdzModel(
+        var model = IdzModel(
             architecture: architecture, theta0Seed: theta0Seed, projection: projection, theta: theta,
             preprocessing: preprocessing, labels: labels, metadata: metadata, weightsSHA256: weightsSHA256,
             buffers: buffers, batchesTracked: batchesTracked
         )
+        try readVersion3Sections(sections, into: &model, version: version, tensors: tensors)
         try IdzModelCheck.check(model)
         return model
+    }
+
+    /// Sections 0x000A (base) and 0x000B (tensor modes), which only version 3 holds.
+    static func readVersion3Sections(
+        _ sections: [SectionTag: ArraySlice<UInt8>], into model: inout IdzModel, version: UInt32, tensors: [TensorSpec]
+    ) throws(IdzError) {
+        if let body = sections[.base] {
+            var reader = ByteReader(body, context: "base section")
+            model.base = try BaseSections.readBase(&reader)
+            try reader.expectEnd()
+        }
+        if let body = sections[.tensorModes] {
+            var reader = ByteReader(body, context: "tensor modes section")
+            model.tensorModes = try BaseSections.readModes(&reader, tensors: tensors)
+            try reader.expectEnd()
+        }
     }
 
     /// The body of each known section; unknown ancillary sections are skipped.
@@ -102,6 +119,9 @@ enum PayloadDecoder {
             let body = try reader.raw(Int(length), "section \(SectionTag.hex(tag))")
             guard let known = SectionTag(rawValue: tag), known.version <= version else {
                 if SectionTag.isAncillary(tag) { continue }
+                if let known = SectionTag(rawValue: tag), known == .base || known == .tensorModes {
+                    throw IdzError(.unknownSection, "the \(known.name) section (\(SectionTag.hex(tag))) needs format version 3; this file is version \(version)")
+                }
                 throw IdzError(.unknownSection, "unknown critical section \(SectionTag.hex(tag)) (written by a newer idzip?)")
             }
             guard sections[known] == nil else {

@@ -28,6 +28,12 @@ enum PayloadEncoder {
         if Version3Sections.hasGraph(model.architecture) {
             section(.layerGraph) { Version3Sections.writeGraph(&$0, model.architecture) }
         }
+        if let base = model.base {
+            section(.base) { BaseSections.writeBase(&$0, base) }
+        }
+        if let modes = model.tensorModes {
+            section(.tensorModes) { BaseSections.writeModes(&$0, modes) }
+        }
         if !model.labels.isEmpty {
             section(.labels) { writer in
                 writer.u32(UInt32(clamping: model.labels.count))

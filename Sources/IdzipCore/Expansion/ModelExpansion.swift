@@ -32,8 +32,34 @@ public enum ModelExpansion {
         let projection = makeProjection(
             kind: model.projection.kind, rowCount: rowCount, columnCount: model.projection.dimension,
             seed: model.projection.seed, threads: threads, cachesTables: false)
-        return WeightExpander(
+        var expander = WeightExpander(
             tensors: tensors, theta0Seed: model.theta0Seed, projection: projection, thetaD: thetaD, threads: threads)
+        try attachVersion3Parts(of: model, tensors: tensors, to: &expander)
+        return expander
+    }
+
+    /// A base's weights as theta0 and the per-tensor row plan (Formats/idz-v3.md 6 and 7).
+    private static func attachVersion3Parts(
+        of model: IdzModel, tensors: [TensorSpec], to expander: inout WeightExpander
+    ) throws(ExpansionError) {
+        let rowCount = expander.parameterCount
+        if let base = model.base {
+            guard let weights = base.weights else {
+                throw .baseRequired("the model is fine-tuned from a base (\(base.summary)); give it with --base FILE")
+            }
+            guard weights.values.count == rowCount, weights.sha256 == base.sha256 else {
+                throw .invalidModel("the attached base (sha256 \(hexString(weights.sha256)), \(weights.values.count) values) is not the model's (sha256 \(hexString(base.sha256)), \(rowCount) values)")
+            }
+            expander.baseValues = weights.values
+        }
+        if let modes = model.tensorModes {
+            guard modes.modes.count == tensors.count, modes.scales.map({ $0.count == modes.subspaceCount }) ?? true,
+                  modes.directValues.count == modes.directCount(tensors: tensors)
+            else {
+                throw .invalidModel("the tensor modes do not fit the architecture's \(tensors.count) tensors")
+            }
+            expander.rowPlan = TensorRowPlan(tensors: tensors, modes: modes)
+        }
     }
 
     /// SHA-256 (32 bytes) of theta as D little-endian float32 values in parameter order,
@@ -217,6 +243,8 @@ public enum ExpansionError: Error, CustomStringConvertible, Equatable {
     case output(String)
     /// Holding the weights in memory would exceed `MemoryBudget`'s limit; the message says by how much.
     case tooLarge(String)
+    /// The model is fine-tuned from a base whose weights were not attached (`IdzModel.attachBase`).
+    case baseRequired(String)
 
     /// One line naming the problem.
     public var description: String {
@@ -226,6 +254,7 @@ public enum ExpansionError: Error, CustomStringConvertible, Equatable {
             "expanded weights do not match the file's checksum (expected sha256 \(expected), got \(actual)); nothing was written"
         case .output(let message): message
         case .tooLarge(let message): message
+        case .baseRequired(let message): message
         }
     }
 }

@@ -17,6 +17,11 @@ public struct WeightExpander: Sendable {
     public let threads: Int
     /// Rows handed to the sink at a time.
     public var chunkSize = 1 << 20
+    /// theta0 in memory (a base's weights, D floats) instead of generated from the seed
+    /// (Formats/idz-v3.md section 6).
+    package var baseValues: [Float]?
+    /// Per-tensor modes and scales (Formats/idz-v3.md section 7).
+    package var rowPlan: TensorRowPlan?
 
     /// D, the number of values expanded.
     public var parameterCount: Int { projection.rowCount }
@@ -42,7 +47,10 @@ public struct WeightExpander: Sendable {
 
     /// theta = theta0 + P theta_d for these tensors, seed and projection.
     var reparameterization: Reparameterization {
-        Reparameterization(theta0: .generated(tensors: tensors, seed: theta0Seed), projection: projection)
+        Reparameterization(
+            theta0: baseValues.map { Reparameterization.InitialPoint.values($0) } ?? .generated(tensors: tensors, seed: theta0Seed),
+            projection: projection,
+            rowPlan: rowPlan)
     }
 
     /// Calls `sink` with consecutive chunks of theta that together cover 0..<D in order.

@@ -26,6 +26,26 @@ public struct TrainingRunSpec: Sendable, Hashable {
     public var codebookLevels: Int = StoredTheta.defaultCodebookLevels
     /// The file layout of a `.idz` output; `.compact` writes no provenance metadata.
     public var container: ContainerProfile = .standard
+    /// A pre-trained base: theta0 is its weights instead of the seeded initialisation, and
+    /// the file records its digest (Formats/idz-v3.md section 6). Data-set training only.
+    public var base: BaseWeights? = nil
+    /// The base's name or locator the file records (may be empty).
+    public var baseLocator: String = ""
+    /// Per-tensor modes and SAID scales (Formats/idz-v3.md section 7); nil or plain: theta_d only.
+    public var tensorStructure: TensorStructureSettings? = nil
+
+    /// The structure actually used: nil when absent or plain.
+    public var activeStructure: TensorStructureSettings? {
+        tensorStructure.flatMap { $0.isPlain ? nil : $0 }
+    }
+
+    /// Numbers the file stores for the trained model: d, plus the scales and direct values
+    /// of the tensor modes (what a sweep's d counts); nil for direct training.
+    public func storedNumberCount() -> Int? {
+        guard let dimension else { return nil }
+        guard let structure = activeStructure, let tensors = try? architecture.parameterTensors() else { return dimension }
+        return StructuredSubspace(tensors: tensors, dimension: dimension, settings: structure).trainedCount
+    }
 
     /// - Parameter projectionSeed: nil derives it from `seed` (`derivedProjectionSeed`).
     public init(
@@ -141,7 +161,24 @@ public final class TrainingRun {
                     kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed,
                     threads: spec.configuration.threads))
             } ?? .direct
-            let network = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            let network: Trainer
+            if let base = spec.base {
+                guard base.values.count == count else {
+                    throw .configuration("the base has \(base.values.count) parameters, \(spec.model) has \(count)")
+                }
+                network = try Trainer(architecture: spec.architecture, theta0: base.values, space: space, configuration: spec.configuration)
+            } else {
+                network = try Trainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
+            }
+            if let structure = spec.activeStructure {
+                guard let dimension = spec.dimension, spec.projection != .identity else {
+                    throw .configuration("tensor modes and scales need subspace training with a random projection (--dim)")
+                }
+                guard spec.quantization == nil else { throw .configuration("tensor modes and scales do not combine with a learned codebook") }
+                let tensors: [TensorSpec]
+                do { tensors = try spec.architecture.parameterTensors() } catch { throw .network(error.description) }
+                try network.useStructure(StructuredSubspace(tensors: tensors, dimension: dimension, settings: structure))
+            }
             // Levels are kept at float16 precision: the file then stores them in 2 bytes each.
             network.quantizer = spec.quantization.map {
                 CodebookQuantizer(settings: $0, optimizer: spec.configuration.optimizer, storeLevel: CodebookQuantizer.float16Level)
@@ -149,11 +186,13 @@ public final class TrainingRun {
             trainer = network
         case .toy:
             guard spec.quantization == nil else { throw .configuration("the toy problem does not learn a codebook") }
+            guard spec.base == nil, spec.activeStructure == nil else { throw .configuration("a base and tensor modes need training on a data set") }
             let space: ParameterSpace = spec.dimension.map {
                 .subspace(trainingProjection(kind: spec.projection, rowCount: count, columnCount: $0, seed: spec.projectionSeed, threads: 1))
             } ?? .direct
             trainer = try ToyTrainer(architecture: spec.architecture, theta0Seed: spec.seed, space: space, configuration: spec.configuration)
         case .environment(let task):
+            guard spec.base == nil, spec.activeStructure == nil else { throw .configuration("a base and tensor modes need training on a data set") }
             // One thread: reinforcement learning updates one small batch at a time (the
             // evaluation episodes are what runs in parallel); results do not depend on it.
             let space: ParameterSpace = spec.dimension.map {
@@ -183,6 +222,8 @@ public final class TrainingRun {
         return "model \(spec.model); data \(dataSummary)\(preprocessingNote); dim \(spec.dimension.map(String.init) ?? "direct"); "
             + "projection \(spec.projection.name) seed \(spec.projectionSeed); seed \(spec.seed); \(settings.summary)"
             + (spec.quantization.map { "; \($0.summary)" } ?? "")
+            + (spec.base.map { "; base \(hexString($0.sha256))" } ?? "")
+            + (spec.activeStructure.map { "; tensor modes \($0.summary)" } ?? "")
     }
 
     /// "; preprocessing scale=... mean=[...] std=[...]" for an explicit preprocessing, else "".
@@ -348,13 +389,20 @@ public final class TrainingRun {
             try FiniteValues.checkFinal(weights: codebook.levels, name: "codebook level")
             var draft = try sealer.draft(projection: projection, theta: .codebook(levels: codebook.levels, symbols: codebook.symbols))
             (draft.buffers, draft.batchesTracked) = batchNormState
+            attachBase(to: &draft)
             return draft
         }
-        let stored = ModelSealer.coordinates(trained: trainer.parameters, theta0: trainer.theta0, projection: spec.projectionSpec)
+        let trained = network?.thetaD ?? trainer.parameters
+        let stored = ModelSealer.coordinates(trained: trained, theta0: trainer.theta0, projection: spec.projectionSpec)
         try FiniteValues.checkFinal(weights: stored.thetaD, name: "theta_d value")
         var draft = try sealer.draft(
             projection: stored.projection, thetaD: stored.thetaD, encoding: spec.encoding, codebookLevels: spec.codebookLevels)
         (draft.buffers, draft.batchesTracked) = batchNormState
+        if let modes = network?.tensorModes {
+            try FiniteValues.checkFinal(weights: (modes.scales ?? []) + modes.directValues, name: "tensor scale or direct value")
+            draft.tensorModes = modes
+        }
+        attachBase(to: &draft)
         return draft
     }
 
@@ -362,6 +410,14 @@ public final class TrainingRun {
     private var batchNormState: (buffers: [Float], batchesTracked: UInt64) {
         guard let network = trainer as? Trainer else { return ((try? spec.architecture.initialBuffers()) ?? [], 0) }
         return (network.buffers, network.batchesTracked)
+    }
+
+    /// A fine-tuned model records its base (and carries its weights for expansion); its
+    /// theta0 seed is 0 (Formats/idz-v3.md section 6).
+    private func attachBase(to draft: inout IdzModel) {
+        guard let base = spec.base else { return }
+        draft.base = BaseReference(weights: base, locator: spec.baseLocator)
+        draft.theta0Seed = 0
     }
 
     /// The learned codebook (a run with `quantization`, once fitted).
@@ -425,6 +481,9 @@ public final class TrainingRun {
         if let validation { entries.append(MetadataEntry(key: "validation.accuracy", value: .double(validation.accuracy))) }
         if data.selection.variant.shuffleLabels { entries.append(MetadataEntry(key: "train.accuracy", value: .double(train.accuracy))) }
         entries.append(MetadataEntry(key: "epochs", value: .int(Int64(trainer.progressCount))))
+        if let structure = spec.activeStructure {
+            entries.append(MetadataEntry(key: "training.tensor_modes", value: .string(structure.summary)))
+        }
         return entries
     }
 

@@ -34,6 +34,31 @@ public struct SweepSettings: Sendable, Hashable {
 
     public var isToy: Bool { environment == nil && ToyObjective(architecture) != nil }
 
+    /// A pre-trained base every run fine-tunes (theta0 := its weights); nil: seeded theta0.
+    public var base: BaseWeights? = nil
+    /// The base's locator stored in each model.
+    public var baseLocator: String = ""
+    /// Per-tensor modes and SAID scales of every subspace run.
+    public var tensorStructure: TensorStructureSettings? = nil
+
+    /// Numbers each model stores beside theta_d (scales and direct values). A sweep's d
+    /// counts every stored number: a run of d trains theta_d of d - extraNumbers.
+    public var extraNumbers: Int {
+        guard let structure = tensorStructure, !structure.isPlain, let tensors = try? architecture.parameterTensors() else { return 0 }
+        return StructuredSubspace(tensors: tensors, dimension: 0, settings: structure).trainedCount
+    }
+
+    /// The run spec for d (stored numbers; nil: direct) with the base and tensor modes.
+    func runSpec(d: Int?, seed: UInt64, configuration: TrainingConfiguration) -> TrainingRunSpec {
+        var spec = TrainingRunSpec(
+            model: model, architecture: architecture, dimension: d.map { $0 - extraNumbers }, projection: projection,
+            seed: seed, configuration: configuration, encoding: encoding)
+        spec.base = base
+        spec.baseLocator = baseLocator
+        if d != nil { spec.tensorStructure = tensorStructure }
+        return spec
+    }
+
     /// The recommended settings the overrides apply to: reinforcement learning's, the toy
     /// problem's, or the data-set ones for subspace or direct training.
     public func baseConfiguration(subspace: Bool) -> TrainingConfiguration {
@@ -64,6 +89,8 @@ public struct SweepSettings: Sendable, Hashable {
             + "early-stop \(earlyStop && !isToy ? "on" : "off")\n"
             + (data?.preprocessing.map { "preprocessing \(Self.describe($0))\n" } ?? "")
             + (environment.map { "environment \($0.environment.rawValue) \($0.algorithm.rawValue) \($0.settingsSummary)\n" } ?? "")
+            + (base.map { "base \(hexString($0.sha256))\n" } ?? "")
+            + (tensorStructure.flatMap { $0.isPlain ? nil : "tensor-modes \($0.summary); d counts theta_d + \(extraNumbers) stored numbers\n" } ?? "")
     }
 }
 
@@ -135,6 +162,17 @@ public final class SweepRunner {
         }
         guard dimensions.largest <= parameterCount else {
             throw SweepError("d = \(dimensions.largest) exceeds the number of parameters D = \(parameterCount) of \(settings.model)")
+        }
+        let extra = settings.extraNumbers
+        if extra > 0 {
+            let smallest: Int
+            switch dimensions {
+            case .list(let list): smallest = list.min() ?? 0
+            case .search(let low, _, _): smallest = low
+            }
+            guard smallest > extra else {
+                throw SweepError("with these tensor modes every model stores \(extra) scales and direct values, and d counts them: start --dims or --search above \(extra)")
+            }
         }
         if case .list(let list) = dimensions, MemoryBudget.product([list.count, runs]) > SweepPlan.maxRuns {
             throw SweepError("the plan has \(list.count) x \(runs) runs; a sweep plans at most \(SweepPlan.maxRuns)")
@@ -333,9 +371,7 @@ public final class SweepRunner {
             guard let configuration = try? overrides.configuration(
                 base: settings.baseConfiguration(subspace: dimension != nil))
             else { continue }
-            let spec = TrainingRunSpec(
-                model: settings.model, architecture: settings.architecture, dimension: dimension, projection: settings.projection,
-                seed: settings.overrides.seed, configuration: configuration, encoding: settings.encoding)
+            let spec = settings.runSpec(d: dimension, seed: settings.overrides.seed, configuration: configuration)
             do {
                 try spec.checkMemory()
             } catch {
@@ -362,9 +398,7 @@ public final class SweepRunner {
             let shuffledLabels = data?.selection.variant.shuffleLabels ?? false
             let stopping = direct || data == nil ? nil : level.map { EarlyStopping(level: $0) }
             if data != nil { configuration.evaluateEveryEpoch = stopping != nil && !shuffledLabels }
-            let spec = TrainingRunSpec(
-                model: settings.model, architecture: settings.architecture, dimension: direct ? nil : key.d,
-                projection: settings.projection, seed: key.seed, configuration: configuration, encoding: settings.encoding)
+            let spec = settings.runSpec(d: direct ? nil : key.d, seed: key.seed, configuration: configuration)
             let run = try TrainingRun(spec: spec, problem: data.map { .dataset($0) } ?? .toy(ToyObjective(settings.architecture) ?? ToyObjective()))
             let judge = stopping.map { EarlyStopJudge($0, shuffledLabels: shuffledLabels, totalEpochs: configuration.epochs) }
             defer { epochs = run.epochsCompleted }
