@@ -1,3 +1,4 @@
+import CIdzipKernels
 import IdzipCore
 import IdzipTraining
 import Testing
@@ -87,6 +88,24 @@ struct MaterializedProjectionTests {
                 #expect(column[i] == widened * weight, "row \(i) column \(j)")
                 #expect(abs(Double(widened) - normals[j]) <= abs(normals[j]) * 0x1p-11 + 0x1p-25, "row \(i) column \(j)")
             }
+        }
+    }
+
+    /// The kernels widen every finite binary16 value exactly (to Float(Float16)), on every
+    /// level: row 0 of an 8-row matrix holds all 63,488 of them, rows 1-7 zeros, g = e_0.
+    @Test func kernelsWidenEveryHalfExactly() {
+        let finite = (0...UInt16.max).filter { ($0 >> 10) & 0x1F != 0x1F }
+        #expect(finite.count == 63_488)
+        var matrix = [UInt16](repeating: 0, count: 8 * finite.count)
+        for (j, bits) in finite.enumerated() { matrix[j] = bits }
+        let g: [Float] = [1, 0, 0, 0, 0, 0, 0, 0]
+        for level in KernelLevel.supported {
+            var sums = [Float](repeating: 0, count: finite.count)
+            idz_dense_accumulate_half_rows_at_level(level.rawValue, matrix, finite.count, 8, g, &sums)
+            // 0 + h + 0 * ...: -0 becomes +0, every other value is its exact widening.
+            let wrong = zip(finite, sums).filter { bits, sum in sum.bitPattern != (Float(Float16(bitPattern: bits)) + 0).bitPattern }
+            #expect(wrong.isEmpty, "level \(level): \(wrong.count) values, first \(wrong.first.map { String($0.0, radix: 16) } ?? "")")
+            #expect(idz_half_to_float_scalar(0x3555) == Float(Float16(bitPattern: 0x3555)))
         }
     }
 

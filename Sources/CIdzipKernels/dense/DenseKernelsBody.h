@@ -2,6 +2,7 @@
 #define NAME2(a, b) a##_##b
 #define NAME(a, b) NAME2(a, b)
 
+#ifndef HALF_ONLY
 TARGET static void NAME(project_rows, SUFFIX)(const float *m, size_t d, size_t rows, const float *v, float *out) {
     size_t wide = d & ~(size_t)31;
     for (size_t r = 0; r < rows; r++) {
@@ -64,6 +65,8 @@ TARGET static void NAME(accumulate_rows, SUFFIX)(const float *m, size_t d, size_
         for (size_t j = 0; j < d; j++) sums[j] += row[j] * gi;
     }
 }
+
+#endif
 
 // The same two products over a matrix of binary16 entries, each widened exactly to float32
 // (widen8) before the same float operations in the same order as above.
