@@ -94,6 +94,7 @@ import Testing
         func run(threads: Int) throws -> ([Float], [Double]) {
             let projection = trainingProjection(kind: kind, rowCount: plan.parameterCount, columnCount: 61, seed: 5, threads: threads)
             if kind == .dense { #expect(projection is MaterializedProjection) }
+            if kind == .sparse { #expect(projection is SparseRowsProjection) }
             let configuration = TrainingConfiguration(epochs: 2, batchSize: 50, seed: 9, threads: threads)
             let trainer = try Trainer(
                 architecture: Self.smallNetwork, theta0Seed: 4, space: .subspace(projection), configuration: configuration)

@@ -128,6 +128,45 @@ void idz_dense_accumulate_rows(const float *m, size_t d, size_t rows, const floa
 /// idz_dense_accumulate_rows with the kernels of `level` (lowered to a supported one).
 void idz_dense_accumulate_rows_at_level(int level, const float *m, size_t d, size_t rows, const float *g, float *sums);
 
+/// idz_dense_project_rows over a matrix of IEEE binary16 entries (bits), each widened
+/// exactly to float32 first: the same float operations in the same order.
+void idz_dense_project_half_rows_at_level(int level, const uint16_t *m, size_t d, size_t rows, const float *v, float *out);
+
+/// idz_dense_accumulate_rows over a matrix of IEEE binary16 entries (bits), each widened
+/// exactly to float32 first: the same float operations in the same order.
+void idz_dense_accumulate_half_rows_at_level(int level, const uint16_t *m, size_t d, size_t rows, const float *g, float *sums);
+
+/// The float32 value of the IEEE binary16 number with bits `h` (exact), as the kernels above
+/// widen it.
+float idz_half_to_float_scalar(uint16_t h);
+
+// MARK: Sparse (sparse/)
+// Float32 products with training's row-compressed copy of the sparse projection
+// (IdzipTraining's SparseRowsProjection): row r's nonzeros are k = offsets[r] ..< offsets[r + 1]
+// in ascending column, each a code: the column in bits 0-30, bit 31 set for a negative sign.
+// The column's scale is applied outside (forward: in the weights; transpose: to the sums).
+
+/// out[r] = the float32 sum, starting at 0 and in ascending k, of +-weights[column of k] over
+/// row firstRow + r's nonzeros, for r < rowCount.
+void idz_sparse_project_rows(const uint32_t *offsets, const uint32_t *codes, const float *weights,
+                             size_t firstRow, size_t rowCount, float *out);
+
+/// sums[column of k] += +-g[r] for rows firstRow + r, r < rowCount ascending, each row's k
+/// ascending (one float32 addition per nonzero, in that order).
+void idz_sparse_accumulate_rows(const uint32_t *offsets, const uint32_t *codes,
+                                size_t firstRow, size_t rowCount, const float *g, float *sums);
+
+/// idz_sparse_project_rows (the same additions in the same order, so the same bits) as
+/// one loop over the nonzeros, each added into out[its row - firstRow]: rowBits[k] is the low
+/// 16 bits of nonzero k's row. Faster when rows hold few nonzeros. rowCount <= 65536.
+void idz_sparse_project_flat(const uint32_t *offsets, const uint32_t *codes, const uint16_t *rowBits,
+                             const float *weights, size_t firstRow, size_t rowCount, float *out);
+
+/// idz_sparse_accumulate_rows (the same additions in the same order, so the same bits) as
+/// one loop over the nonzeros, g read at [row - firstRow] from rowBits as above. rowCount <= 65536.
+void idz_sparse_accumulate_flat(const uint32_t *offsets, const uint32_t *codes, const uint16_t *rowBits,
+                                size_t firstRow, size_t rowCount, const float *g, float *sums);
+
 // MARK: Machine ceilings (bench/Stream.c)
 // STREAM-like kernels that `idzip bench` times to measure this machine's memory bandwidth.
 

@@ -118,6 +118,14 @@ package struct DenseProjection: Projection, EntryRowsProjection {
         }
     }
 
+    /// z_i0 ... z_i(d-1), row i's raw Gaussians (before the column norms), into `output`
+    /// (d Doubles). For training's binary16 copy (IdzipTraining's `MaterializedProjection`).
+    package func fillNormalRow(_ i: Int, into output: UnsafeMutableBufferPointer<Double>) {
+        precondition(output.count >= columnCount && i >= 0 && i < rowCount, "Dense fillNormalRow: wrong sizes")
+        let stream = RandomStream(seed: seed, purpose: .denseProjection, substream: 0)
+        Self.fillEntries(stream, row: i, columnCount: columnCount, columns: 0..<columnCount, into: output)
+    }
+
     /// Runs `body` on fixed column ranges in parallel.
     static func forEachColumnPiece(columnCount: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let pieces = (columnCount + columnPieceLength - 1) / columnPieceLength

@@ -187,6 +187,23 @@ package struct SparseProjection: Projection {
         }
     }
 
+    /// Chunks of `SparseColumnWalk.chunkLength` rows.
+    package var chunkCount: Int { walk.chunkCount }
+
+    /// Calls `body` with chunk `chunk`'s cached nonzeros in generation order (columns
+    /// ascending, then positions ascending): each one's column, and its position in the
+    /// chunk times 2 plus 1 for a negative sign. Nil when the nonzeros are not cached.
+    /// For training's row-compressed copy (IdzipTraining's SparseRowsProjection).
+    package func withCachedChunk<Result>(
+        _ chunk: Int, _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt16>) -> Result
+    ) -> Result? {
+        guard let cache else { return nil }
+        let entries = cache[chunk]
+        return entries.columns.withUnsafeBufferPointer { columns in
+            entries.codes.withUnsafeBufferPointer { codes in body(columns, codes) }
+        }
+    }
+
     /// The first index whose column is >= `column` in a chunk's entries (sorted by column).
     static func firstEntry(atLeast column: Int, in columns: UnsafeBufferPointer<UInt32>) -> Int {
         var low = 0

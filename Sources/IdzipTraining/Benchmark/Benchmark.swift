@@ -247,12 +247,16 @@ public enum Benchmark {
                 switch kind {
                 case .fastfood: result.note = "tables cached (about 8 D bytes); build = making them"
                 case .sparse:
-                    result.note = (projection as? SparseProjection)?.cachesNonzeros == true
-                        ? "nonzeros cached; build = drawing them" : "nonzeros regenerated per product (over the 256 MiB cache)"
+                    if let rows = projection as? SparseRowsProjection {
+                        let megabytes = Double(SparseRowsProjection.byteCount(rowCount: D, nonzeros: rows.nonzeroCount)) / 1e6
+                        result.note = String(format: "nonzeros cached row-compressed (%.0f MB), products summed in float32; build = drawing them", megabytes)
+                    } else {
+                        result.note = "nonzeros regenerated per product (over the 256 MiB cache)"
+                    }
                 case .dense:
                     if projection is MaterializedProjection {
-                        let megabytes = Double(MaterializedProjection.byteCount(rowCount: D, columnCount: d)) / 1e6
-                        result.note = String(format: "P materialised as float32 (%.0f MB, under the %@ cache limit), products summed in float32; build = generating it", megabytes, denseCacheLimitText)
+                        let megabytes = Double(MaterializedProjection.byteCount(rowCount: D, columnCount: d, storage: MaterializedProjection.trainingStorage)) / 1e6
+                        result.note = String(format: "P materialised as binary16 (%.0f MB, under the %@ cache limit), products summed in float32; build = generating it", megabytes, denseCacheLimitText)
                     } else {
                         result.note = "entries regenerated from Philox per product (over the \(denseCacheLimitText) cache limit)"
                         denseSecondsPerEntry = (result.seconds ?? 0) / (Double(D) * Double(d))
@@ -271,12 +275,13 @@ public enum Benchmark {
     }
 
     static func skipReason(kind: ProjectionKind, D: Int, d: Int, denseSecondsPerEntry: Double? = nil) -> String? {
-        let denseFits = MaterializedProjection.byteCount(rowCount: D, columnCount: d) <= MaterializedProjection.trainingLimitBytes
+        let denseBytes = MaterializedProjection.byteCount(rowCount: D, columnCount: d, storage: MaterializedProjection.trainingStorage)
+        let denseFits = denseBytes <= MaterializedProjection.trainingLimitBytes
         // What the figure holds: P v and P^T g's vectors, and the projection's cache.
         var budget = MemoryBudget()
         budget.add("vectors (D floats x 2, d floats x 2)", floats: MemoryBudget.sum(MemoryBudget.product([2, D]), MemoryBudget.product([2, d])))
         switch kind {
-        case .dense where denseFits: budget.add("dense matrix", bytes: MaterializedProjection.byteCount(rowCount: D, columnCount: d))
+        case .dense where denseFits: budget.add("dense matrix", bytes: denseBytes)
         case .fastfood: budget.add("Fastfood tables", bytes: MemoryBudget.product([8, D]))
         case .sparse: budget.add("sparse nonzeros (cache)", bytes: 1 << 28)
         default: break
@@ -294,13 +299,13 @@ public enum Benchmark {
                 return total < 3600 ? String(format: ", about %.0f s per P v plus P^T g at the measured rate", total)
                     : String(format: ", about %.1f hours per P v plus P^T g at the measured rate", total / 3600)
             } ?? ""
-            return "the float32 matrix would need \(String(format: "%.0f", entries * 4 / 1e9)) GB, over the "
+            return "the binary16 matrix would need \(String(format: "%.0f", Double(MaterializedProjection.trainingStorage.bytesPerEntry) * entries / 1e9)) GB, over the "
                 + "\(denseCacheLimitText) cache limit, and regenerating all D x d = \(String(format: "%.1e", entries)) "
                 + "Gaussian entries per product is over the \(String(format: "%.0e", Double(denseEntryLimit))) limit\(estimate)"
         case .sparse where Double(d) * Double(D).squareRoot() > Double(sparseNonzeroLimit):
             let nonzeros = Double(d) * Double(D).squareRoot()
             return "sparse has about sqrt(D) d = \(String(format: "%.1e", nonzeros)) nonzeros "
-                + "(\(String(format: "%.0f", nonzeros * 8 / 1e9)) GB as index/value pairs), over the \(String(format: "%.0e", Double(sparseNonzeroLimit))) limit"
+                + "(\(String(format: "%.0f", nonzeros * 4 / 1e9)) GB as 4-byte codes), over the \(String(format: "%.0e", Double(sparseNonzeroLimit))) limit"
         default:
             return nil
         }

@@ -125,9 +125,10 @@ public struct RooflineBound: Sendable, Equatable {
 
     /// One `P v` plus one `P^T g` of a `kind` projection, D x d, with its tables cached as
     /// `trainingProjection` builds them:
-    /// - dense: the float32 matrix read twice (8 D d bytes), 4 D d flops;
-    /// - sparse: the cached nonzeros (6 bytes each, about d sqrt(D)) read twice, plus the
-    ///   D-float output written and the D-float input read (8 D bytes), 4 d sqrt(D) flops;
+    /// - dense: the binary16 matrix read twice (4 D d bytes), 4 D d flops;
+    /// - sparse: the row-compressed nonzeros (4 bytes each, about d sqrt(D)) and row offsets
+    ///   (4 D bytes) read twice, plus the D-float output written and the D-float input read
+    ///   (8 D bytes), 4 d sqrt(D) flops;
     /// - Fastfood: the tables (8 D bytes) read twice, the D-float output written and input
     ///   read (8 D bytes), and the transforms: 2 Walsh-Hadamard transforms per block and
     ///   product, L log2 L additions each (4 D log2 L flops over both products).
@@ -137,12 +138,12 @@ public struct RooflineBound: Sendable, Equatable {
         let D = Double(D), d = Double(d)
         switch kind {
         case .dense:
-            return RooflineBound([(8 * D * d / memory, "memory"), (4 * D * d / flops, "sgemm")],
-                model: "float32 P read twice (8 D d bytes); 4 D d flops")
+            return RooflineBound([(4 * D * d / memory, "memory"), (4 * D * d / flops, "sgemm")],
+                model: "binary16 P read twice (4 D d bytes); 4 D d flops")
         case .sparse:
             let nonzeros = d * D.squareRoot()
-            return RooflineBound([((12 * nonzeros + 8 * D) / memory, "memory"), (4 * nonzeros / flops, "sgemm")],
-                model: "6-byte nonzeros (d sqrt(D)) read twice + 8 D bytes of vectors; 4 d sqrt(D) flops")
+            return RooflineBound([((8 * nonzeros + 16 * D) / memory, "memory"), (4 * nonzeros / flops, "sgemm")],
+                model: "4-byte nonzeros (d sqrt(D)) and 4 D bytes of row offsets read twice + 8 D bytes of vectors; 4 d sqrt(D) flops")
         case .fastfood, .identity:
             let L = Double(FastfoodProjection.blockLength(columnCount: Int(d)))
             let blocks = (D / L).rounded(.up)

@@ -34,8 +34,8 @@ extension TrainingRunSpec {
         if let dimension {
             switch projection {
             case .dense:
-                let matrix = MaterializedProjection.byteCount(rowCount: count, columnCount: dimension)
-                if matrix <= MaterializedProjection.trainingLimitBytes { budget.add("dense projection matrix (D x d floats)", bytes: matrix) }
+                let matrix = MaterializedProjection.byteCount(rowCount: count, columnCount: dimension, storage: MaterializedProjection.trainingStorage)
+                if matrix <= MaterializedProjection.trainingLimitBytes { budget.add("dense projection matrix (D x d binary16)", bytes: matrix) }
             case .fastfood:
                 budget.add("Fastfood tables (about 8 bytes per parameter)", bytes: MemoryBudget.product([count, 8]))
             default:
