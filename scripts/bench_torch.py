@@ -23,7 +23,9 @@ What "the same figure" means here (see docs/performance.md, "Beside PyTorch"):
   model per run, examples per second; subspace training: theta = theta0 + P theta_d with
   the projection above inside autograd (torch.func.functional_call on the projected flat
   vector), Adam on theta_d. FC 784-200-200-10 and LeNet (conv 6x5x5, pool, conv 16x5x5,
-  pool, 120, 84, 10), the same shapes as idzip's.
+  pool, 120, 84, 10), the same shapes as idzip's; ResNet-20 (idzip's `resnet20`, batch norm
+  in training mode, option-B shortcuts) on CIFAR-shaped random bytes [3, 32, 32], d = D/100
+  for its Fastfood row; MNIST-BN (idzip's `mnist-bn`).
 
 Both sides use `--threads` threads (idzip --threads, torch.set_num_threads).
 Usage: scripts/bench-torch.sh [--rounds 5] [--big-rounds 2] [--threads 2] [--json OUT.json]
@@ -208,11 +210,58 @@ def lenet_network():
         nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
-NETWORKS = {"FC 784-200-200-10": fc_network, "LeNet": lenet_network}
+class BasicBlock(nn.Module):
+    """ResNet's basic block as idzip's resnet20 preset builds it: conv-bn-relu-conv-bn, plus
+    the input or (where the shape changes) a 1x1 strided conv + bn shortcut, then relu."""
+
+    def __init__(self, channels, filters, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, filters, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(filters)
+        self.conv2 = nn.Conv2d(filters, filters, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(filters)
+        self.downsample = None
+        if stride != 1 or filters != channels:
+            self.downsample = nn.Sequential(nn.Conv2d(channels, filters, 1, stride=stride, bias=False), nn.BatchNorm2d(filters))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
 
 
-def random_mnist(count, generator):
-    images = torch.randint(0, 256, (count, 1, 28, 28), dtype=torch.uint8, generator=generator)
+def resnet20_network():
+    """He et al. 2016's CIFAR ResNet-20 with option-B shortcuts (idzip's `resnet20`)."""
+    layers = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    channels = 16
+    for stage, filters in enumerate([16, 32, 64]):
+        for block in range(3):
+            layers.append(BasicBlock(channels, filters, 2 if stage > 0 and block == 0 else 1))
+            channels = filters
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
+
+
+def mnist_bn_network():
+    """idzip's `mnist-bn`: three conv3x3(no bias)-bn-relu blocks (16, 32, 32), max pools after
+    the first two, global average pooling, a dense layer."""
+    layers, channels = [], 1
+    for block, filters in enumerate([16, 32, 32]):
+        layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
+        if block < 2:
+            layers.append(nn.MaxPool2d(2))
+        channels = filters
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)]
+    return nn.Sequential(*layers)
+
+
+NETWORKS = {"FC 784-200-200-10": fc_network, "LeNet": lenet_network,
+            "ResNet-20": resnet20_network, "MNIST-BN": mnist_bn_network}
+# Input shapes: CIFAR-shaped for ResNet-20, MNIST-shaped otherwise.
+INPUT_SHAPES = {"ResNet-20": (3, 32, 32)}
+
+
+def random_mnist(count, generator, shape=(1, 28, 28)):
+    images = torch.randint(0, 256, (count, *shape), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, 10, (count,), generator=generator)
     return images, labels
 
@@ -241,7 +290,7 @@ class Subspace(nn.Module):
 
 def training_figure(network_name, kind, d, steps):
     generator = torch.Generator().manual_seed(5)
-    images, labels = random_mnist(steps * BATCH, generator)
+    images, labels = random_mnist(steps * BATCH, generator, INPUT_SHAPES.get(network_name, (1, 28, 28)))
     D = sum(p.numel() for p in NETWORKS[network_name]().parameters())
     projection = PROJECTIONS[kind](D, d, torch.Generator().manual_seed(1)) if kind else None
 
@@ -272,6 +321,8 @@ def figures(quick):
     """Training first, then the projections by D (the slow 60M ones last)."""
     sizes = [10_000, 50_000] if quick else [100_000, 1_000_000, 60_000_000]
     steps, dense_steps = (4, 1) if quick else (200, 20)
+    resnet_steps, mnist_bn_steps = (1, 2) if quick else (10, 40)
+    resnet_d = sum(p.numel() for p in resnet20_network().parameters()) // 100
     out = []
     training = []
     for D in sizes:
@@ -285,6 +336,8 @@ def figures(quick):
         ("FC 784-200-200-10", None, 0, steps), ("FC 784-200-200-10", "fastfood", 750, steps),
         ("FC 784-200-200-10", "sparse", 750, steps), ("FC 784-200-200-10", "dense", 750, dense_steps),
         ("LeNet", None, 0, steps), ("LeNet", "fastfood", 300, steps),
+        ("ResNet-20", None, 0, resnet_steps), ("ResNet-20", "fastfood", resnet_d, resnet_steps),
+        ("MNIST-BN", None, 0, mnist_bn_steps), ("MNIST-BN", "fastfood", 150, mnist_bn_steps),
     ]:
         name = f"train {network} {kind or 'direct'}"
         training.append(dict(name=name, group="training", kind=kind, network=network, d=d, steps=s, match=name))

@@ -10,7 +10,7 @@ struct BenchCommandTests {
         let result = try CommandRunner.run(["bench", "--quick", "--json", "--repetitions", "1", "--threads", "2"], in: directory.url)
         #expect(result.status == 0, "\(result.standardError)")
         let records = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
-        #expect(records.count == 19)
+        #expect(records.count == 23)
         for record in records {
             let name = try #require(record["name"] as? String)
             #expect(!name.isEmpty)
@@ -42,7 +42,7 @@ struct BenchCommandTests {
         }
         let groups = Dictionary(grouping: records) { $0["group"] as? String ?? "" }
         #expect(groups["projection"]?.count == 6)
-        #expect(groups["training"]?.count == 6)
+        #expect(groups["training"]?.count == 10)
         #expect(groups["expand"]?.count == 2)
         #expect(Set(groups["ceiling"]?.compactMap { $0["name"] as? String } ?? []) == [
             "ceiling memory copy", "ceiling memory triad", "ceiling sgemm", "ceiling sha256", "ceiling philox normals",

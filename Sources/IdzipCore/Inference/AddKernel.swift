@@ -38,11 +38,13 @@ package enum AddKernel {
         if relu {
             let zero = SIMD8<Float>(repeating: 0)
             while i + 8 <= count {
-                SIMDMemory.store(pointwiseMax(SIMDMemory.load(a + i) + SIMDMemory.load(b + i), zero), c + i)
+                let value = SIMDMemory.load(a + i) + SIMDMemory.load(b + i)
+                SIMDMemory.store(value.replacing(with: zero, where: value .< zero), c + i)
                 i += 8
             }
             while i < count {
-                c[i] = max(a[i] + b[i], 0)
+                let value = a[i] + b[i]
+                c[i] = value < 0 ? 0 : value
                 i += 1
             }
             return

@@ -132,11 +132,15 @@ package enum BatchNormKernel {
         let zero = SIMD8<Float>(repeating: 0)
         if relu {
             while i + 8 <= count {
-                SIMDMemory.store(pointwiseMax(SIMDMemory.load(source + i) * scales + shifts, zero), target + i)
+                // replacing(with:where:) compiles to a compare and blend; pointwiseMax was a
+                // generic call per vector in perf's profile of ResNet-20.
+                let value = SIMDMemory.load(source + i) * scales + shifts
+                SIMDMemory.store(value.replacing(with: zero, where: value .< zero), target + i)
                 i += 8
             }
             while i < count {
-                target[i] = max(source[i] * scale + shift, 0)
+                let value = source[i] * scale + shift
+                target[i] = value < 0 ? 0 : value
                 i += 1
             }
             return

@@ -323,8 +323,14 @@ public enum Benchmark {
     static func training(_ options: BenchmarkOptions, _ ceilings: MachineCeilings, _ emit: (BenchmarkRecord) -> Void) throws {
         let fc = Architecture.fullyConnected(inputShape: [1, 28, 28], widths: [200, 200, 10])
         let lenet = Architecture.leNet()
+        let resNet = Architecture.resNet20()
+        let mnistBN = Architecture.mnistBatchNorm()
         let steps = options.quick ? 4 : 200
         let denseSteps = options.quick ? 1 : 20
+        // ResNet-20 takes about 60 times LeNet's multiply-adds per example.
+        let resNetSteps = options.quick ? 1 : 10
+        let mnistBNSteps = options.quick ? 2 : 40
+        let resNetD = try resNet.parameterCount()
         let cases: [(name: String, architecture: Architecture, kind: ProjectionKind?, d: Int, steps: Int)] = [
             ("FC 784-200-200-10 direct", fc, nil, 0, steps),
             ("FC 784-200-200-10 fastfood", fc, .fastfood, 750, steps),
@@ -332,10 +338,12 @@ public enum Benchmark {
             ("FC 784-200-200-10 dense", fc, .dense, 750, denseSteps),
             ("LeNet direct", lenet, nil, 0, steps),
             ("LeNet fastfood", lenet, .fastfood, 300, steps),
+            ("ResNet-20 direct", resNet, nil, 0, resNetSteps),
+            ("ResNet-20 fastfood", resNet, .fastfood, resNetD / 100, resNetSteps),
+            ("MNIST-BN direct", mnistBN, nil, 0, mnistBNSteps),
+            ("MNIST-BN fastfood", mnistBN, .fastfood, 150, mnistBNSteps),
         ]
         let batch = 128
-        let data = try randomMNIST(count: steps * batch)
-        let denseData = try randomMNIST(count: denseSteps * batch)
         for item in cases where options.includes("train \(item.name)") {
             let D = try item.architecture.parameterCount()
             var result = record(
@@ -352,7 +360,11 @@ public enum Benchmark {
             }
             let configuration = TrainingConfiguration(
                 epochs: 1, batchSize: batch, seed: 1, threads: options.threads, evaluationBatchSize: 500, evaluateEveryEpoch: false)
-            let pair = item.steps == steps ? data : denseData
+            // CIFAR-shaped for ResNet-20, MNIST-shaped otherwise; made per row, so a
+            // --match run builds only its own.
+            let pair = item.architecture.inputShape == [3, 32, 32]
+                ? try randomImages(count: item.steps * batch, shape: [3, 32, 32])
+                : try randomImages(count: item.steps * batch, shape: [1, 28, 28])
             var rates: [Double] = []
             for repetition in 0...max(1, options.repetitions) {
                 let trainer = try Trainer(architecture: item.architecture, theta0Seed: 1, space: space, configuration: configuration)
@@ -363,7 +375,7 @@ public enum Benchmark {
             result.seconds = Double(item.steps * batch) / max(result.examplesPerSecond ?? 1, 1e-9)
             result.steps = item.steps
             result.batchSize = batch
-            result.note = "MNIST-shaped random data, Adam; seconds = one epoch of \(item.steps) steps"
+            result.note = "\(item.architecture.inputShape == [3, 32, 32] ? "CIFAR" : "MNIST")-shaped random data, Adam; seconds = one epoch of \(item.steps) steps"
                 + (item.kind == nil ? "" : item.kind == .dense ? "; P materialised as float32, products summed in float32 (build timed once)"
                     : "; projection tables cached (build timed once)")
             result.setBound(try RooflineBound.training(
@@ -375,10 +387,17 @@ public enum Benchmark {
 
     /// `count` random 28 x 28 byte images with random labels; the test split is the first 128.
     static func randomMNIST(count: Int) throws -> DatasetPair {
+        try randomImages(count: count, shape: [1, 28, 28])
+    }
+
+    /// `count` random byte images of `shape` ([C, H, W]) with random labels of 10 classes;
+    /// the test split is the first 128.
+    static func randomImages(count: Int, shape: [Int]) throws -> DatasetPair {
         let stream = RandomStream(seed: 5, purpose: .sampleTheta)
-        let images = (0..<(count * 784)).map { UInt8(truncatingIfNeeded: stream.word(UInt64($0))) }
+        let size = shape.reduce(1, *)
+        let images = (0..<(count * size)).map { UInt8(truncatingIfNeeded: stream.word(UInt64($0))) }
         let labels = (0..<count).map { Int32(stream.word(UInt64(1 << 40 + $0)) % 10) }
-        let train = try Dataset(features: .bytes(images), exampleShape: [1, 28, 28], labels: labels, classNames: (0..<10).map(String.init))
+        let train = try Dataset(features: .bytes(images), exampleShape: shape, labels: labels, classNames: (0..<10).map(String.init))
         return try DatasetPair(name: "random", train: train, test: train.subset(Array(0..<min(count, 128))))
     }
 
