@@ -55,6 +55,21 @@ struct FineTuningOptions: ParsableArguments {
     @Option(help: "Base learning rate of direct tensors (follows the schedule). (default: 0.001)")
     var directLearningRate: Float?
 
+    /// The base file, when given: an input that no output may overwrite.
+    var inputFiles: [String] { [base].compactMap { $0 } }
+
+    /// Refuses a `--tensor-mode` pattern that matches no tensor of `architecture` (before any
+    /// training: a rule that changes nothing is a typo).
+    func checkRules(_ architecture: Architecture) throws {
+        let tensors = (try? architecture.parameterTensors()) ?? []
+        for text in tensorModes {
+            guard let rule = TensorModeRule(text: text) else { continue }
+            if !tensors.contains(where: { rule.matches($0.name) }) {
+                throw ValidationError("--tensor-mode \(text): '\(rule.pattern)' matches no tensor of the network (names like \(tensors.first?.name ?? "layers.0.weight") or their last part, weight or bias)")
+            }
+        }
+    }
+
     /// The structure chosen; nil when none of its options is given.
     func structure() throws -> TensorStructureSettings? {
         var rules: [TensorModeRule] = []

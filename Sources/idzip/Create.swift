@@ -71,7 +71,7 @@ struct Create: ParsableCommand {
     }
 
     func run() throws {
-        _ = try OutputCheck.file(output, role: "-o", inputs: [])
+        _ = try OutputCheck.file(output, role: "-o", inputs: [base].compactMap { $0 })
         let d = projection == .identity ? model.parameterCount : dimension ?? 0
         var budget = MemoryBudget()
         budget.add("theta_d and its encoding (d = \(d) floats x 3)", floats: d, copies: 3)

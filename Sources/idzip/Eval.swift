@@ -85,7 +85,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         let predictionsTarget = try predictions.map {
             try OutputCheck.file(
-                $0, role: "--predictions", inputs: [modelFile] + DatasetCatalog.inputFiles(of: dataOptions.selection.name), standardOutput: true)
+                $0, role: "--predictions", inputs: [modelFile] + [baseOption.base].compactMap { $0 } + DatasetCatalog.inputFiles(of: dataOptions.selection.name), standardOutput: true)
         }
         let weights = try loadWeights()
         if let environment = try environment(recorded: weights.environment) {

@@ -40,7 +40,7 @@ struct Expand: ParsableCommand {
     func run() throws {
         let chosenFormat = format ?? output.flatMap { WeightsFileFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) } ?? .safetensors
         let outputPath = output ?? ((self.model as NSString).deletingPathExtension + "." + chosenFormat.rawValue)
-        let target = try OutputCheck.file(outputPath, role: "-o", inputs: [self.model], standardOutput: true)
+        let target = try OutputCheck.file(outputPath, role: "-o", inputs: [self.model] + [baseOption.base].compactMap { $0 }, standardOutput: true)
         var model = try ModelFile.read(self.model)
         try baseOption.attach(to: &model, path: self.model)
         // The architecture, preprocessing and data set travel with the weights.

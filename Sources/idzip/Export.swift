@@ -48,7 +48,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let url = try OutputCheck.file(outputPath, role: "-o", inputs: [model], standardOutput: true)
+        let url = try OutputCheck.file(outputPath, role: "-o", inputs: [model] + [baseOption.base].compactMap { $0 }, standardOutput: true)
         var idz = try ModelFile.read(model)
         try baseOption.attach(to: &idz, path: model)
         switch format {

@@ -127,6 +127,7 @@ struct SweepRun: ParsableCommand {
         settings.base = base
         settings.baseLocator = baseLocator
         settings.tensorStructure = try fineTuning.structure()
+        try fineTuning.checkRules(model.architecture)
         let runner = SweepRunner(
             settings: settings, dimensions: dimensions, runs: runs, baseline: baseline, threshold: threshold, shard: shard,
             directory: SweepDirectory(directory))

@@ -113,8 +113,8 @@ struct Train: ParsableCommand {
         if base != nil { try model.check(dimension: dimension) }
         // Outputs are checked before the data is loaded or a step is taken.
         let dataFiles = model.isToy ? [] : DatasetCatalog.inputFiles(of: dataOptions.selection.name)
-        _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles)
-        if !model.isToy { _ = try OutputCheck.file(output + ".checkpoint", role: "the checkpoint", inputs: dataFiles, streams: false) }
+        _ = try OutputCheck.file(output, role: "-o", inputs: dataFiles + fineTuning.inputFiles)
+        if !model.isToy { _ = try OutputCheck.file(output + ".checkpoint", role: "the checkpoint", inputs: dataFiles + fineTuning.inputFiles, streams: false) }
         var spec = TrainingRunSpec(
             model: model.name, architecture: model.architecture, dimension: dimension, projection: modelOptions.projection,
             projectionSeed: projectionSeed, seed: training.seed,
@@ -126,6 +126,7 @@ struct Train: ParsableCommand {
         spec.base = base
         spec.baseLocator = baseLocator
         spec.tensorStructure = try fineTuning.structure()
+        try fineTuning.checkRules(model.architecture)
         if spec.base != nil || spec.activeStructure != nil, container.layout == .compact {
             throw ValidationError("--container compact cannot hold a base or tensor modes; write the standard layout")
         }

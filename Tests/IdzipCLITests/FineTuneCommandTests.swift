@@ -77,5 +77,25 @@ struct FineTuneCommandTests {
         #expect(result.status != 0 && result.standardError.contains("give --dim"))
         result = try idzip(["train", "--base", "base.safetensors", "--dim", "50", "--container", "compact", "-o", "bad.idz"] + Self.small, in: directory)
         #expect(result.status != 0 && result.standardError.contains("compact"))
+
+        // An output that is the base is refused before anything is written (train, expand, export).
+        let baseBytes = try Data(contentsOf: directory.file("base.safetensors"))
+        for command in [
+            ["train", "--base", "base.safetensors", "--epochs", "1", "-o", "base.safetensors"] + Self.small,  // direct training from the base
+            ["expand", "ft.idz", "--base", "base.safetensors", "-o", "base.safetensors"],
+            ["export", "ft.idz", "--base", "base.safetensors", "--format", "onnx", "-o", "base.safetensors"],
+        ] {
+            result = try idzip(command, in: directory)
+            #expect(result.status != 0 && result.standardError.contains("is the input base.safetensors"), "\(command): \(result.standardError)")
+        }
+        #expect(try Data(contentsOf: directory.file("base.safetensors")) == baseBytes)
+        // A --tensor-mode pattern that matches no tensor is refused before training; a pattern
+        // of many stars is matched at once (not in exponential time).
+        result = try idzip(["train", "--base", "base.safetensors", "--dim", "50", "--epochs", "1", "--tensor-mode", "nomatch=direct", "-o", "nm.idz"] + Self.small, in: directory)
+        #expect(result.status == 64 && result.standardError.contains("'nomatch' matches no tensor"), "\(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("nm.idz.checkpoint").path))
+        let stars = String(repeating: "*", count: 40)
+        result = try idzip(["train", "--base", "base.safetensors", "--dim", "50", "--epochs", "1", "--tensor-mode", stars + "a=direct", "-o", "st.idz"] + Self.small, in: directory)
+        #expect(result.status == 64 && result.standardError.contains("matches no tensor"), "\(result.standardError)")
     }
 }

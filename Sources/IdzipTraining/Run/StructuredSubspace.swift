@@ -88,21 +88,30 @@ public struct TensorModeRule: Sendable, Hashable {
         return Self.glob(Array(pattern.utf8)[...], Array(name.utf8)[...]) || Self.glob(Array(pattern.utf8)[...], Array(last.utf8)[...])
     }
 
-    private static func glob(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-        guard let first = pattern.first else { return text.isEmpty }
-        switch first {
-        case UInt8(ascii: "*"):
-            var rest = text
-            while true {
-                if glob(pattern.dropFirst(), rest) { return true }
-                if rest.isEmpty { return false }
-                rest = rest.dropFirst()
+    /// Iterative glob with one backtrack point (the last `*`): O(pattern x text) time in the
+    /// worst case, never exponential, whatever the number of stars.
+    private static func glob(_ patternSlice: ArraySlice<UInt8>, _ textSlice: ArraySlice<UInt8>) -> Bool {
+        let pattern = Array(patternSlice), text = Array(textSlice)
+        var p = 0, t = 0
+        var star = -1, resume = 0
+        while t < text.count {
+            if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+                star = p
+                resume = t
+                p += 1
+            } else if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t] {
+                p += 1
+                t += 1
+            } else if star >= 0 {
+                p = star + 1
+                resume += 1
+                t = resume
+            } else {
+                return false
             }
-        case UInt8(ascii: "?"):
-            return !text.isEmpty && glob(pattern.dropFirst(), text.dropFirst())
-        default:
-            return text.first == first && glob(pattern.dropFirst(), text.dropFirst())
         }
+        while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
     }
 }
 
