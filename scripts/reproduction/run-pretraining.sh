@@ -39,17 +39,7 @@ declare -A SWEEPS=(
 )
 DEFAULT="fmnist-scratch fmnist-from-mnist fmnist-from-mnist-said mnist-from-fmnist mnist-from-fmnist-said"
 
-for name in ${@:-$DEFAULT}; do
-  arguments=${SWEEPS[$name]:?unknown sweep $name}
-  directory="$OUT/$name"
-  mkdir -p "$directory"
-  command="idzip sweep $arguments --out $directory"
-  echo "== $name: $command"
-  start=$(date -u +%Y-%m-%dT%H:%M:%SZ); begin=$(date +%s.%N)
-  # shellcheck disable=SC2086
-  "$IDZIP" sweep $arguments --out "$directory" 2> >(tee -a "$directory/sweep.log" >&2) | tee "$directory/summary.txt"
-  end=$(date +%s.%N)
-  printf 'command %s\nstarted %s\nended %s\nwall_seconds %.1f\nmachine %s, %s cores, load average at end %s\n' \
-    "$command" "$start" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(awk "BEGIN { print $end - $begin }")" \
-    "$(uname -sm)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" > "$directory/command.txt"
-done
+# shellcheck source=run-sweep-list.sh
+source scripts/reproduction/run-sweep-list.sh
+# shellcheck disable=SC2086
+run_sweep_list ${@:-$DEFAULT}
