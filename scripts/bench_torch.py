@@ -242,15 +242,14 @@ def resnet20_network():
 
 
 def mnist_bn_network():
-    """idzip's `mnist-bn`: three conv3x3(no bias)-bn-relu blocks (16, 32, 32), max pools after
-    the first two, global average pooling, a dense layer."""
+    """idzip's `mnist-bn`: three conv3x3(no bias)-bn-relu-maxpool2 blocks (16, 32, 32), flatten,
+    a dense layer."""
     layers, channels = [], 1
-    for block, filters in enumerate([16, 32, 32]):
-        layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
-        if block < 2:
-            layers.append(nn.MaxPool2d(2))
+    for filters in [16, 32, 32]:
+        layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
+                   nn.MaxPool2d(2)]
         channels = filters
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)]
+    layers += [nn.Flatten(), nn.Linear(32 * 3 * 3, 10)]
     return nn.Sequential(*layers)
 
 

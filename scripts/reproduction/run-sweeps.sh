@@ -21,6 +21,7 @@ declare -A SWEEPS=(
   [fc-local]="--model $FC --search 50-3200 --resolution 25 --runs 3 --baseline local"
   [lenet-global]="--model lenet --search 25-1600 --resolution 10 --runs 3"
   [lenet-local]="--model lenet --search 25-1600 --resolution 10 --runs 3 --baseline local"
+  [mnist-bn-global]="--model mnist-bn --search 25-1600 --resolution 10 --runs 3"
   [fc-pixels]="--model $FC --search 50-3200 --resolution 25 --runs 3 --shuffle-pixels"
   [lenet-pixels]="--model lenet --search 200-6400 --resolution 50 --runs 3 --shuffle-pixels --learning-rate 0.03"
   [lenet-pixels-lr0.1]="--model lenet --search 25-6400 --resolution 25 --runs 3 --shuffle-pixels"
@@ -36,7 +37,7 @@ for depth in 1 3 5; do
     SWEEPS[fc-L$depth-W$width]="--model fc:784$layers-10 --search 50-3200 --resolution 50 --runs 2"
   done
 done
-DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local fc-pixels lenet-pixels fc5-labels cartpole-dqn cartpole-dqn-195 inverted-pendulum-es
+DEFAULT="toy toy-search fc-global fc-grid lenet-global fc-local lenet-local mnist-bn-global fc-pixels lenet-pixels fc5-labels cartpole-dqn cartpole-dqn-195 inverted-pendulum-es
   fc-L1-W50 fc-L1-W200 fc-L1-W400 fc-L3-W50 fc-L3-W200 fc-L3-W400 fc-L5-W50 fc-L5-W200 fc-L5-W400"
 
 # shellcheck source=run-sweep-list.sh

@@ -44,11 +44,11 @@ extension Architecture {
         return builder.architecture(inputShape: inputShape)
     }
 
-    /// `mnist-bn`: a small batch-normalised CNN for MNIST (idzip's own, aimed at 99% test
-    /// accuracy in about 14k parameters): three blocks of a 3x3 convolution (16, 32 and 32
-    /// filters, padding 1, no bias), batch normalisation and ReLU, with 2x2 max pooling after
-    /// the first two, then global average pooling and a dense layer of `classes`.
-    /// D = 14,458 on [1, 28, 28] with 10 classes.
+    /// `mnist-bn`: a small batch-normalised CNN for MNIST (idzip's own; 99.29% MNIST test
+    /// accuracy trained directly for 8 epochs, docs/reproduction.md): three blocks of a 3x3
+    /// convolution (16, 32 and 32 filters, padding 1, no bias), batch normalisation, ReLU and
+    /// 2x2 max pooling, then flatten and a dense layer of `classes`.
+    /// D = 17,018 on [1, 28, 28] with 10 classes (the last block's output is [32, 3, 3]).
     public static func mnistBatchNorm(inputShape: [Int] = [1, 28, 28], classes: Int = 10) -> Architecture {
         var builder = GraphBuilder()
         for (block, filters) in [16, 32, 32].enumerated() {
@@ -56,9 +56,9 @@ extension Architecture {
             builder.add(.convolution(Convolution2D(filters: filters, kernel: 3, padding: 1, bias: false)), "conv\(n)")
             builder.add(.standardBatchNorm, "bn\(n)")
             builder.add(.relu, "relu\(n)")
-            if block < 2 { builder.add(.maxPool(size: 2), "pool\(n)") }
+            builder.add(.maxPool(size: 2), "pool\(n)")
         }
-        builder.add(.globalAveragePool, "avgpool")
+        builder.add(.flatten, "flatten")
         builder.add(.dense(units: classes), "fc")
         return builder.architecture(inputShape: inputShape)
     }
