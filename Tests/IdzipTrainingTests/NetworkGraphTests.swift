@@ -210,6 +210,29 @@ import Testing
         #expect(one.loss.bitPattern == two.loss.bitPattern)
     }
 
+    /// ResNet-20 at its real sizes, whose convolutions run one example per product: a batch
+    /// of 20 is 20 pieces in the forward pass and 16 in the backward pass (pieces of one
+    /// and two examples); 1, 2 and 3 threads give the same bits.
+    @Test func resNet20ThreadCountDoesNotChangeTheBits() throws {
+        let architecture = Architecture.resNet20()
+        let plan = try NetworkPlan(architecture)
+        let theta = try TestData.theta(architecture, seed: 81)
+        let batch = 20
+        let inputs = TestData.uniform(batch * plan.inputCount, seed: 82)
+        let labels = TestData.labels(batch, classes: plan.classCount, seed: 83)
+        let results = try [1, 2, 3].map { threads in
+            try Self.gradient(
+                plan: plan, theta: theta, buffers: try architecture.initialBuffers(), inputs: inputs, labels: labels,
+                context: ForwardPass.TrainingContext(), threads: threads)
+        }
+        #expect(results[0].gradient.allSatisfy(\.isFinite) && results[0].gradient.contains { $0 != 0 })
+        for result in results.dropFirst() {
+            #expect(result.gradient.map(\.bitPattern) == results[0].gradient.map(\.bitPattern))
+            #expect(result.buffers.map(\.bitPattern) == results[0].buffers.map(\.bitPattern))
+            #expect(result.loss.bitPattern == results[0].loss.bitPattern)
+        }
+    }
+
     /// The plan: a ReLU after a batch norm or an add with one reader is fused; the block's
     /// input (read twice) is not overwritten; the add reads both operands.
     @Test func planFusesAndKeepsSharedOutputs() throws {

@@ -88,24 +88,22 @@ import Testing
         let shape = c.shape
         let columnCount = c.batch * shape.output.planeSize
         let input = FloatBuffer(x)
-        let columns = FloatBuffer(count: shape.columnsAreInput ? 0 : shape.patchSize * columnCount)
         let w = FloatBuffer(weight), b = FloatBuffer(bias)
         let output = FloatBuffer(count: c.filters * columnCount)
-        let used = shape.columnsAreInput ? input.pointer : columns.pointer
-        if !shape.columnsAreInput {
-            StridedConvolutionKernel.im2col(shape, input: input.pointer, batch: c.batch, columns: columns.pointer, threads: threads)
-        }
+        let forwardSpace = ConvolutionWorkspace(floatsPerWorker: StridedConvolutionKernel.chunkColumnFloats(shape, batchCapacity: c.batch))
         StridedConvolutionKernel.forward(
-            shape, columns: used, batch: c.batch, weight: w.pointer, bias: c.bias ? b.pointer : nil, relu: false,
-            output: output.pointer, threads: threads)
+            shape, input: input.pointer, batch: c.batch, weight: w.pointer, bias: c.bias ? b.pointer : nil, relu: false,
+            output: output.pointer, workspace: forwardSpace, threads: threads)
         let dy = FloatBuffer(outputGradient)
         let dw = FloatBuffer(count: shape.weightCount), db = FloatBuffer(count: c.bias ? c.filters : 0)
-        let columnGradient = FloatBuffer(count: shape.columnsAreInput ? 0 : shape.patchSize * columnCount)
+        let partials = FloatBuffer(count: StridedConvolutionGradient.partialFloats(shape, batchCapacity: c.batch))
+        let backwardSpace = ConvolutionWorkspace(floatsPerWorker: StridedConvolutionGradient.workspaceFloats(shape, batchCapacity: c.batch))
         let dx = FloatBuffer(count: x.count)
         StridedConvolutionGradient.backward(
-            shape, outputGradient: dy.pointer, columns: used, batch: c.batch, weight: w.pointer,
-            weightGradient: dw.pointer, biasGradient: c.bias ? db.pointer : nil,
-            columnGradient: shape.columnsAreInput ? nil : columnGradient.pointer, inputGradient: dx.pointer, threads: threads)
+            shape, outputGradient: dy.pointer, input: input.pointer, batch: c.batch, weight: w.pointer,
+            weightGradient: dw.pointer, biasGradient: c.bias ? db.pointer : nil, inputGradient: dx.pointer,
+            partials: partials.pointer, workspace: backwardSpace, threads: threads)
+        #expect(input.array == x, "the backward pass leaves its input alone")
         return Result(output: output.array, weightGradient: dw.array, biasGradient: db.array, inputGradient: dx.array)
     }
 
@@ -156,15 +154,34 @@ import Testing
         Self.check(c, seed: 9001, sampled: true)
     }
 
-    /// The same bits on 1, 2 and 3 threads.
-    @Test func resultsDoNotDependOnThreadCount() {
-        let c = Case(channels: 6, height: 9, width: 9, filters: 6, kernel: 3, stride: 2, padding: 1, groups: 3,
-                     bias: true, layout: .exampleMajor, batch: 4)
+    /// More chunks than backward pieces (`StridedConvolutionGradient.maxPieces`): pieces
+    /// of several chunks and their weight gradients added at the end.
+    @Test func piecesOfSeveralChunksMatchReference() {
+        let c = Self.manyChunks
+        #expect(c.shape.examplesPerProduct == 1)
+        #expect(c.batch > StridedConvolutionGradient.maxPieces)
+        Self.check(c, seed: 9101, sampled: true)
+    }
+
+    /// One example per product, more chunks than backward pieces; stride 1 on a
+    /// channel-major input, so the input gradient is the transposed convolution.
+    static let manyChunks = Case(channels: 8, height: 12, width: 12, filters: 64, kernel: 3, stride: 1, padding: 1, groups: 1,
+                                 bias: true, layout: .channelMajor, batch: 18)
+
+    /// The same bits on 1, 2, 3 and 4 threads: one chunk (grouped, strided: the input
+    /// gradient through col2im), and pieces of one and two chunks (the transposed
+    /// convolution).
+    @Test(arguments: [
+        Case(channels: 6, height: 9, width: 9, filters: 6, kernel: 3, stride: 2, padding: 1, groups: 3,
+             bias: true, layout: .exampleMajor, batch: 4),
+        manyChunks,
+    ])
+    func resultsDoNotDependOnThreadCount(_ c: Case) {
         let shape = c.shape
-        let x = TestData.uniform(c.batch * c.channels * 81, seed: 5)
-        let weight = TestData.uniform(shape.weightCount, seed: 6), bias = TestData.uniform(6, seed: 7)
+        let x = TestData.uniform(c.batch * c.channels * c.height * c.width, seed: 5)
+        let weight = TestData.uniform(shape.weightCount, seed: 6), bias = TestData.uniform(c.filters, seed: 7)
         let dy = TestData.uniform(c.batch * shape.output.count, seed: 8)
-        let results = [1, 2, 3].map { Self.run(c, x: x, weight: weight, bias: bias, outputGradient: dy, threads: $0) }
+        let results = [1, 2, 3, 4].map { Self.run(c, x: x, weight: weight, bias: bias, outputGradient: dy, threads: $0) }
         for result in results.dropFirst() {
             #expect(KernelCheck.bits(result.output) == KernelCheck.bits(results[0].output))
             #expect(KernelCheck.bits(result.inputGradient) == KernelCheck.bits(results[0].inputGradient))

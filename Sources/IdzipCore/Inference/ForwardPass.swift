@@ -1,7 +1,9 @@
 /// Buffers for running a `NetworkPlan` on batches of up to `batchCapacity` examples, and
-/// the forward computation. Every step's output (and each convolution's im2col matrix,
-/// each batch norm's statistics) is kept until the next run, so training can run the
-/// backward pass from them.
+/// the forward computation. Every step's output (and each `.convolution` step's im2col
+/// matrix, each batch norm's statistics) is kept until the next run, so training can run
+/// the backward pass from them. A `.stridedConvolution` step keeps no im2col matrix: it
+/// builds one chunk of examples at a time in a per-thread `ConvolutionWorkspace`, and its
+/// backward pass rebuilds them from the step's input.
 ///
 /// A step reads its source's output (`NetworkPlan.sources`; an add step also
 /// `NetworkPlan.others`). A step that `aliasesSource` works in its source's buffer; the
@@ -44,6 +46,8 @@ package final class ForwardPass {
     private var stepOutputs: [UnsafeMutablePointer<Float>] = []
     private var stepColumns: [UnsafeMutablePointer<Float>?] = []
     private var stepSaved: [UnsafeMutablePointer<Float>?] = []
+    /// Per-thread im2col scratch of the `.stridedConvolution` steps.
+    private let workspace: ConvolutionWorkspace
     /// Examples in the last run.
     package private(set) var batch = 0
 
@@ -51,13 +55,11 @@ package final class ForwardPass {
     package static let maxBufferCount = 1 << 31
 
     /// What a step allocates per example: an output buffer (unless it aliases its source)
-    /// and an im2col matrix for a convolution.
+    /// and an im2col matrix for a `.convolution` step.
     private static func allocation(_ plan: NetworkPlan, step index: Int) -> (output: Int?, columns: Int?) {
         let output = plan.aliasesSource[index] ? nil : plan.outputCounts[index]
         switch plan.steps[index] {
         case .convolution(let shape, _):
-            return (output, MemoryBudget.product([shape.patchSize, shape.output.planeSize]))
-        case .stridedConvolution(let shape, _, _, _) where !shape.columnsAreInput:
             return (output, MemoryBudget.product([shape.patchSize, shape.output.planeSize]))
         default:
             return (output, nil)
@@ -65,7 +67,8 @@ package final class ForwardPass {
     }
 
     /// Floats one example takes in a pass's buffers: its input, every step's output and
-    /// each convolution's im2col matrix (what `init` allocates per example).
+    /// each `.convolution` step's im2col matrix (what `init` allocates per example; the
+    /// per-thread `workspaceFloats` come on top).
     package static func floatsPerExample(_ plan: NetworkPlan) -> Int {
         var total = plan.inputCount
         for index in plan.steps.indices {
@@ -76,10 +79,25 @@ package final class ForwardPass {
         return total
     }
 
+    /// Floats of one thread's im2col scratch (`ConvolutionWorkspace`): the largest chunk
+    /// matrix of the `.stridedConvolution` steps for batches of up to `batchCapacity`. A
+    /// run on `threads` threads holds up to `threads` of them.
+    package static func workspaceFloats(_ plan: NetworkPlan, batchCapacity: Int) -> Int {
+        plan.steps.reduce(0) { largest, step in
+            guard case .stridedConvolution(let shape, _, _, _) = step else { return largest }
+            return max(largest, StridedConvolutionKernel.chunkColumnFloats(shape, batchCapacity: batchCapacity))
+        }
+    }
+
     package init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
         guard batchCapacity >= 1 else { throw .unsupported("a batch needs at least one example") }
         self.plan = plan
         self.batchCapacity = batchCapacity
+        let workspaceFloats = Self.workspaceFloats(plan, batchCapacity: batchCapacity)
+        guard workspaceFloats <= Self.maxBufferCount else {
+            throw .unsupported("a batch of \(batchCapacity) needs a buffer of more than \(Self.maxBufferCount) numbers; use a smaller batch")
+        }
+        workspace = ConvolutionWorkspace(floatsPerWorker: workspaceFloats)
         func allocate(_ perExample: Int, examples: Int) throws(InferenceError) -> UnsafeMutableBufferPointer<Float> {
             let (count, overflow) = perExample.multipliedReportingOverflow(by: examples)
             guard !overflow, count <= Self.maxBufferCount else {
@@ -141,7 +159,7 @@ package final class ForwardPass {
     /// The input of step `index`: its source's output (or the batch input).
     package func input(ofStep index: Int) -> UnsafeMutablePointer<Float> { value(plan.sources[index]) }
 
-    /// The im2col matrix of a convolution step from the last run.
+    /// The im2col matrix of a `.convolution` step from the last run (nil for other steps).
     package func columns(ofStep index: Int) -> UnsafeMutablePointer<Float>? { stepColumns[index] }
 
     /// A batch norm step's batch means (C numbers) and 1 / sqrt(var + eps) (C numbers) of
@@ -185,16 +203,9 @@ package final class ForwardPass {
                     weight: theta + shape.weightOffset, bias: theta + shape.biasOffset, relu: relu,
                     output: target, threads: threads)
             case .stridedConvolution(let shape, let weightOffset, let biasOffset, let relu):
-                let columns: UnsafePointer<Float>
-                if let matrix = stepColumns[index] {
-                    StridedConvolutionKernel.im2col(shape, input: source, batch: batch, columns: matrix, threads: threads)
-                    columns = UnsafePointer(matrix)
-                } else {
-                    columns = UnsafePointer(source)
-                }
                 StridedConvolutionKernel.forward(
-                    shape, columns: columns, batch: batch, weight: theta + weightOffset,
-                    bias: biasOffset.map { theta + $0 }, relu: relu, output: target, threads: threads)
+                    shape, input: source, batch: batch, weight: theta + weightOffset,
+                    bias: biasOffset.map { theta + $0 }, relu: relu, output: target, workspace: workspace, threads: threads)
             case .batchNorm(let shape, let weightOffset, let biasOffset, let bufferOffset, let relu):
                 let mean = buffers.map { $0 + bufferOffset }
                 let variance = buffers.map { $0 + bufferOffset + shape.channels }

@@ -1,6 +1,6 @@
 /// Forward pass of a general 2-D convolution on a batch (PyTorch's `Conv2d` with integer
 /// `stride`, integer zero `padding`, `groups` and optional bias): im2col, then one matrix
-/// product per group. Depthwise convolution is `groups == input channels`. The backward
+/// product per group, a few examples at a time. Depthwise convolution is `groups == input channels`. The backward
 /// pass is IdzipTraining's `StridedConvolutionGradient`.
 ///
 /// Layouts: the input is in `Shape.inputLayout`; the output is always channel-major
@@ -84,28 +84,28 @@ package enum StridedConvolutionKernel {
         }
     }
 
-    /// Fills `columns`, a [patchSize, batch * outH * outW] matrix whose row (c, ki, kj) holds
-    /// input[c, y stride + ki - padding, x stride + kj - padding] (zero outside the input)
-    /// for every output position (example, y, x). One piece of work per row.
+    /// Fills `columns`, a [patchSize, examples.count * outH * outW] matrix (row length
+    /// = that count) whose row (c, ki, kj) holds input[c, y stride + ki - padding,
+    /// x stride + kj - padding] (zero outside the input) for every output position
+    /// (example, y, x) of the examples `examples` of the batch, in that order. One thread.
     package static func im2col(
-        _ shape: Shape, input: UnsafePointer<Float>, batch: Int,
-        columns: UnsafeMutablePointer<Float>, threads: Int
+        _ shape: Shape, input: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
+        columns: UnsafeMutablePointer<Float>
     ) {
         let channels = shape.input.channels
         let height = shape.input.height, width = shape.input.width
         let outHeight = shape.output.height, outWidth = shape.output.width
         let kernel = shape.kernel, pad = shape.padding, stride = shape.stride
-        let columnCount = batch * outHeight * outWidth
         let planeSize = height * width
         let layout = shape.inputLayout
-        ParallelLoop.forEach(pieces: shape.patchSize, threads: threads) { row in
+        var target = columns
+        for row in 0..<shape.patchSize {
             let channel = row / (kernel * kernel)
             let ki = (row / kernel) % kernel
             let kj = row % kernel
             let xs = shape.validRange(offset: kj, side: width, outSide: outWidth)
             let ys = shape.validRange(offset: ki, side: height, outSide: outHeight)
-            var target = columns + row * columnCount
-            for example in 0..<batch {
+            for example in examples {
                 let plane = input + layout.planeOffset(
                     channel: channel, example: example, channels: channels, batch: batch, planeSize: planeSize)
                 for y in 0..<outHeight {
@@ -127,49 +127,83 @@ package enum StridedConvolutionKernel {
         }
     }
 
-    /// output[filters, batch * outH * outW] (channel-major) = W columns (group by group),
-    /// plus the bias when `shape.bias`, then max(0, .) when `relu`.
+    /// Examples per piece of work and per matrix product: `examplesPerProduct`, at most the batch.
+    @inline(__always)
+    package static func chunk(_ shape: Shape, batch: Int) -> Int { max(1, min(batch, shape.examplesPerProduct)) }
+
+    /// Numbers of one worker's im2col matrix (a chunk of examples); 0 when `columnsAreInput`.
+    package static func chunkColumnFloats(_ shape: Shape, batchCapacity: Int) -> Int {
+        shape.columnsAreInput ? 0
+            : MemoryBudget.product([shape.patchSize, chunk(shape, batch: max(1, batchCapacity)), shape.output.planeSize])
+    }
+
+    /// The im2col matrix of one chunk of examples and where its rows start, for the chunk's
+    /// products: the input itself (rows of `batch * outPlane`, from the chunk's first
+    /// column) when `shape.columnsAreInput`, else `scratch` filled by `im2col` (rows of the
+    /// chunk's columns).
+    @inline(__always)
+    package static func chunkColumns(
+        _ shape: Shape, input: UnsafePointer<Float>, batch: Int, examples: Range<Int>, scratch: UnsafeMutablePointer<Float>
+    ) -> (columns: UnsafePointer<Float>, rowLength: Int) {
+        let plane = shape.output.planeSize
+        if shape.columnsAreInput {
+            return (input + examples.lowerBound * plane, batch * plane)
+        }
+        im2col(shape, input: input, batch: batch, examples: examples, columns: scratch)
+        return (UnsafePointer(scratch), examples.count * plane)
+    }
+
+    /// output[filters, batch * outH * outW] (channel-major) = W im2col(input) (group by
+    /// group), plus the bias when `shape.bias`, then max(0, .) when `relu`.
+    ///
+    /// Work: one piece per chunk of `examplesPerProduct` examples (im2col of the chunk into
+    /// the worker's `workspace` slot, one matrix product per group, the bias and ReLU), on
+    /// up to `threads` threads. Every output number comes from the same product whatever
+    /// the thread count, so the bits do not depend on it.
     ///
     /// - Parameters:
-    ///   - columns: `im2col` of the input, or the input itself when `shape.columnsAreInput`.
+    ///   - input: `batch` examples in `shape.inputLayout`.
     ///   - weight: `shape.weightCount` numbers, [filters, C / groups, k, k].
     ///   - bias: `filters` numbers when `shape.bias` (otherwise not read; may be nil).
+    ///   - workspace: slots of at least `chunkColumnFloats(shape, batchCapacity: batch)`
+    ///     numbers; reserved here for the workers used.
     package static func forward(
-        _ shape: Shape, columns: UnsafePointer<Float>, batch: Int,
+        _ shape: Shape, input: UnsafePointer<Float>, batch: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
-        output: UnsafeMutablePointer<Float>, threads: Int
+        output: UnsafeMutablePointer<Float>, workspace: ConvolutionWorkspace, threads: Int
     ) {
         let plane = shape.output.planeSize
         let columnCount = batch * plane
         let groupFilters = shape.groupFilters, groupPatch = shape.groupPatchSize
-        let chunk = shape.examplesPerProduct
-        for group in 0..<shape.groups {
-            var first = 0
-            while first < batch {
-                let offset = first * plane
-                Gemm.multiply(
-                    transposeA: false, transposeB: false, m: groupFilters, n: min(chunk, batch - first) * plane, k: groupPatch,
-                    a: weight + group * groupFilters * groupPatch, lda: groupPatch,
-                    b: columns + group * groupPatch * columnCount + offset, ldb: columnCount, beta: 0,
-                    c: output + group * groupFilters * columnCount + offset, ldc: columnCount)
-                first += chunk
-            }
-        }
+        let chunk = Self.chunk(shape, batch: batch)
+        let chunks = (batch + chunk - 1) / chunk
+        precondition(workspace.floatsPerWorker >= chunkColumnFloats(shape, batchCapacity: batch), "convolution workspace too small")
+        let workers = ParallelLoop.workers(pieces: chunks, threads: threads)
+        workspace.reserve(workers: workers)
+        // Parallel over chunks: the matrix library runs on one thread.
+        if workers > 1 { Gemm.setThreadCount(1) }
         let addsBias = shape.bias && bias != nil
-        guard addsBias || relu else { return }
-        let split = WorkSplit(count: shape.output.channels * columnCount, grain: 32_768)
-        split.forEach(threads: threads) { range in
-            var index = range.lowerBound
-            while index < range.upperBound {
-                let filter = index / columnCount
-                let end = min(range.upperBound, (filter + 1) * columnCount)
+        ParallelLoop.forEachWithWorker(pieces: chunks, threads: threads) { piece, worker in
+            let examples = (piece * chunk)..<min(batch, (piece + 1) * chunk)
+            let offset = examples.lowerBound * plane
+            let count = examples.count * plane
+            let (columns, rowLength) = chunkColumns(shape, input: input, batch: batch, examples: examples, scratch: workspace.slot(worker))
+            for group in 0..<shape.groups {
+                Gemm.multiply(
+                    transposeA: false, transposeB: false, m: groupFilters, n: count, k: groupPatch,
+                    a: weight + group * groupFilters * groupPatch, lda: groupPatch,
+                    b: columns + group * groupPatch * rowLength, ldb: rowLength, beta: 0,
+                    c: output + group * groupFilters * columnCount + offset, ldc: columnCount)
+            }
+            guard addsBias || relu else { return }
+            for filter in 0..<shape.output.channels {
+                let row = output + filter * columnCount + offset
                 let value: Float = addsBias ? bias![filter] : 0
                 if relu {
-                    for i in index..<end { output[i] = max(output[i] + value, 0) }
+                    for i in 0..<count { row[i] = max(row[i] + value, 0) }
                 } else {
-                    for i in index..<end { output[i] += value }
+                    for i in 0..<count { row[i] += value }
                 }
-                index = end
             }
         }
     }

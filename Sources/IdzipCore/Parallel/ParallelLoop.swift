@@ -32,6 +32,30 @@ public enum ParallelLoop {
             }
         }
     }
+
+    /// Threads that `forEach(pieces:threads:)` and `forEachWithWorker` use: 1 to
+    /// min(threads, pieces).
+    package static func workers(pieces: Int, threads: Int) -> Int { max(1, min(threads, pieces)) }
+
+    /// As `forEach(pieces:threads:_:)`, also telling `body` which of the
+    /// `workers(pieces:threads:)` workers runs it (0-based), so a piece can use that
+    /// worker's scratch memory. Which worker runs a piece varies from run to run: `body`
+    /// must overwrite the scratch it reads, so that its results do not depend on it.
+    package static func forEachWithWorker(pieces: Int, threads: Int = defaultThreads, _ body: (_ piece: Int, _ worker: Int) -> Void) {
+        guard pieces > 0 else { return }
+        let workers = Self.workers(pieces: pieces, threads: threads)
+        if workers == 1 {
+            for piece in 0..<pieces { body(piece, 0) }
+            return
+        }
+        let next = NextPiece()
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedWorkerBody(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while let piece = next.take(below: pieces) { work.body(piece, worker) }
+            }
+        }
+    }
 }
 
 /// A shared counter handing out piece numbers.
@@ -53,4 +77,10 @@ private final class NextPiece: @unchecked Sendable {
 private struct UncheckedBody: @unchecked Sendable {
     let body: (Int) -> Void
     init(_ body: @escaping (Int) -> Void) { self.body = body }
+}
+
+/// `UncheckedBody` for `forEachWithWorker`'s two-argument closure.
+private struct UncheckedWorkerBody: @unchecked Sendable {
+    let body: (Int, Int) -> Void
+    init(_ body: @escaping (Int, Int) -> Void) { self.body = body }
 }

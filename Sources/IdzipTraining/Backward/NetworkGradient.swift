@@ -21,8 +21,13 @@ public final class NetworkGradient {
     package var context = ForwardPass.TrainingContext()
     private var gradientOf: [UnsafeMutablePointer<Float>: UnsafeMutablePointer<Float>] = [:]
     private var allocations: [UnsafeMutableBufferPointer<Float>] = []
+    /// The im2col gradient of a `.convolution` step (the whole batch).
     private let columnGradient: UnsafeMutableBufferPointer<Float>
     private let weightScratch: UnsafeMutableBufferPointer<Float>
+    /// The weight gradients of a `.stridedConvolution` step's pieces 1, 2, ...
+    private let weightPartials: UnsafeMutableBufferPointer<Float>
+    /// Per-thread im2col matrices and their gradients of the `.stridedConvolution` steps.
+    private let workspace: ConvolutionWorkspace
     /// Where a gradient that must be added to one already delivered is computed first.
     private let deliveryScratch: UnsafeMutableBufferPointer<Float>
     /// Per step and operand (0: source, 1: second operand of an add): whether its
@@ -45,6 +50,8 @@ public final class NetworkGradient {
         var largestColumns = 1
         var largestWeight = 1
         var largestOutput = 1
+        var largestPartials = 1
+        var largestWorkspace = 0
         for (index, step) in plan.steps.enumerated() {
             let output = forward.output(ofStep: index)
             largestOutput = max(largestOutput, plan.outputCounts[index] * batchCapacity)
@@ -59,8 +66,8 @@ public final class NetworkGradient {
                 largestColumns = max(largestColumns, shape.patchSize * shape.output.planeSize * batchCapacity)
                 largestWeight = max(largestWeight, shape.patchSize * shape.output.channels)
             case .stridedConvolution(let shape, _, _, _):
-                largestColumns = max(largestColumns, shape.patchSize * shape.output.planeSize * batchCapacity)
-                largestWeight = max(largestWeight, shape.weightCount)
+                largestPartials = max(largestPartials, StridedConvolutionGradient.partialFloats(shape, batchCapacity: batchCapacity))
+                largestWorkspace = max(largestWorkspace, StridedConvolutionGradient.workspaceFloats(shape, batchCapacity: batchCapacity))
             default:
                 break
             }
@@ -71,6 +78,9 @@ public final class NetworkGradient {
         columnGradient.initialize(repeating: 0)
         weightScratch = .allocate(capacity: largestWeight)
         weightScratch.initialize(repeating: 0)
+        weightPartials = .allocate(capacity: largestPartials)
+        weightPartials.initialize(repeating: 0)
+        workspace = ConvolutionWorkspace(floatsPerWorker: largestWorkspace)
 
         // Deliveries in backward order: the first to a buffer writes, later ones add.
         var written = Set<UnsafeMutablePointer<Float>>()
@@ -101,6 +111,7 @@ public final class NetworkGradient {
         for buffer in allocations { buffer.deallocate() }
         columnGradient.deallocate()
         weightScratch.deallocate()
+        weightPartials.deallocate()
         deliveryScratch.deallocate()
         ownBuffers.deallocate()
     }
@@ -205,13 +216,12 @@ public final class NetworkGradient {
                 }
                 if wantsInput { deliverInput { run($0) } } else { run(nil) }
             case .stridedConvolution(let shape, let weightOffset, let biasOffset, _):
-                let columns = forward.columns(ofStep: index).map { UnsafePointer($0) } ?? UnsafePointer(input)
                 func run(_ target: UnsafeMutablePointer<Float>?) {
                     StridedConvolutionGradient.backward(
-                        shape, outputGradient: outputGradient, columns: columns, batch: batch,
+                        shape, outputGradient: outputGradient, input: input, batch: batch,
                         weight: theta + weightOffset, weightGradient: gradient + weightOffset,
-                        biasGradient: biasOffset.map { gradient + $0 }, columnGradient: columnGradient.baseAddress!,
-                        inputGradient: target, threads: threads)
+                        biasGradient: biasOffset.map { gradient + $0 }, inputGradient: target,
+                        partials: weightPartials.baseAddress!, workspace: workspace, threads: threads)
                 }
                 if wantsInput { deliverInput { run($0) } } else { run(nil) }
             case .batchNorm(let shape, let weightOffset, let biasOffset, _, _):
