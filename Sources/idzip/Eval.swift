@@ -110,6 +110,8 @@ struct Eval: ParsableCommand {
             architecture: weights.architecture, examples: dataset.count, batchSize: min(256, max(1, dataset.count)), threads: threadCount)
         budget.add(MemoryBudget.weights(of: weights.architecture))
         budget.add("data set", bytes: data.pair.byteCount)
+        // --predictions classifies the whole split at once.
+        if predictionsTarget != nil { budget.add(Predictor.inputsAndOutputs(architecture: weights.architecture, examples: dataset.count)) }
         try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let predictor = try failing {
             try Predictor(

@@ -56,7 +56,8 @@ struct Predict: ParsableCommand {
         }
         let exampleCount = decoded.reduce(0) { $0 + $1.examples.count }
         let batchSize = min(256, max(1, exampleCount))
-        let budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
+        var budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
+        budget.add(Predictor.inputsAndOutputs(architecture: model.architecture, examples: exampleCount))
         let theta = try failing(modelFile) {
             try ModelExpansion.weights(of: model, threads: threadCount, alongside: budget, task: "running \(modelFile)")
         }
