@@ -119,6 +119,11 @@ struct Eval: ParsableCommand {
                 threads: threads ?? ParallelLoop.defaultThreads, buffers: weights.buffers)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
+        // A logit that overflows float32 (or a NaN) makes the loss NaN: no accuracy to report.
+        guard evaluation.lossSum.isFinite else {
+            throw CommandFailure(
+                "\(terminalSafe(modelFile)): the network's outputs are not finite on the \(split.rawValue) set (a logit overflows float32 or is NaN); the model cannot be evaluated")
+        }
         if let predictionsTarget {
             let labels = try failing { try predictor.predictions(raw: dataset) }
             try failing {
