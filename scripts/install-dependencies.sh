@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what idzip needs beyond the Swift toolchain, only where it is missing:
-# Debian packages (zlib, OpenBLAS, libpng, MuJoCo, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin) and, in a
+# Debian packages (zlib, OpenBLAS, libpng, MuJoCo, pkg-config, gcc, Python, Fashion-MNIST, librsvg2-bin, GNU time) and, in a
 # virtual environment at .venv/, the Python packages the cross-checks use (numpy, safetensors, pytest; onnx and
 # onnxruntime check `idzip export --format onnx`; gymnasium and mujoco check the reinforcement-learning
 # environments against Gymnasium) and the repository's own Python package (python/,
@@ -22,6 +22,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # rsvg-convert renders sweep plots (SVG) to PNG in the tests (Tests/python/test_sweep_plot.py).
 command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv python3-pip)
+# GNU time measures the peak memory of idzip runs against their memory estimate (TrainingMemoryCommandTests).
+[ -x /usr/bin/time ] || need_apt+=(time)
 # Fashion-MNIST, a named data set (`--data fashion-mnist`) that the tests load for real.
 [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -126,3 +126,30 @@ struct EncodingChoice {
 }
 
 extension TrainingOverrides.Optimizer: ExpressibleByArgument {}
+
+/// ArgumentParser reads a token that starts with "-" as an option, so `--epochs -5` said
+/// "Missing value for '--epochs <epochs>'". A negative number right after a long option is
+/// attached to it (`--epochs=-5`, which ArgumentParser reads as the value), so the
+/// option's own check answers ("--epochs must be at least 0"; "the
+/// value '-1' is invalid for '--seed <seed>'" for an unsigned one). Nothing after `--`
+/// is changed; idzip has no positional argument that is a number.
+enum NegativeNumberArguments {
+    static func attached(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for argument in arguments {
+            if let option = result.last, option.hasPrefix("--"), option.count > 2, !option.contains("="),
+               !result.contains("--"), isNegativeNumber(argument)
+            {
+                result[result.count - 1] = option + "=" + argument
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
+    }
+
+    /// "-5", "-0.5", "-1e3" (and "-inf", "-nan": Double reads them; the option refuses them).
+    static func isNegativeNumber(_ text: String) -> Bool {
+        text.count > 1 && text.hasPrefix("-") && !text.hasPrefix("--") && Double(text) != nil
+    }
+}

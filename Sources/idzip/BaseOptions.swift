@@ -26,7 +26,7 @@ struct BaseOption: ParsableArguments {
             throw ValidationError("--base: \(path) is not fine-tuned from a base (its theta0 is generated from its seed)")
         }
         let architecture = model.architecture
-        let read = try failing(base) { try BaseFile.read(contentsOf: URL(fileURLWithPath: base), architecture: architecture) }
+        let read = try failing { try BaseFile.read(contentsOf: URL(fileURLWithPath: base), architecture: architecture) }
         try failing(base) { try model.attachBase(read.weights) }
     }
 }
@@ -113,7 +113,7 @@ struct FineTuningOptions: ParsableArguments {
     /// (then they must agree).
     func resolve(model given: ModelArgument?, fallback: ModelArgument) throws -> (model: ModelArgument, base: BaseWeights?, locator: String) {
         guard let base else { return (given ?? fallback, nil, "") }
-        let read = try failing(base) { try BaseFile.read(contentsOf: URL(fileURLWithPath: base), architecture: given?.architecture) }
+        let read = try failing { try BaseFile.read(contentsOf: URL(fileURLWithPath: base), architecture: given?.architecture) }
         let model: ModelArgument
         if let given {
             model = given

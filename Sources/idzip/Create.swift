@@ -79,7 +79,7 @@ struct Create: ParsableCommand {
         let stream = RandomStream(seed: projectionSeed, purpose: .sampleTheta)
         let values = (0..<d).map { Float(stream.normal(UInt64($0)) * thetaScale) }
         let baseWeights = try base.map { path in
-            try failing(path) { try BaseFile.read(contentsOf: URL(fileURLWithPath: path), architecture: model.architecture).weights }
+            try failing { try BaseFile.read(contentsOf: URL(fileURLWithPath: path), architecture: model.architecture).weights }
         }
         let modes = try versionThreeModes(stream: stream, d: d, theta0: baseWeights?.values)
         let sealer = ModelSealer(architecture: model.architecture, theta0Seed: baseWeights == nil ? seed : 0, preprocessing: ModelSealer.pixelPreprocessing)

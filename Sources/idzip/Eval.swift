@@ -110,6 +110,8 @@ struct Eval: ParsableCommand {
             architecture: weights.architecture, examples: dataset.count, batchSize: min(256, max(1, dataset.count)), threads: threadCount)
         budget.add(MemoryBudget.weights(of: weights.architecture))
         budget.add("data set", bytes: data.pair.byteCount)
+        // --predictions classifies the whole split at once.
+        if predictionsTarget != nil { budget.add(Predictor.inputsAndOutputs(architecture: weights.architecture, examples: dataset.count)) }
         try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let predictor = try failing {
             try Predictor(
@@ -117,6 +119,11 @@ struct Eval: ParsableCommand {
                 threads: threads ?? ParallelLoop.defaultThreads, buffers: weights.buffers)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
+        // A logit that overflows float32 (or a NaN) makes the loss NaN: no accuracy to report.
+        guard evaluation.lossSum.isFinite else {
+            throw CommandFailure(
+                "\(terminalSafe(modelFile)): the network's outputs are not finite on the \(split.rawValue) set (a logit overflows float32 or is NaN); the model cannot be evaluated")
+        }
         if let predictionsTarget {
             let labels = try failing { try predictor.predictions(raw: dataset) }
             try failing {

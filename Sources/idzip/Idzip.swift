@@ -16,7 +16,8 @@ struct Idzip: ParsableCommand {
         subcommands: [Train.self, Sweep.self, Compress.self, Eval.self, Predict.self, Expand.self, Export.self, Info.self, Create.self, Bench.self]
     )
 
-    /// As ArgumentParser's `main`, plus: temporaries removed on SIGINT/SIGTERM/SIGHUP;
+    /// As ArgumentParser's `main`, plus: a negative number after an option is its value
+    /// (`NegativeNumberArguments`); temporaries removed on SIGINT/SIGTERM/SIGHUP;
     /// every error a command's `run()` throws passes through `terminalSafeError`, so no text
     /// from a file reaches the terminal unescaped; standard output flushed and checked at
     /// the end (a full disk or closed pipe is exit 1).
@@ -24,7 +25,7 @@ struct Idzip: ParsableCommand {
         OutputCleanup.installSignalHandlers()
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(NegativeNumberArguments.attached(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(withError: error)
         }

@@ -56,7 +56,8 @@ struct Predict: ParsableCommand {
         }
         let exampleCount = decoded.reduce(0) { $0 + $1.examples.count }
         let batchSize = min(256, max(1, exampleCount))
-        let budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
+        var budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
+        budget.add(Predictor.inputsAndOutputs(architecture: model.architecture, examples: exampleCount))
         let theta = try failing(modelFile) {
             try ModelExpansion.weights(of: model, threads: threadCount, alongside: budget, task: "running \(modelFile)")
         }
@@ -66,6 +67,19 @@ struct Predict: ParsableCommand {
                 buffers: model.buffers)
         }
         let predictions = try failing { try predictor.classify(raw: decoded.flatMap(\.examples.raw)) }
+        // A logit that overflows float32 (or a NaN) has no probabilities: nothing is printed.
+        if let index = predictions.firstIndex(where: { !$0.probabilities.allSatisfy(\.isFinite) }) {
+            var offset = index
+            var name = "-"
+            for (input, examples) in decoded {
+                if offset < examples.count {
+                    name = terminalSafe(input) + (examples.count > 1 ? " (example \(offset))" : "")
+                    break
+                }
+                offset -= examples.count
+            }
+            throw CommandFailure("\(name): the network's outputs are not finite (a logit overflows float32 or is NaN); \(terminalSafe(modelFile)) cannot classify it")
+        }
         let labels = model.labels.count == predictor.classCount ? model.labels : []
         var records: [PredictionRecord] = []
         var next = 0

@@ -37,6 +37,30 @@ struct ArgumentTests {
         #expect(create.status == 64 && create.standardError.contains("create writes a .idz file"), "\(create.standardError)")
     }
 
+    /// A negative number given to an option is read as its value and refused by the
+    /// option's own check, not as a missing value followed by an unknown option.
+    @Test func negativeNumbersAreValuesOfTheirOptions() throws {
+        let directory = try TemporaryDirectory()
+        let cases: [([String], String)] = [
+            (["train", "--model", "toy", "--epochs", "-5", "-o", "t.idz"], "--epochs must be at least 0"),
+            (["train", "--model", "toy", "--learning-rate", "-0.1", "-o", "t.idz"], "learning rate must be positive, got -0.1"),
+            (["train", "--model", "toy", "--seed", "-1", "-o", "t.idz"], "'-1' is invalid for '--seed <seed>'"),
+            (["eval", "m.idz", "--threads", "-2"], "--threads must be between 1 and 256"),
+            (["predict", "m.idz", "x.pgm", "--top", "-3"], "--top must be at least 1"),
+            (["sweep", "--model", "toy", "--dims", "8", "--runs", "-1e3", "--out", "s"], "'-1e3' is invalid for '--runs <runs>'"),
+        ]
+        for (arguments, message) in cases {
+            let result = try run(arguments, in: directory)
+            #expect(result.status == 64, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+            #expect(!result.standardError.contains("Missing value"), "\(arguments): \(result.standardError)")
+        }
+        // A negative number after a flag (which takes no value) is still refused.
+        let flag = try run(["info", "--json", "-5"], in: directory)
+        #expect(flag.status == 64, "\(flag.standardError)")
+        #expect(directory.contents.isEmpty)
+    }
+
     @Test func identityProjectionWithoutDimensionIsDirectTraining() throws {
         let directory = try TemporaryDirectory()
         let direct = try run(["train", "--model", "toy", "--projection", "identity", "--epochs", "100", "-o", "t.idz"], in: directory)

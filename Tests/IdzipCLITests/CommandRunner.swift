@@ -23,15 +23,18 @@ struct CommandRunner {
         return URL(fileURLWithPath: "idzip")
     }()
 
-    /// - Parameter standardInput: a file the command reads as standard input (default: nothing).
+    /// - Parameters:
+    ///   - standardInput: a file the command reads as standard input (default: nothing).
+    ///   - executable: another program to run (default: idzip), such as a wrapper that runs idzip.
     static func run(
-        _ arguments: [String], in directory: URL, environment: [String: String] = [:], standardInput: URL? = nil
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:], standardInput: URL? = nil,
+        executable: URL? = nil
     ) throws -> Result {
         let process = Process()
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
-        process.executableURL = executable
+        process.executableURL = executable ?? Self.executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let output = Pipe()

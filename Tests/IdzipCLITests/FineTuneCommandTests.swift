@@ -16,6 +16,32 @@ struct FineTuneCommandTests {
         try CommandRunner.run(arguments, in: directory.url)
     }
 
+    @Test func aBaseThatIsNotARegularFileIsRefusedInOneLineWithoutBlocking() throws {
+        let directory = try TemporaryDirectory()
+        #expect(mkfifo(directory.file("fifo.safetensors").path, 0o600) == 0)
+        #expect(mkfifo(directory.file("fifo.idz").path, 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("zero.safetensors").path, withDestinationPath: "/dev/zero")
+        try FileManager.default.createDirectory(at: directory.file("folder.idz"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(at: directory.file("folder.safetensors"), withIntermediateDirectories: false)
+        let before = directory.contents
+        for (base, kind) in [
+            ("fifo.safetensors", "a FIFO"), ("fifo.idz", "a FIFO"), ("zero.safetensors", "a character device"),
+            ("folder.idz", "a directory"), ("folder.safetensors", "a directory"),
+        ] {
+            for command in [
+                ["train", "--base", base] + Self.small + ["--dim", "20", "--epochs", "1", "-o", "t.idz"],
+                ["train", "--base", base, "--model", "fc:784-32-10"] + Self.small + ["--dim", "20", "--epochs", "1", "-o", "t.idz"],
+            ] {
+                let result = try idzip(command, in: directory)
+                #expect(result.status == 1, "\(command): \(result.status) \(result.standardError)")
+                #expect(result.standardError.split(separator: "\n").count == 1, "\(command): \(result.standardError)")
+                #expect(result.standardError.contains("/\(base): it is \(kind), not a regular file"), "\(command): \(result.standardError)")
+                #expect(!result.standardError.contains("permission") && !result.standardError.contains("NSCocoaErrorDomain"))
+            }
+        }
+        #expect(directory.contents == before, "nothing written: \(directory.contents)")
+    }
+
     @Test func fineTuneFromABaseAndReadItBackEverywhere() throws {
         let directory = try TemporaryDirectory()
         // The base: fc:784-32-10 trained directly, as safetensors (its metadata names the architecture).

@@ -80,6 +80,29 @@ struct FiniteValueProbeTests {
         }
     }
 
+    /// Finite weights whose logits overflow float32: eval and predict refuse in one line
+    /// (exit 1) instead of printing p=-nan or loss nan with exit 0.
+    @Test func overflowingLogitsAreRefusedNotPrintedAsNaN() throws {
+        let directory = try TemporaryDirectory()
+        try MemoryBudgetCommandTests.writeData("data", in: directory)
+        try Data(Array("P5\n28 28\n255\n".utf8) + [UInt8](repeating: 200, count: 784)).write(to: directory.file("x.pgm"))
+        let create = try CommandRunner.run(
+            ["create", "--model", "fc:784-16-10", "--dim", "5", "--theta-scale", "1e25", "-o", "m.idz"], in: directory.url)
+        #expect(create.status == 0, "\(create.standardError)")
+        for (arguments, fragment) in [
+            (["eval", "m.idz", "--data", "data"], "m.idz: the network's outputs are not finite on the test set"),
+            (["eval", "m.idz", "--data", "data", "--json"], "m.idz: the network's outputs are not finite on the test set"),
+            (["predict", "m.idz", "x.pgm"], "x.pgm: the network's outputs are not finite"),
+            (["predict", "m.idz", "x.pgm", "x.pgm", "--json"], "x.pgm: the network's outputs are not finite"),
+        ] {
+            let result = try CommandRunner.run(arguments, in: directory.url)
+            #expect(result.status == 1, "\(arguments): \(result.status) \(result.standardOutput) \(result.standardError)")
+            #expect(result.standardOutput.isEmpty && result.standardError.split(separator: "\n").count == 1, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains(fragment), "\(arguments): \(result.standardError)")
+            #expect(!result.standardError.lowercased().contains("nan,") && !result.standardOutput.contains("nan"))
+        }
+    }
+
     @Test func nanInTrainingFeaturesIsBadDataNotDivergence() throws {
         let directory = try TemporaryDirectory()
         _ = try ProbeFiles.dataset(in: directory.url, trainFeature: { $0 == 9 ? .nan : 0.5 })

@@ -93,6 +93,17 @@ struct ArchitectureDescriptionTests {
         ("name inside a module with tensors", "{\"input_shape\": [4], \"layers\": [{\"type\": \"dense\", \"units\": 4, \"name\": \"fc\"}, {\"type\": \"dense\", \"units\": 2, \"name\": \"fc.out\"}]}", "has tensors and also contains"),
         ("too many parameters", "{\"input_shape\": [16777216], \"layers\": [{\"type\": \"dense\", \"units\": 16777216}]}", "parameters"),
         ("deep nesting", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\", \"name\": [[[[[[1]]]]]]}]}", "nests arrays and objects 9 deep"),
+        ("count written 10.0", "{\"input_shape\": [4], \"layers\": [{\"type\": \"dense\", \"units\": 10.0}]}", "units must be a whole number"),
+        ("count written 1e1", "{\"input_shape\": [1, 8, 8], \"layers\": [{\"type\": \"conv2d\", \"filters\": 1e1, \"kernel\": 3}]}", "filters must be a whole number"),
+        ("kernel written 3E0", "{\"input_shape\": [1, 8, 8], \"layers\": [{\"type\": \"conv2d\", \"filters\": 2, \"kernel\": 3E0}]}", "kernel must be a whole number"),
+        ("dimension written 28.0", "{\"input_shape\": [1, 28.0, 28], \"layers\": [{\"type\": \"relu\"}]}", "whole numbers"),
+        ("source written -1.0", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\", \"source\": -1.0}]}", "source must be a whole number"),
+        ("other written 0e0", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\"}, {\"type\": \"add\", \"other\": 0e0}]}", "other must be a whole number"),
+        ("two input shapes", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\"}], \"input_shape\": [8]}", "gives the key 'input_shape' twice"),
+        ("two layer lists", "{\"layers\": [{\"type\": \"relu\"}], \"input_shape\": [4], \"layers\": [{\"type\": \"tanh\"}]}", "gives the key 'layers' twice"),
+        ("a key twice in a layer", "{\"input_shape\": [4], \"layers\": [{\"type\": \"dense\", \"units\": 3, \"units\": 4}]}", "gives the key 'units' twice"),
+        ("type twice", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\", \"type\": \"tanh\"}]}", "gives the key 'type' twice"),
+        ("trailing bytes", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\"}]} {}", "is not valid JSON"),
         ("control characters in a key", "{\"input_shape\": [4], \"layers\": [{\"type\": \"relu\", \"a\\u001b[2J\": 1}]}", "unknown key 'a?[2J'"),
     ]
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs a network with fixed parameters theta on examples: logits, predictions and
 /// evaluation against labels. This is what `idzip eval` and deployments use.
 ///
@@ -45,8 +47,9 @@ public final class Predictor {
     }
 
     /// What running `architecture` on `examples` examples holds besides the weights: one
-    /// forward pass of `batchSize` examples per thread that gets a batch (see `init`).
-    /// Empty for an architecture that cannot run (`init` then throws).
+    /// forward pass of `batchSize` examples per thread that gets a batch (`passFloats`;
+    /// see `init`) and two copies of the batch-norm statistics. Empty for an architecture
+    /// that cannot run (`init` then throws).
     public static func memoryBudget(architecture: Architecture, examples: Int, batchSize: Int = 256, threads: Int) -> MemoryBudget {
         var budget = MemoryBudget()
         guard let plan = try? NetworkPlan(architecture) else { return budget }
@@ -54,9 +57,47 @@ public final class Predictor {
         let passes = min(max(1, threads), max(1, (examples + batch - 1) / batch))
         budget.add(
             "activations (\(passes) thread\(passes == 1 ? "" : "s") x \(batch) examples)",
-            floats: MemoryBudget.product([ForwardPass.floatsPerExample(plan), batch, passes]))
+            floats: MemoryBudget.sum(
+                MemoryBudget.product([passFloats(plan, batchCapacity: batch), passes]), 2 * (plan.bufferCount + allocationSlackFloats)))
         return budget
     }
+
+    /// What `classify(raw:)` of `examples` examples holds besides the weights and the
+    /// activations: the inputs gathered and preprocessed (2 copies of inputCount floats per
+    /// example), the logits (float32) and the probabilities (float64) of every class.
+    public static func inputsAndOutputs(architecture: Architecture, examples: Int) -> MemoryBudget {
+        var budget = MemoryBudget()
+        let inputs = architecture.inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
+        let classes = (try? architecture.outputCount()) ?? Int.max
+        budget.add("inputs, logits and probabilities of \(examples) example\(examples == 1 ? "" : "s")",
+            floats: MemoryBudget.sum(MemoryBudget.product([examples, inputs, 2]), MemoryBudget.product([examples, classes, 3])))
+        return budget
+    }
+
+    /// Floats one `ForwardPass` of `batchCapacity` examples allocates: per example its
+    /// input, every step's output that has its own buffer and each convolution's im2col
+    /// matrix (`ForwardPass.floatsPerExample`), once per batch norm its saved batch
+    /// statistics (2 C), and `allocationSlackFloats` per buffer; saturates at `Int.max`.
+    package static func passFloats(_ plan: NetworkPlan, batchCapacity: Int) -> Int {
+        var total = MemoryBudget.product([ForwardPass.floatsPerExample(plan), max(1, batchCapacity)])
+        var buffers = 1  // the input
+        for (index, step) in plan.steps.enumerated() {
+            if !plan.aliasesSource[index] { buffers += 1 }
+            switch step {
+            case .convolution: buffers += 1
+            case .stridedConvolution(let shape, _, _, _) where !shape.columnsAreInput: buffers += 1
+            case .batchNorm(let shape, _, _, _, _):
+                buffers += 1
+                total = MemoryBudget.sum(total, 2 * shape.channels)
+            default: break
+            }
+        }
+        return MemoryBudget.sum(total, MemoryBudget.product([buffers, allocationSlackFloats]))
+    }
+
+    /// What one buffer may take beyond its size, in floats: the allocator maps a large
+    /// block in whole pages, so up to a page more (and its header); one page, at least 4 kB.
+    package static let allocationSlackFloats = max(4096, Int(sysconf(Int32(_SC_PAGESIZE)))) / 4
 
     /// Values per example.
     public var inputCount: Int { plan.inputCount }

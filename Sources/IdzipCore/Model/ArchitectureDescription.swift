@@ -56,7 +56,19 @@ public enum ArchitectureDescription {
         }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            // One more level than the containers: the values inside the deepest one.
+            root = try JSONValue(bytes.withUnsafeBytes { raw in try StrictJSON.parse(raw, maxDepth: maxDepth + 1, noun: "the text") })
+        } catch let error as StrictJSON.Failure {
+            switch error {
+            case .duplicateKey(let key, let position):
+                throw .invalid("\(source) gives the key '\(printable(key))' twice in one object (byte \(position)); give each key once")
+            case .syntax(let position, let reason):
+                throw .invalid("\(source) is not valid JSON (byte \(position): \(reason))")
+            case .invalidUTF8:
+                throw .invalid("\(source) is not valid JSON (a string that is not UTF-8)")
+            case .tooDeep(_, let limit):
+                throw .invalid("\(source) nests arrays and objects more than \(limit - 1) deep")
+            }
         } catch {
             throw .invalid("\(source) is not valid JSON")
         }
@@ -311,9 +323,11 @@ extension ArchitectureError {
     }
 }
 
-/// A JSON value that keeps whole numbers apart from other numbers and true/false apart from
-/// both (JSONDecoder refuses a number as a Bool and a fraction as an Int).
-enum JSONValue: Decodable, Equatable {
+/// A JSON value as the description reader uses it: `StrictJSON`'s, with an object's
+/// members by key (`StrictJSON` has refused a key given twice). Whole numbers (`10`) stay
+/// apart from numbers written with a fraction or an exponent (`10.0`, `1e1`), which a
+/// count never accepts, and true/false apart from both.
+enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -322,37 +336,18 @@ enum JSONValue: Decodable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
-        if let container = try? decoder.container(keyedBy: AnyKey.self) {
+    init(_ value: StrictJSON.Value) {
+        switch value {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .integer(let number): self = .integer(number)
+        case .number(let number): self = .number(number)
+        case .string(let text): self = .string(text)
+        case .array(let values): self = .array(values.map(JSONValue.init))
+        case .object(let members):
             var fields: [String: JSONValue] = [:]
-            for key in container.allKeys { fields[key.stringValue] = try container.decode(JSONValue.self, forKey: key) }
+            for member in members { fields[member.key] = JSONValue(member.value) }
             self = .object(fields)
-            return
         }
-        if var container = try? decoder.unkeyedContainer() {
-            var values: [JSONValue] = []
-            while !container.isAtEnd { values.append(try container.decode(JSONValue.self)) }
-            self = .array(values)
-            return
-        }
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let flag = try? container.decode(Bool.self) {
-            self = .bool(flag)
-        } else if let number = try? container.decode(Int.self) {
-            self = .integer(number)
-        } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
-        } else {
-            self = .string(try container.decode(String.self))
-        }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }

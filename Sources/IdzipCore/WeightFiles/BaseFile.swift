@@ -6,7 +6,8 @@ import Foundation
 /// shapes), `.npy` through `NpyWeights` (one float32 vector, its `.npy.json` sidecar naming
 /// the architecture), or a `.idz` expanded and verified against its weights digest. The
 /// memory the weights need is checked first (`MemoryBudget`), and a NaN or infinity is
-/// refused.
+/// refused. The base must be a regular file (a FIFO, a device or a directory is refused
+/// before it is opened).
 public enum BaseFile {
     /// The architecture and weights of the base at `url`.
     /// - Parameters:
@@ -42,6 +43,10 @@ public enum BaseFile {
             }
             return chosen
         }
+        // Checked before anything opens it: opening a FIFO blocks, a device never ends.
+        if let kind = InputFileKind.nonRegular(path) {
+            throw fail("it is \(kind), not a regular file; give the base's .safetensors, .npy (with its .npy.json sidecar) or .idz file")
+        }
         let values: [Float]
         let chosen: Architecture
         switch url.pathExtension.lowercased() {
@@ -55,6 +60,9 @@ public enum BaseFile {
             let sidecarPath = WeightsDescription.sidecarPath(of: path)
             var recorded: WeightsDescription?
             if FileManager.default.fileExists(atPath: sidecarPath) {
+                if let kind = InputFileKind.nonRegular(sidecarPath) {
+                    throw fail("its sidecar \(sidecarPath) is \(kind), not a regular file")
+                }
                 do {
                     recorded = try WeightsDescription(sidecar: ModelInputs.read(path: sidecarPath))
                 } catch {

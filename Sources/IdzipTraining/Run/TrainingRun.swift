@@ -138,8 +138,12 @@ public final class TrainingRun {
             }
         }
         switch problem {
-        case .dataset(let data): try spec.checkMemory(testExamples: data.pair.test.count, dataBytes: data.pair.byteCount)
-        case .toy, .environment: try spec.checkMemory()
+        case .dataset(let data):
+            // The evaluator's batches: the larger of the test and validation sets.
+            try spec.checkMemory(
+                testExamples: max(data.pair.test.count, data.pair.validation?.count ?? 0), trainExamples: data.pair.train.count,
+                dataBytes: data.pair.byteCount)
+        case .toy, .environment: try spec.checkMemory(testExamples: 0)
         }
         if let labels = spec.labels {
             let classes = (try? spec.architecture.outputCount()) ?? 0
