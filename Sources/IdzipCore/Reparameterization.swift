@@ -60,6 +60,14 @@ package struct Reparameterization: Sendable {
     ) {
         precondition(thetaD.count == dimension, "theta_d must have d entries")
         precondition(theta.count == rows.count && rows.lowerBound >= 0 && rows.upperBound <= parameterCount, "rows outside theta")
+        // A projection that adds theta0 as it writes P theta_d does both in one pass (the
+        // same bits: the addition follows the rounding of each row to float32).
+        if rowPlan == nil, case .values(let values) = theta0, let adding = projection as? any BaseAddingProjection {
+            values.withUnsafeBufferPointer { theta0 in
+                adding.project(thetaD, rows: rows, adding: theta0.baseAddress! + rows.lowerBound, into: theta)
+            }
+            return
+        }
         projection.project(thetaD, rows: rows, into: theta)
         let pieces = WorkSplit(count: rows.count, grain: Self.pieceSize)
         switch theta0 {

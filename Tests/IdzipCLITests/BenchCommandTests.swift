@@ -51,6 +51,9 @@ struct BenchCommandTests {
         let direct = try #require(records.first { ($0["name"] as? String) == "train FC 784-200-200-10 direct" })
         #expect(direct["projection"] is NSNull)
         #expect((direct["examples_per_second"] as? Double ?? 0) > 0)
+        // Training figures carry the CPU seconds of an epoch; other groups do not.
+        #expect(groups["training"]?.allSatisfy { ($0["cpu_seconds"] as? Double ?? 0) > 0 } == true)
+        #expect(groups["projection"]?.allSatisfy { $0["cpu_seconds"] == nil } == true)
         let fastfood = try #require(records.first { ($0["name"] as? String) == "train FC 784-200-200-10 fastfood" })
         #expect(fastfood["projection"] as? String == "fastfood")
         #expect(fastfood["d"] as? Int == 750)

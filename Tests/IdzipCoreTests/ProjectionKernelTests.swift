@@ -39,7 +39,8 @@ struct ProjectionKernelTests {
     }
 
     /// y[k] = G[k] * x[Pi[k]] at every level, for lengths with and without a scalar tail.
-    @Test(arguments: [1, 7, 8, 15, 16, 17, 1000, 1024, 4096 + 5])
+    /// Lengths past 2^19 take the gather instructions, shorter ones one load per entry.
+    @Test(arguments: [1, 7, 8, 15, 16, 17, 1000, 1024, 4096 + 5, (1 << 19) - 3, (1 << 19) + 9])
     func fastfoodGatherSameBitsOnEveryLevel(length: Int) {
         let x = ProjectionReference.vector(count: length, seed: 500)
         let gaussian = ProjectionReference.vector(count: length, seed: 501)
@@ -49,9 +50,32 @@ struct ProjectionKernelTests {
             let y = FastfoodKernels.gather(x, permutation: permutation, gaussian: gaussian, level: level)
             #expect(ProjectionReference.bits(y) == ProjectionReference.bits(expected), "level \(level)")
         }
-        let z = FastfoodKernels.scatter(expected, permutation: permutation, gaussian: gaussian)
         var expectedZ = [Float](repeating: 0, count: length)
         for k in 0..<length { expectedZ[Int(permutation[k])] = expected[k] * gaussian[k] }
-        #expect(ProjectionReference.bits(z) == ProjectionReference.bits(expectedZ))
+        for level in KernelLevel.supported {
+            let z = FastfoodKernels.scatter(expected, permutation: permutation, gaussian: gaussian, level: level)
+            #expect(ProjectionReference.bits(z) == ProjectionReference.bits(expectedZ), "level \(level)")
+        }
+    }
+
+    /// B (v zero-padded) flips sign bits only, at every level: source entries, the padding
+    /// (+0 or -0 by its sign), NaN payloads and infinities, for sources shorter than, as long
+    /// as and (in place) equal to the destination, with and without vector tails.
+    @Test(arguments: [(1, 1), (5, 8), (7, 16), (16, 16), (17, 33), (750, 1024), (1000, 1000), (0, 64), (93, 100)])
+    func fastfoodSignFlipSameBitsOnEveryLevel(sizes: (source: Int, count: Int)) {
+        let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, -.leastNonzeroMagnitude, 3.5]
+        let source = ProjectionReference.vector(count: sizes.source, seed: 510).enumerated().map { index, value in
+            index % 11 == 3 ? specials[index % specials.count] : value
+        }
+        let stream = RandomStream(seed: 511, purpose: .fastfoodSigns)
+        let signWords = (0..<((sizes.count + 31) / 32)).map { stream.word(UInt64($0)) }
+        let expected: [UInt32] = (0..<sizes.count).map { k in
+            let bits = k < source.count ? source[k].bitPattern : 0
+            return bits ^ (((signWords[k / 32] >> UInt32(k % 32)) & 1) << 31)
+        }
+        for level in KernelLevel.supported {
+            let flipped = SignFlip.padded(source, signWords: signWords, count: sizes.count, level: level)
+            #expect(flipped.map(\.bitPattern) == expected, "level \(level), \(sizes)")
+        }
     }
 }

@@ -76,6 +76,33 @@ struct ReparameterizationTests {
         }
     }
 
+    /// Fastfood adds theta0 in the pass that scales each block's rows (`BaseAddingProjection`):
+    /// the bits of `project` followed by the addition, with cached and regenerated tables,
+    /// 1-3 threads (blocks grouped per piece) and row ranges that cut blocks.
+    @Test(arguments: [false, true])
+    func fastfoodAddsTheta0InItsLastPass(cachesTables: Bool) {
+        for (D, d) in [(Self.parameterCount, Self.d), (20_000, 40), (5000, 700)] {
+            let stream = RandomStream(seed: 5, purpose: .sampleTheta)
+            let theta0 = (0..<D).map { Float(stream.uniformDouble(UInt64($0)) - 0.5) }
+            let thetaD = (0..<d).map { Float(stream.uniformDouble(UInt64(1 << 40 + $0)) - 0.5) }
+            for threads in [1, 2, 3] {
+                let projection = FastfoodProjection(rowCount: D, columnCount: d, seed: 6, threads: threads, cachesTables: cachesTables)
+                let expected = zip(projection.project(thetaD), theta0).map { ($0 + $1).bitPattern }
+                let reparameterization = Reparameterization(theta0: .values(theta0), projection: projection)
+                #expect(reparameterization.theta(thetaD, threads: threads).map(\.bitPattern) == expected, "D \(D), \(threads) threads")
+                for range in [0..<1, 3..<70, 1000..<min(D, 1999), (D - 777)..<D] {
+                    var part = [Float](repeating: .nan, count: range.count)
+                    thetaD.withUnsafeBufferPointer { v in
+                        part.withUnsafeMutableBufferPointer {
+                            reparameterization.write(thetaD: v, rows: range, into: $0, threads: threads)
+                        }
+                    }
+                    #expect(part.map(\.bitPattern) == Array(expected[range]), "D \(D), \(range), \(threads) threads")
+                }
+            }
+        }
+    }
+
     /// The sample models expand to their listed digests with 1, 2 and 3 threads.
     @Test(arguments: try SampleModelTests.listedDigests().map(\.file))
     func expansionDigestDoesNotDependOnThreads(file: String) throws {

@@ -122,6 +122,33 @@ struct SparseRowsProjectionTests {
         }
     }
 
+    /// theta0 + P v written in one pass (each piece adds theta0 to the rows it wrote, as
+    /// `Reparameterization` asks for) has the bits of `project` followed by the addition,
+    /// for both loops, 1-3 threads and row ranges across pieces and the row bits' wrap.
+    @Test(arguments: [false, true])
+    func addingTheta0InThePiecesIsTheTwoPassSum(loopsOverNonzeros: Bool) {
+        let D = 140_000, d = 50
+        let v = MaterializedProjectionTests.vector(count: d, seed: 3)
+        let theta0 = MaterializedProjectionTests.vector(count: D, seed: 4).map { $0 * 0.05 }
+        for threads in [1, 2, 3] {
+            let rows = SparseRowsProjection(
+                wrapping: SparseProjection(rowCount: D, columnCount: d, seed: 2, threads: threads), threads: threads,
+                loopsOverNonzeros: loopsOverNonzeros)!
+            let expected = zip(rows.project(v), theta0).map { ($0 + $1).bitPattern }
+            let reparameterization = Reparameterization(theta0: .values(theta0), projection: rows)
+            #expect(reparameterization.theta(v, threads: threads).map(\.bitPattern) == expected, "\(threads) threads")
+            for range in [0..<1, 4000..<7000, 60_000..<75_000, 131_000..<140_000] {
+                var part = [Float](repeating: .nan, count: range.count)
+                v.withUnsafeBufferPointer { v in
+                    part.withUnsafeMutableBufferPointer {
+                        reparameterization.write(thetaD: v, rows: range, into: $0, threads: threads)
+                    }
+                }
+                #expect(part.map(\.bitPattern) == Array(expected[range]), "\(range), \(threads) threads")
+            }
+        }
+    }
+
     /// Over the exact cache's limit the exact projection (which regenerates) is used.
     @Test func uncachedSparseStaysExact() {
         let exact = SparseProjection(rowCount: 500, columnCount: 7, seed: 1, threads: 1, cacheLimitBytes: 0)

@@ -103,9 +103,24 @@ void idz_fastfood_gather(
 void idz_fastfood_gather_at_level(
     int level, float *y, const float *x, const uint32_t *permutation, const float *gaussian, size_t count);
 
+/// The Fastfood sign diagonal B: destination[k] = s_k * (k < sourceCount ? source[k] : 0)
+/// for k < count, s_k = -1 when bit k mod 32 of signWords[k / 32] is set, done by flipping
+/// the float's sign bit (exact; the zero padding becomes +0 or -0). source may equal
+/// destination; sourceCount <= count.
+void idz_fastfood_sign_flip(
+    const uint32_t *signWords, const float *source, size_t sourceCount, float *destination, size_t count);
+
+/// idz_fastfood_sign_flip with the kernels of `level` (lowered to a supported one).
+void idz_fastfood_sign_flip_at_level(
+    int level, const uint32_t *signWords, const float *source, size_t sourceCount, float *destination, size_t count);
+
 /// z[permutation[k]] = y[k] * gaussian[k] for k < count.
 void idz_fastfood_scatter(
     float *z, const float *y, const uint32_t *permutation, const float *gaussian, size_t count);
+
+/// idz_fastfood_scatter with the kernels of `level` (lowered to a supported one).
+void idz_fastfood_scatter_at_level(
+    int level, float *z, const float *y, const uint32_t *permutation, const float *gaussian, size_t count);
 
 // MARK: Dense (dense/)
 // Float32 products with a materialised row-major matrix (training's dense projection

@@ -35,12 +35,12 @@ package enum FastfoodKernels {
         return y
     }
 
-    /// The scatter on arrays (for tests).
-    package static func scatter(_ y: [Float], permutation: [UInt32], gaussian: [Float]) -> [Float] {
+    /// The scatter on arrays with the kernels of `level` (for tests).
+    package static func scatter(_ y: [Float], permutation: [UInt32], gaussian: [Float], level: KernelLevel) -> [Float] {
         precondition(y.count == permutation.count && y.count == gaussian.count, "scatter: wrong sizes")
         var z = [Float](repeating: 0, count: y.count)
         z.withUnsafeMutableBufferPointer { z in
-            idz_fastfood_scatter(z.baseAddress, y, permutation, gaussian, y.count)
+            idz_fastfood_scatter_at_level(level.rawValue, z.baseAddress, y, permutation, gaussian, y.count)
         }
         return z
     }

@@ -8,7 +8,7 @@
 /// (about 8 D bytes; for training, where P is applied at every step). Without, each call
 /// regenerates the blocks it needs, so memory stays O(L) per thread (for expanding a large
 /// model once). Both give the same bits.
-package struct FastfoodProjection: Projection {
+package struct FastfoodProjection: BaseAddingProjection {
     public var kind: ProjectionKind { .fastfood }
     public let rowCount: Int
     public let columnCount: Int
@@ -59,6 +59,22 @@ package struct FastfoodProjection: Projection {
     // MARK: Projection
 
     public func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
+        project(v, rows: rows, base: nil, into: output)
+    }
+
+    /// `project`, adding base[i] to each output row in the same pass (`BaseAddingProjection`).
+    package func project(
+        _ v: UnsafeBufferPointer<Float>, rows: Range<Int>, adding base: UnsafePointer<Float>,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) {
+        project(v, rows: rows, base: base, into: output)
+    }
+
+    /// Rows `rows` of P v, plus base[i] when a base is given.
+    private func project(
+        _ v: UnsafeBufferPointer<Float>, rows: Range<Int>, base: UnsafePointer<Float>?,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(v.count == columnCount && output.count == rows.count, "Fastfood project: wrong sizes")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "Fastfood project: rows out of range")
         guard !rows.isEmpty, let outputBase = output.baseAddress else { return }
@@ -66,20 +82,32 @@ package struct FastfoodProjection: Projection {
         let firstBlock = rows.lowerBound / length
         let lastBlock = (rows.upperBound - 1) / length
         let pool = makePool()
+        let blocks = lastBlock - firstBlock + 1
+        let group = Self.groupLength(blocks: blocks, threads: threads)
         withCachedTables { cached in
-            ParallelLoop.forEach(pieces: lastBlock - firstBlock + 1, threads: threads) { piece in
-                let block = firstBlock + piece
-                let blockStart = block * length
-                let first = max(rows.lowerBound, blockStart) - blockStart
-                let last = min(rows.upperBound, blockStart + length) - blockStart
+            ParallelLoop.forEach(pieces: (blocks + group - 1) / group, threads: threads) { piece in
                 pool.withScratch { scratch in
-                    let blockTables = self.blockTables(block, cached: cached, scratch: scratch)
-                    Self.forwardBlock(
-                        v, tables: blockTables, scratch: scratch,
-                        rows: first..<last, into: outputBase + (blockStart + first - rows.lowerBound))
+                    for block in (firstBlock + piece * group)..<(firstBlock + min(blocks, (piece + 1) * group)) {
+                        let blockStart = block * length
+                        let first = max(rows.lowerBound, blockStart) - blockStart
+                        let last = min(rows.upperBound, blockStart + length) - blockStart
+                        let blockTables = self.blockTables(block, cached: cached, scratch: scratch)
+                        let offset = blockStart + first - rows.lowerBound
+                        Self.forwardBlock(
+                            v, tables: blockTables, scratch: scratch,
+                            rows: first..<last, adding: base.map { $0 + offset }, into: outputBase + offset)
+                    }
                 }
             }
         }
+    }
+
+    /// Consecutive blocks per parallel piece: 8 pieces a thread balance the load, and a
+    /// piece number and a scratch are then taken once per group rather than once per
+    /// (small) block. Rows and block contributions are independent, so the bits do not
+    /// depend on it.
+    static func groupLength(blocks: Int, threads: Int) -> Int {
+        max(1, blocks / (8 * max(1, threads)))
     }
 
     public func projectTranspose(_ g: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
@@ -100,13 +128,16 @@ package struct FastfoodProjection: Projection {
             var waveStart = 0
             while waveStart < blockCount {
                 let waveCount = min(waveSize, blockCount - waveStart)
-                ParallelLoop.forEach(pieces: waveCount, threads: threads) { slot in
+                let group = Self.groupLength(blocks: waveCount, threads: threads)
+                ParallelLoop.forEach(pieces: (waveCount + group - 1) / group, threads: threads) { piece in
                     pool.withScratch { scratch in
-                        let block = waveStart + slot
-                        Self.transposeBlock(
-                            g, block: block, tables: self.blockTables(block, cached: cached, scratch: scratch),
-                            scratch: scratch,
-                            into: UnsafeMutableBufferPointer(rebasing: contributions.buffer[(slot * d)..<((slot + 1) * d)]))
+                        for slot in (piece * group)..<min(waveCount, (piece + 1) * group) {
+                            let block = waveStart + slot
+                            Self.transposeBlock(
+                                g, block: block, tables: self.blockTables(block, cached: cached, scratch: scratch),
+                                scratch: scratch,
+                                into: UnsafeMutableBufferPointer(rebasing: contributions.buffer[(slot * d)..<((slot + 1) * d)]))
+                        }
                     }
                 }
                 Self.accumulate(contributions.buffer, count: waveCount, into: sums.buffer, threads: threads)
@@ -218,10 +249,11 @@ package struct FastfoodProjection: Projection {
             scale: scale)
     }
 
-    /// Rows `rows` (relative to the block) of s H G Pi H B v, written to `output`.
+    /// Rows `rows` (relative to the block) of s H G Pi H B v, written to `output`; with a
+    /// base, each row's float32 value plus base[k - rows.lowerBound] (one more rounding).
     static func forwardBlock(
         _ v: UnsafeBufferPointer<Float>, tables: BlockTables, scratch: Scratch,
-        rows: Range<Int>, into output: UnsafeMutablePointer<Float>
+        rows: Range<Int>, adding base: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>
     ) {
         let x = scratch.first.buffer.baseAddress!
         let y = scratch.second.buffer.baseAddress!
@@ -232,14 +264,23 @@ package struct FastfoodProjection: Projection {
         let permutation = tables.permutation
         let gaussian = tables.gaussian
         // x = B (v padded with zeros): the padding becomes +0 or -0.
-        x.update(from: input, count: d)
-        (x + d).update(repeating: 0, count: length - d)
-        SignFlip.apply(signs, from: x, to: x, count: length)
+        SignFlip.apply(signs, from: input, count: d, paddedTo: x, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: x, count: length), scratch: scratch.transformScratch.buffer)
         FastfoodKernels.gather(y, x, permutation: permutation, gaussian: gaussian, count: length)
         WalshHadamard.transform(UnsafeMutableBufferPointer(start: y, count: length), scratch: scratch.transformScratch.buffer)
         let scale = tables.scale
-        for k in rows { output[k - rows.lowerBound] = y[k] * scale }
+        let source = y + rows.lowerBound
+        let count = rows.count
+        // Pointer loops without overflow checks, so that they are vectorised.
+        if let base {
+            // Two roundings, as `project` and then the addition (Swift never fuses them).
+            for i in 0..<count {
+                let projected = source[i] * scale
+                output[i] = projected + base[i]
+            }
+        } else {
+            for i in 0..<count { output[i] = source[i] * scale }
+        }
     }
 
     /// Block `block`'s contribution B H Pi^T G H (s g_b) to P^T g: d floats into `output`.

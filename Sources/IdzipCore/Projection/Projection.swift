@@ -53,6 +53,19 @@ extension Projection {
     public var rowAlignment: Int { 1 }
 }
 
+/// A projection that adds a base vector (theta0) to P v as it writes each row, in the same
+/// pass, instead of a second pass over D floats after `project` (Reparameterization uses
+/// it). The bits are those of `project` followed by the addition: every row is
+/// Float((P v)_i) + base_i, rounded once more.
+package protocol BaseAddingProjection: Projection {
+    /// output[i] = (P v)_(rows.lowerBound + i) + base[i] for every row in `rows`, where
+    /// (P v)_i is exactly what `project` writes (float32), then one float32 addition.
+    /// `v`: d floats; `base` and `output`: rows.count floats each (they may not overlap).
+    func project(
+        _ v: UnsafeBufferPointer<Float>, rows: Range<Int>, adding base: UnsafePointer<Float>,
+        into output: UnsafeMutableBufferPointer<Float>)
+}
+
 /// A projection that can write rows of P as float32 entries, for a materialised copy
 /// (IdzipTraining's `MaterializedProjection`; products with such a copy are not the
 /// spec's bits). Each entry is exactly defined by the projection's kind (dense:

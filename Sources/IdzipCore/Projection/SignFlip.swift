@@ -1,35 +1,37 @@
+import CIdzipKernels
+
 /// Multiplication by a diagonal of random signs, done as sign-bit flips (exactly x * +-1
-/// for every non-NaN x, zeros included).
+/// for every non-NaN x, zeros included), by the kernels of CIdzipKernels (AVX-512 masks,
+/// AVX2 lane masks or one word at a time; the same bits on every level).
 ///
 /// Signs are the bits of 32-bit stream words (bit k mod 32 of word k / 32; set means -1).
-/// Eight signs at a time come from one byte through a table of 256 lane masks.
-enum SignFlip {
-    /// For each byte value, lane i holds 0x8000_0000 if bit i is set.
-    static let byteMasks: [SIMD8<UInt32>] = (0..<256).map { byte in
-        var mask = SIMD8<UInt32>()
-        for lane in 0..<8 where (byte >> lane) & 1 == 1 { mask[lane] = 0x8000_0000 }
-        return mask
-    }
-
+package enum SignFlip {
     /// destination[k] = source[k] * B[k] for k in 0 ..< count. `source` may equal
     /// `destination`.
     static func apply(
         _ signWords: UnsafePointer<UInt32>, from source: UnsafePointer<Float>,
         to destination: UnsafeMutablePointer<Float>, count: Int
     ) {
-        byteMasks.withUnsafeBufferPointer { masks in
-            var k = 0
-            while k + 8 <= count {
-                let byte = Int(truncatingIfNeeded: signWords[k >> 5] >> UInt32(k & 31)) & 0xFF
-                let bits = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD8<UInt32>.self)
-                UnsafeMutableRawPointer(destination + k).storeBytes(of: bits ^ masks[byte], as: SIMD8<UInt32>.self)
-                k += 8
-            }
-            while k < count {
-                let bit = (signWords[k >> 5] >> UInt32(k & 31)) & 1
-                destination[k] = Float(bitPattern: source[k].bitPattern ^ (bit << 31))
-                k += 1
-            }
+        idz_fastfood_sign_flip(signWords, source, count, destination, count)
+    }
+
+    /// destination[k] = B[k] * (source[k] for k < sourceCount, else 0) for k in
+    /// 0 ..< count: B (v zero-padded) in one pass, the padding +0 or -0 by its sign.
+    static func apply(
+        _ signWords: UnsafePointer<UInt32>, from source: UnsafePointer<Float>, count sourceCount: Int,
+        paddedTo destination: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        precondition(sourceCount <= count, "sign flip: more source entries than destination")
+        idz_fastfood_sign_flip(signWords, source, sourceCount, destination, count)
+    }
+
+    /// `apply(_:from:count:paddedTo:count:)` with the kernels of `level` (for tests).
+    package static func padded(_ source: [Float], signWords: [UInt32], count: Int, level: KernelLevel) -> [Float] {
+        precondition(source.count <= count && signWords.count * 32 >= count, "sign flip: wrong sizes")
+        var destination = [Float](repeating: .nan, count: count)
+        destination.withUnsafeMutableBufferPointer { destination in
+            idz_fastfood_sign_flip_at_level(level.rawValue, signWords, source, source.count, destination.baseAddress, count)
         }
+        return destination
     }
 }

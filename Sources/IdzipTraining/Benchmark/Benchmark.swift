@@ -30,6 +30,10 @@ public struct BenchmarkRecord: Sendable, Encodable {
     public var examplesPerSecond: Double?
     public var steps: Int?
     public var batchSize: Int?
+    /// Training: median CPU seconds (user + system, all the process's threads, getrusage) of
+    /// one timed epoch; other processes' load inflates it far less than wall-clock time, so
+    /// ratios between training figures stay comparable on a busy machine.
+    public var cpuSeconds: Double?
     /// Expand: float32 output bytes per second / 1e9.
     public var outputGBPerSecond: Double?
     public var outputBytes: Int?
@@ -56,7 +60,7 @@ public struct BenchmarkRecord: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, group, projection, D, d, threads, machine_threads, repetitions, seconds, build_seconds
-        case examples_per_second, steps, batch_size, output_gb_per_second, output_bytes, peak_rss_bytes
+        case examples_per_second, steps, batch_size, cpu_seconds, output_gb_per_second, output_bytes, peak_rss_bytes
         case rss_before_bytes, skipped, note, rate, unit, bound_seconds, bound_by, bound_model, bound_fraction
     }
 
@@ -75,6 +79,7 @@ public struct BenchmarkRecord: Sendable, Encodable {
         try c.encodeIfPresent(examplesPerSecond, forKey: .examples_per_second)
         try c.encodeIfPresent(steps, forKey: .steps)
         try c.encodeIfPresent(batchSize, forKey: .batch_size)
+        try c.encodeIfPresent(cpuSeconds, forKey: .cpu_seconds)
         try c.encodeIfPresent(outputGBPerSecond, forKey: .output_gb_per_second)
         try c.encodeIfPresent(outputBytes, forKey: .output_bytes)
         try c.encodeIfPresent(peakRSSBytes, forKey: .peak_rss_bytes)
@@ -366,12 +371,19 @@ public enum Benchmark {
                 ? try randomImages(count: item.steps * batch, shape: [3, 32, 32])
                 : try randomImages(count: item.steps * batch, shape: [1, 28, 28])
             var rates: [Double] = []
+            var cpuSeconds: [Double] = []
             for repetition in 0...max(1, options.repetitions) {
                 let trainer = try Trainer(architecture: item.architecture, theta0Seed: 1, space: space, configuration: configuration)
+                let cpuStart = processCPUSeconds()
                 let reports = try trainer.train(on: pair)
-                if repetition > 0, let report = reports.last { rates.append(report.examplesPerSecond) }  // 0 is the warm-up
+                let cpu = processCPUSeconds() - cpuStart
+                if repetition > 0, let report = reports.last {  // 0 is the warm-up
+                    rates.append(report.examplesPerSecond)
+                    cpuSeconds.append(cpu)
+                }
             }
             result.examplesPerSecond = medianOf(rates)
+            result.cpuSeconds = medianOf(cpuSeconds)
             result.seconds = Double(item.steps * batch) / max(result.examplesPerSecond ?? 1, 1e-9)
             result.steps = item.steps
             result.batchSize = batch
@@ -433,6 +445,14 @@ public enum Benchmark {
             result.setBound(RooflineBound.expansion(D: D, ceilings: ceilings))
             emit(result)
         }
+    }
+
+    /// CPU seconds (user + system, all threads) this process has used so far (getrusage).
+    public static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     /// Peak resident set size of this process so far (getrusage; Linux reports kilobytes).

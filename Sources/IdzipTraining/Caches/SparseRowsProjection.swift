@@ -21,7 +21,7 @@ import IdzipCore
 /// for any thread count, but they are not the spec's bits (the exact projection sums in
 /// Double in another order): expansion never uses this cache. Sources: Li, Hastie, Church
 /// 2006 (the projection); Li et al. 2018, Sec. 2 (training in the subspace).
-public final class SparseRowsProjection: Projection, @unchecked Sendable {
+public final class SparseRowsProjection: BaseAddingProjection, @unchecked Sendable {
     public var kind: ProjectionKind { .sparse }
     public var rowAlignment: Int { 1 }
     public let rowCount: Int
@@ -115,6 +115,22 @@ public final class SparseRowsProjection: Projection, @unchecked Sendable {
     /// Rows `rows` of P v (`v`: d floats; `output`: rows.count floats): each row's +-w_j
     /// summed in float32 in ascending column order, w_j = Float(Double(v_j) * scale_j).
     public func project(_ v: UnsafeBufferPointer<Float>, rows: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
+        project(v, rows: rows, base: nil, into: output)
+    }
+
+    /// `project`, then base[i] added to each row by the piece that wrote it, while the
+    /// piece is in cache (`BaseAddingProjection`: the same bits as the two passes).
+    package func project(
+        _ v: UnsafeBufferPointer<Float>, rows: Range<Int>, adding base: UnsafePointer<Float>,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) {
+        project(v, rows: rows, base: base, into: output)
+    }
+
+    private func project(
+        _ v: UnsafeBufferPointer<Float>, rows: Range<Int>, base: UnsafePointer<Float>?,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(v.count == columnCount && output.count == rows.count, "Sparse rows project: wrong sizes")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "Sparse rows project: rows out of range")
         guard !rows.isEmpty else { return }
@@ -136,6 +152,10 @@ public final class SparseRowsProjection: Projection, @unchecked Sendable {
                 idz_sparse_project_flat(offsets.baseAddress!, codes.baseAddress!, rowBits.baseAddress!, w.baseAddress!, start, count, out)
             } else {
                 idz_sparse_project_rows(offsets.baseAddress!, codes.baseAddress!, w.baseAddress!, start, count, out)
+            }
+            if let base {
+                let pieceBase = base + (start - rows.lowerBound)
+                for i in 0..<count { out[i] += pieceBase[i] }
             }
         }
     }
