@@ -27,7 +27,7 @@ EXPERIMENTS = [
     ("fc-local", "MNIST, FC 784-200-200-10, local baseline", (525, 575), "525-575"),
     ("lenet-global", "MNIST, LeNet, global baseline 1.0", 290, "290 (275 in S5)"),
     ("lenet-local", "MNIST, LeNet, local baseline", 275, "275"),
-    ("mnist-bn-global", "MNIST, MNIST-BN (batch-normalised CNN, not in the paper), global baseline 1.0", None, "- (not in the paper)"),
+    ("mnist-bn-global", "MNIST, MNIST-BN (batch-normalised CNN), global baseline 1.0", None, "not in the paper"),
     ("fc-pixels", "MNIST shuffled pixels, FC, global baseline", 750, "750"),
     ("lenet-pixels", "MNIST shuffled pixels, LeNet, global baseline", 1400, "1,400 (650 in S5)"),
     ("lenet-pixels-lr0.1", "MNIST shuffled pixels, LeNet, global baseline, default learning rate 0.1", 1400, "1,400 (650 in S5)"),
