@@ -148,8 +148,13 @@ enum NegativeNumberArguments {
         return result
     }
 
-    /// "-5", "-0.5", "-1e3" (and "-inf", "-nan": Double reads them; the option refuses them).
+    /// "-5", "-0.5", "-1e3" (and "-inf", "-nan": Double reads them; the option refuses them),
+    /// and a comma-separated list of numbers that starts with a negative one ("-1,2", as
+    /// `--mean` and `--std` take).
     static func isNegativeNumber(_ text: String) -> Bool {
-        text.count > 1 && text.hasPrefix("-") && !text.hasPrefix("--") && Double(text) != nil
+        text.count > 1 && text.hasPrefix("-") && !text.hasPrefix("--")
+            && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy {
+                Double($0.trimmingCharacters(in: .whitespaces)) != nil
+            }
     }
 }

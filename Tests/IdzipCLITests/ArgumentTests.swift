@@ -48,6 +48,8 @@ struct ArgumentTests {
             (["eval", "m.idz", "--threads", "-2"], "--threads must be between 1 and 256"),
             (["predict", "m.idz", "x.pgm", "--top", "-3"], "--top must be at least 1"),
             (["sweep", "--model", "toy", "--dims", "8", "--runs", "-1e3", "--out", "s"], "'-1e3' is invalid for '--runs <runs>'"),
+            (["train", "--model", "toy", "--std", "-1,2", "-o", "t.idz"], "--std must be positive"),
+            (["train", "--model", "toy", "--mean", "-0.5,0.5", "--std", "1", "-o", "t.idz"], "--mean has 2 values but --std 1"),
         ]
         for (arguments, message) in cases {
             let result = try run(arguments, in: directory)
