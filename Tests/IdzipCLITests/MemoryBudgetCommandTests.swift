@@ -137,8 +137,9 @@ struct MemoryBudgetCommandTests {
             let result = try idzip(["eval", "m.idz", "--data", "data", "--threads", threads], in: directory)
             #expect(result.status == 64 && result.standardError.contains("--threads"), "\(threads): \(result.standardError)")
         }
-        // 256 threads on 10 examples: one batch, one set of buffers (the budget counts one).
-        let result = try idzip(["eval", "m.idz", "--data", "data", "--threads", "256"], in: directory, environment: ["IDZIP_MEMORY_LIMIT": "1M"])
+        // 256 threads on 10 examples: one batch, one set of buffers (the budget counts one:
+        // with the program's own 32 MB, 256 sets of buffers would not fit in 40 MB).
+        let result = try idzip(["eval", "m.idz", "--data", "data", "--threads", "256"], in: directory, environment: ["IDZIP_MEMORY_LIMIT": "40M"])
         #expect(result.status == 0, "\(result.standardError)")
     }
 

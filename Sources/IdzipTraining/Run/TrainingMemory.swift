@@ -12,15 +12,19 @@ extension TrainingRunSpec {
     /// im2col matrices and batch-norm statistics, a gradient buffer per output, the
     /// scratch of the backward pass); and the forward passes of the evaluation (the
     /// trainer's, or the sealed model's, whichever is larger: they never coexist).
+    /// The program's own memory (`MemoryBudget.processBaselineBytes`) comes first.
     /// `TrainingMemoryCommandTests` checks it against the peak resident memory of real runs.
     /// - Parameters:
     ///   - testExamples: examples evaluated; nil before the data is known: then every
     ///     thread is counted with a full evaluation batch.
     ///   - trainExamples: training examples (a batch holds at most this many; the sealed
     ///     model is evaluated on them); nil before the data is known.
-    ///   - dataBytes: the data set's bytes in memory (`DatasetPair.byteCount`), if loaded.
+    ///   - dataBytes: the data set's bytes in memory: what loading it holds
+    ///     (`DataFootprint.bytes`, from the file headers, before it is read), or
+    ///     `DatasetPair.byteCount` once loaded.
     public func memoryBudget(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0) -> MemoryBudget {
         var budget = MemoryBudget()
+        budget.addProcessBaseline()
         guard let count = try? architecture.parameterCount() else {
             budget.add("weights", bytes: Int.max)
             return budget
@@ -170,7 +174,7 @@ package enum TrainingBuffers {
         let batches = examples / batch + (examples % batch == 0 ? 0 : 1)
         let passes = min(max(1, threads), max(1, batches))
         return MemoryBudget.sum(
-            MemoryBudget.product([Predictor.passFloats(plan, batchCapacity: batch), passes]),
+            MemoryBudget.product([Predictor.passFloats(plan, batchCapacity: batch, keepsOutputs: false), passes]),
             MemoryBudget.product([2, MemoryBudget.sum(plan.bufferCount, Predictor.allocationSlackFloats)]))
     }
 }
