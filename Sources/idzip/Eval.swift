@@ -99,10 +99,12 @@ struct Eval: ParsableCommand {
         let threadCount = threads ?? ParallelLoop.defaultThreads
         let batchSize = min(Self.batchSize, max(1, examples))
         var budget = Predictor.memoryBudget(architecture: weights.architecture, examples: examples, batchSize: batchSize, threads: threadCount)
-        budget.add(MemoryBudget.weights(of: weights.architecture))
-        budget.add("data set (as its files declare it)", bytes: footprint.bytes)
         // --predictions classifies the whole split at once.
         if predictionsTarget != nil { budget.add(Predictor.inputsAndOutputs(architecture: weights.architecture, examples: examples)) }
+        let later = budget.totalBytes  // allocated once the data is read
+        budget.add(MemoryBudget.weights(of: weights.architecture))
+        budget.add("data set", bytes: footprint.heldBytes)
+        budget.add("data files while they are read", bytes: footprint.bytes - footprint.heldBytes, freedBefore: later)
         budget.addProcessBaseline()
         try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let data = try loadData(selection, digest: weights.datasetDigest, recorded: weights.dataset)
@@ -162,13 +164,13 @@ struct Eval: ParsableCommand {
     }
 
     /// Loads `selection`; a recorded SHA-256 that the data does not match is reported. The
-    /// recorded digest is of the variant trained on (`--train-fraction`, held-out
-    /// validation, shuffled labels): the same data set given without the variant is said
-    /// to be that data set, with the part evaluated.
+    /// recorded digest is of the variant trained on: the same data set given without a
+    /// `--train-fraction` variant is said to be that data set, with the part evaluated.
     func loadData(_ selection: DataSelection, digest: String?, recorded: String?) throws -> SelectedData {
         let data = try failing { try SelectedData(selection) }
         let trained = recorded.map { DataSelection(recorded: $0) }
-        if let digest, let trained, selection.variant.isIdentity, !trained.variant.isIdentity, !trained.variant.shufflePixels,
+        // (Only for a fraction of the training set: its copy is small beside the data.)
+        if let digest, let trained, selection.variant.isIdentity, trained.variant.trainingFraction < 1, !trained.variant.shufflePixels,
            trained.name == selection.name, let variant = try? data.pair.applying(trained.variant),
            digest.lowercased() == hexString(variant.digest) {
             note("\(terminalSafe(selection.name)) is the data set \(modelFile) was trained on (\(terminalSafe(recorded ?? ""))); evaluating its whole "

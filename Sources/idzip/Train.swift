@@ -144,7 +144,7 @@ struct Train: ParsableCommand {
         try failing {
             try spec.checkMemory(
                 testExamples: footprint.map { max($0.testExamples, $0.validationExamples) }, trainExamples: footprint?.trainExamples,
-                dataBytes: footprint?.bytes ?? 0)
+                dataBytes: footprint?.heldBytes ?? 0, readingBytes: footprint?.bytes ?? 0)
         }
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }

@@ -56,6 +56,14 @@ public struct MemoryBudget: Sendable, Equatable {
         add("the program itself (code, libraries, stacks)", bytes: Self.processBaselineBytes)
     }
 
+    /// Adds what is held only for a while before `later` bytes of the budget are allocated
+    /// and freed before them (a data set's files while they are read, before the buffers
+    /// of the run): the peak is the larger of the two, so only the part of `bytes` above
+    /// `later` counts.
+    public mutating func add(_ what: String, bytes: Int, freedBefore later: Int) {
+        add(what, bytes: max(0, bytes - max(0, later)))
+    }
+
     /// A budget holding the weights of `architecture` once.
     public static func weights(of architecture: Architecture, copies: Int = 1) -> MemoryBudget {
         var budget = MemoryBudget()

@@ -16,6 +16,9 @@ public struct DataFootprint: Sendable, Equatable {
     /// twice their size on disk, as their loaders budget them), and for a variant the
     /// copy of the training set it makes beside them.
     public var bytes: Int
+    /// Bytes held once the data is read: the sets the command keeps (after the variant),
+    /// features as stored in memory (bytes, or float32) and labels as Int32.
+    public var heldBytes: Int
 
     /// The examples of `split`: "test", "train" or "validation".
     public func examples(of split: String) -> Int {
@@ -46,6 +49,7 @@ extension DataSelection {
             directory = name
         }
         var train = 0, test = 0, trainBytes = 0, bytes = 0
+        var exampleBytes = 0  // one example's features in memory
         if let paths = DatasetCatalog.idxFiles(in: directory) {
             let opened = [
                 try IDXReader.openImages(path: paths[0]), try IDXReader.openLabels(path: paths[1]),
@@ -53,19 +57,23 @@ extension DataSelection {
             ]
             train = opened[0].dimensions[0]
             test = opened[2].dimensions[0]
+            exampleBytes = opened[0].dimensions.dropFirst().reduce(1) { MemoryBudget.product([$0, $1]) }
             // Images as bytes; labels as read (1 byte) and as Int32 (4), as `loadIDX` budgets them.
             trainBytes = MemoryBudget.sum(opened[0].byteCount, MemoryBudget.product([5, opened[1].byteCount]))
             bytes = MemoryBudget.sum(trainBytes, MemoryBudget.sum(opened[2].byteCount, MemoryBudget.product([5, opened[3].byteCount])))
         } else if let npy = Self.npyPaths(directory) {
-            let shapes = try npy.map { (path: String) throws(DataError) in try NPYReader.declaredShape(path: path).shape }
-            train = shapes[0].first ?? 0
-            test = shapes[2].first ?? 0
+            let declared = try npy.map { (path: String) throws(DataError) in try NPYReader.declaredShape(path: path) }
+            train = declared[0].shape.first ?? 0
+            test = declared[2].shape.first ?? 0
+            // uint8 features stay bytes; others become float32.
+            exampleBytes = MemoryBudget.product([declared[0].elementType == .uint8 ? 1 : 4] + declared[0].shape.dropFirst())
             trainBytes = MemoryBudget.product([2, DatasetCatalog.fileBytes([npy[0], npy[1]])])
             bytes = MemoryBudget.product([2, DatasetCatalog.fileBytes(npy)])
         } else if let cifar = Self.cifarPaths(directory) {
             let record = 1 + CIFARReader.imageShape.reduce(1, *)
             trainBytes = MemoryBudget.product([2, DatasetCatalog.fileBytes(cifar.train)])
             train = DatasetCatalog.fileBytes(cifar.train) / record
+            exampleBytes = record - 1
             test = DatasetCatalog.fileBytes([cifar.test]) / record
             bytes = MemoryBudget.sum(trainBytes, MemoryBudget.product([2, DatasetCatalog.fileBytes([cifar.test])]))
         } else {
@@ -82,7 +90,10 @@ extension DataSelection {
                 train -= validation
             }
         }
-        return DataFootprint(trainExamples: max(0, train), testExamples: test, validationExamples: max(0, validation), bytes: bytes)
+        train = max(0, train)
+        validation = max(0, validation)
+        let held = MemoryBudget.product([MemoryBudget.sum(exampleBytes, 4), train + validation + test])
+        return DataFootprint(trainExamples: train, testExamples: test, validationExamples: validation, bytes: bytes, heldBytes: held)
     }
 
     private static func npyPaths(_ directory: String) -> [String]? {

@@ -19,10 +19,12 @@ extension TrainingRunSpec {
     ///     thread is counted with a full evaluation batch.
     ///   - trainExamples: training examples (a batch holds at most this many; the sealed
     ///     model is evaluated on them); nil before the data is known.
-    ///   - dataBytes: the data set's bytes in memory: what loading it holds
-    ///     (`DataFootprint.bytes`, from the file headers, before it is read), or
-    ///     `DatasetPair.byteCount` once loaded.
-    public func memoryBudget(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0) -> MemoryBudget {
+    ///   - dataBytes: the data set's bytes in memory (`DataFootprint.heldBytes` before it
+    ///     is read, `DatasetPair.byteCount` once loaded).
+    ///   - readingBytes: what reading the data holds (`DataFootprint.bytes`: the whole
+    ///     files, a variant's copy), before the run's buffers are allocated: the part
+    ///     above everything else counts.
+    public func memoryBudget(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0, readingBytes: Int = 0) -> MemoryBudget {
         var budget = MemoryBudget()
         budget.addProcessBaseline()
         guard let count = try? architecture.parameterCount() else {
@@ -99,14 +101,22 @@ extension TrainingRunSpec {
             budget.add("example order", bytes: MemoryBudget.product([trainExamples, 12]))
         }
         if dataBytes > 0 { budget.add("data set", bytes: dataBytes) }
+        if readingBytes > 0 {
+            budget.add("data files while they are read", bytes: readingBytes, freedBefore: budget.totalBytes - MemoryBudget.processBaselineBytes)
+        }
         return budget
     }
 
-    /// Throws unless `memoryBudget(testExamples:trainExamples:dataBytes:)` fits the memory limit.
+    /// Throws unless `memoryBudget(testExamples:trainExamples:dataBytes:readingBytes:)` fits the memory limit.
     /// - Throws: `TrainingError.memory` with the one-line `MemoryBudgetError`.
-    public func checkMemory(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0) throws(TrainingError) {
+    /// - Parameter also: more that the run holds (a DQN replay buffer).
+    public func checkMemory(
+        testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0, readingBytes: Int = 0, also: MemoryBudget = MemoryBudget()
+    ) throws(TrainingError) {
+        var budget = memoryBudget(testExamples: testExamples, trainExamples: trainExamples, dataBytes: dataBytes, readingBytes: readingBytes)
+        budget.add(also)
         do {
-            try memoryBudget(testExamples: testExamples, trainExamples: trainExamples, dataBytes: dataBytes).check(
+            try budget.check(
                 "training \(model)" + (dimension.map { " in d = \($0)" } ?? ""),
                 hint: "a smaller model, d, --batch-size or --threads needs less")
         } catch {
