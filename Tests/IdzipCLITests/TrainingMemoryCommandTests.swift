@@ -135,6 +135,9 @@ struct TrainingMemoryCommandTests {
         for model in [
             ["--model", "tiny.json"], ["--model", "deep.json"], ["--model", "deep.json", "--dim", "100"], ["--model", "bn.json"],
             ["--model", "mnist-bn:1x8x8:10"], ["--model", "mnist-bn:1x8x8:10", "--dim", "200", "--projection", "sparse"],
+            // SAID's tensor scales with a direct tensor, and a learned codebook.
+            ["--model", "mnist-bn:1x8x8:10", "--dim", "100", "--tensor-scales", "--tensor-mode", "bias=direct"],
+            ["--model", "deep.json", "--dim", "100", "--encoding", "codebook"],
         ] {
             let arguments = ["train"] + model + Self.common + ["-o", "m.idz"]
             let estimate = try Self.declared(arguments, in: directory)
