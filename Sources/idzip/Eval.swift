@@ -91,7 +91,23 @@ struct Eval: ParsableCommand {
         if let environment = try environment(recorded: weights.environment) {
             return try evaluatePolicy(weights, environment: environment)
         }
-        let data = try loadData(recorded: weights.dataset, digest: weights.datasetDigest)
+        let selection = dataSelection(recorded: weights.dataset)
+        // Every further allocation of the evaluation, checked before the data is read: the
+        // data as its file headers declare it, the examples of the split from them.
+        let footprint = try failing { try selection.footprint() }
+        let examples = footprint.examples(of: split.rawValue)
+        let threadCount = threads ?? ParallelLoop.defaultThreads
+        let batchSize = min(Self.batchSize, max(1, examples))
+        var budget = Predictor.memoryBudget(architecture: weights.architecture, examples: examples, batchSize: batchSize, threads: threadCount)
+        // --predictions classifies the whole split at once.
+        if predictionsTarget != nil { budget.add(Predictor.inputsAndOutputs(architecture: weights.architecture, examples: examples)) }
+        let later = budget.totalBytes  // allocated once the data is read
+        budget.add(MemoryBudget.weights(of: weights.architecture))
+        budget.add("data set", bytes: footprint.heldBytes)
+        budget.add("data files while they are read", bytes: footprint.bytes - footprint.heldBytes, freedBefore: later)
+        budget.addProcessBaseline()
+        try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
+        let data = try loadData(selection, digest: weights.datasetDigest, recorded: weights.dataset)
         let dataset: Dataset
         switch split {
         case .test: dataset = data.pair.test
@@ -104,19 +120,10 @@ struct Eval: ParsableCommand {
         }
         // Weights that record no preprocessing: bytes / 255 and float features as they are, as in training.
         let preprocessing = weights.preprocessing ?? Preprocessing(inputScale: dataset.trainingInputScale)
-        // Every further allocation of the evaluation, checked before it is made.
-        let threadCount = threads ?? ParallelLoop.defaultThreads
-        var budget = Predictor.memoryBudget(
-            architecture: weights.architecture, examples: dataset.count, batchSize: min(256, max(1, dataset.count)), threads: threadCount)
-        budget.add(MemoryBudget.weights(of: weights.architecture))
-        budget.add("data set", bytes: data.pair.byteCount)
-        // --predictions classifies the whole split at once.
-        if predictionsTarget != nil { budget.add(Predictor.inputsAndOutputs(architecture: weights.architecture, examples: dataset.count)) }
-        try failing { try budget.check("evaluating \(modelFile)", hint: Self.memoryHint) }
         let predictor = try failing {
             try Predictor(
                 architecture: weights.architecture, theta: weights.theta, preprocessing: preprocessing,
-                threads: threads ?? ParallelLoop.defaultThreads, buffers: weights.buffers)
+                batchSize: min(Self.batchSize, max(1, dataset.count)), threads: threadCount, buffers: weights.buffers)
         }
         let evaluation = try failing { try predictor.evaluate(raw: dataset) }
         // A logit that overflows float32 (or a NaN) makes the loss NaN: no accuracy to report.
@@ -138,10 +145,12 @@ struct Eval: ParsableCommand {
     }
 
     static let memoryHint = "evaluate a smaller model, or fewer --threads"
+    /// Examples run together on one thread (fewer for a smaller split).
+    static let batchSize = 256
 
     /// The data: --data as given, else the data set the model records (said on standard
-    /// error), else MNIST (said too). A recorded SHA-256 that the data does not match is reported.
-    func loadData(recorded: String?, digest: String?) throws -> SelectedData {
+    /// error), else MNIST (said too).
+    func dataSelection(recorded: String?) -> DataSelection {
         var selection = dataOptions.selection
         if dataOptions.data == nil {
             if let recorded {
@@ -151,8 +160,22 @@ struct Eval: ParsableCommand {
                 note("\(modelFile) records no data set: evaluating on \(selection.summary) (--data chooses another)")
             }
         }
+        return selection
+    }
+
+    /// Loads `selection`; a recorded SHA-256 that the data does not match is reported. The
+    /// recorded digest is of the variant trained on: the same data set given without a
+    /// `--train-fraction` variant is said to be that data set, with the part evaluated.
+    func loadData(_ selection: DataSelection, digest: String?, recorded: String?) throws -> SelectedData {
         let data = try failing { try SelectedData(selection) }
-        if let digest, digest.lowercased() != hexString(data.pair.digest) {
+        let trained = recorded.map { DataSelection(recorded: $0) }
+        // (Only for a fraction of the training set: its copy is small beside the data.)
+        if let digest, let trained, selection.variant.isIdentity, trained.variant.trainingFraction < 1, !trained.variant.shufflePixels,
+           trained.name == selection.name, let variant = try? data.pair.applying(trained.variant),
+           digest.lowercased() == hexString(variant.digest) {
+            note("\(terminalSafe(selection.name)) is the data set \(modelFile) was trained on (\(terminalSafe(recorded ?? ""))); evaluating its whole "
+                + (split == .train ? "training set, beyond the part trained on" : "\(split.rawValue) set"))
+        } else if let digest, digest.lowercased() != hexString(data.pair.digest) {
             note("warning: \(selection.summary) has sha256 \(hexString(data.pair.digest)), but \(modelFile) records sha256 "
                 + "\(terminalSafe(digest)) for the data it was trained on (\(terminalSafe(recorded ?? "unnamed"))): not the same data")
         }

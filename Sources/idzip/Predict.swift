@@ -58,6 +58,7 @@ struct Predict: ParsableCommand {
         let batchSize = min(256, max(1, exampleCount))
         var budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
         budget.add(Predictor.inputsAndOutputs(architecture: model.architecture, examples: exampleCount))
+        budget.addProcessBaseline()
         let theta = try failing(modelFile) {
             try ModelExpansion.weights(of: model, threads: threadCount, alongside: budget, task: "running \(modelFile)")
         }

@@ -100,10 +100,15 @@ struct Train: ParsableCommand {
     }
 
     /// The data with the chosen preprocessing; a missing or damaged data set is one line, exit 1.
-    func loadData() throws -> SelectedData {
+    /// The data set, its variant and the preprocessing chosen.
+    var dataSelection: DataSelection {
         var selection = dataOptions.selection
         selection.preprocessing = preprocessingOptions.choice
-        return try failing { try SelectedData(selection) }
+        return selection
+    }
+
+    func loadData() throws -> SelectedData {
+        try failing { try SelectedData(dataSelection) }
     }
 
     func run() throws {
@@ -133,7 +138,14 @@ struct Train: ParsableCommand {
         if modelOptions.encoding.encoding == .codebook, dimension != nil {
             spec.quantization = quantizerOptions.settings(levels: modelOptions.encoding.levels)
         }
-        try failing { try spec.checkMemory() }  // before the data set is read
+        // Before the data set is read: its example counts and bytes from the file headers
+        // (a data set that cannot be opened is reported by the loader below).
+        let footprint = model.isToy ? nil : try? dataSelection.footprint()
+        try failing {
+            try spec.checkMemory(
+                testExamples: footprint.map { max($0.testExamples, $0.validationExamples) }, trainExamples: footprint?.trainExamples,
+                dataBytes: footprint?.heldBytes ?? 0, readingBytes: footprint?.bytes ?? 0)
+        }
         let problem: TrainingProblem = model.isToy ? .toy(ToyObjective(model.architecture) ?? ToyObjective()) : .dataset(try loadData())
         let run = try failing { try TrainingRun(spec: spec, problem: problem) }
         let progress = TrainingProgress(totalEpochs: spec.configuration.epochs, json: json)

@@ -70,6 +70,24 @@ struct RecordedFactsTests {
         #expect(explicit.standardError.contains("warning: mnist has sha256"), "\(explicit.standardError)")
     }
 
+    /// A model trained on a fraction of MNIST records the digest of that variant: `eval
+    /// --data mnist` is the same data set, said so with the part evaluated, not "not the
+    /// same data"; another variant (shuffled labels) is still reported as other data.
+    @Test func theDataSetOfAFractionIsTheSameDataSet() throws {
+        let directory = try TemporaryDirectory()
+        let train = try CommandRunner.run(Self.small + ["--data", "mnist", "--dim", "50", "-o", "m.idz"], in: directory.url)
+        #expect(train.status == 0, "\(train.standardError)")
+        for (split, part) in [("test", "its whole test set"), ("train", "its whole training set, beyond the part trained on")] {
+            let eval = try CommandRunner.run(["eval", "m.idz", "--data", "mnist", "--split", split], in: directory.url)
+            #expect(eval.status == 0, "\(eval.standardError)")
+            #expect(!eval.standardError.contains("warning"), "\(eval.standardError)")
+            #expect(eval.standardError.contains("mnist is the data set m.idz was trained on (mnist (0.05 of training set, seed 0)); evaluating \(part)"),
+                "\(eval.standardError)")
+        }
+        let other = try CommandRunner.run(["eval", "m.idz", "--data", "mnist", "--shuffle-labels"], in: directory.url)
+        #expect(other.status == 0 && other.standardError.contains("not the same data"), "\(other.standardError)")
+    }
+
     /// Expanded weights carry the architecture, the preprocessing and the data set, so eval
     /// needs no --model for safetensors or .npy (with its sidecar).
     @Test func expandedWeightsEvaluateWithoutModel() throws {

@@ -9,6 +9,15 @@
 /// `NetworkPlan.others`). A step that `aliasesSource` works in its source's buffer; the
 /// plan allows that only where no other step reads the source.
 ///
+/// An inference pass (`keepsOutputs: false`, what `ParallelEvaluator` runs for `idzip
+/// eval`, `predict` and training's evaluations) keeps only what is still to be read: a
+/// step's output buffer is handed to a later step once the output's last reader (skip
+/// connections included) has run (`BufferLayout`), and the `.convolution` steps share
+/// one im2col matrix, so its memory is the widest set of live outputs, not their sum.
+/// Every kernel writes all of its output, so the logits are the same bits either way;
+/// only the logits (and, while their readers have not run, intermediate outputs) can be
+/// read after such a run.
+///
 /// Buffers handed out stay valid while the `ForwardPass` lives. Not thread-safe.
 package final class ForwardPass {
     /// What training changes in a forward pass: batch statistics and running averages in
@@ -54,29 +63,101 @@ package final class ForwardPass {
     /// Largest number of floats one buffer may hold.
     package static let maxBufferCount = 1 << 31
 
-    /// What a step allocates per example: an output buffer (unless it aliases its source)
-    /// and an im2col matrix for a `.convolution` step.
-    private static func allocation(_ plan: NetworkPlan, step index: Int) -> (output: Int?, columns: Int?) {
-        let output = plan.aliasesSource[index] ? nil : plan.outputCounts[index]
-        switch plan.steps[index] {
-        case .convolution(let shape, _):
-            return (output, MemoryBudget.product([shape.patchSize, shape.output.planeSize]))
-        default:
-            return (output, nil)
+    /// Which buffer holds each value of a pass, and the buffers' sizes per example.
+    package struct BufferLayout: Sendable, Equatable {
+        /// The buffer of value v at index v + 1: index 0 is the network input, index
+        /// i + 1 the output of step i.
+        package var bufferOfValue: [Int]
+        /// Floats per example of each buffer (the largest value it holds).
+        package var bufferFloats: [Int]
+        /// Floats per example of the im2col matrices: one per `.convolution` step when
+        /// outputs are kept, else one shared matrix of the largest (empty without such steps).
+        package var columnFloats: [Int]
+
+        /// Floats per example of all buffers and im2col matrices.
+        package var floatsPerExample: Int {
+            (bufferFloats + columnFloats).reduce(0) { MemoryBudget.sum($0, $1) }
         }
+        /// Buffers allocated (for the allocator's slack per buffer).
+        package var allocationCount: Int { bufferFloats.count + columnFloats.count }
     }
 
-    /// Floats one example takes in a pass's buffers: its input, every step's output and
-    /// each `.convolution` step's im2col matrix (what `init` allocates per example; the
-    /// per-thread `workspaceFloats` come on top).
-    package static func floatsPerExample(_ plan: NetworkPlan) -> Int {
-        var total = plan.inputCount
-        for index in plan.steps.indices {
-            let (output, columns) = allocation(plan, step: index)
-            total = MemoryBudget.sum(total, output ?? 0)
-            total = MemoryBudget.sum(total, columns ?? 0)
+    /// The buffers of a pass over `plan`. With `keepsOutputs` (training: the backward pass
+    /// reads every output) each output that does not alias its source has its own buffer.
+    /// Without, buffers are reused: values that share storage (a step that aliases its
+    /// source) form one stored value, which lives from the step that writes it to its
+    /// last reader (the logits: to the end); a step's output takes a free buffer, the
+    /// smallest that holds it, else the largest free one (grown), else a new one. The
+    /// step's own operands are still live while it runs, so no step writes a buffer it
+    /// reads.
+    package static func bufferLayout(_ plan: NetworkPlan, keepsOutputs: Bool) -> BufferLayout {
+        let steps = plan.steps.count
+        var columns: [Int] = []
+        for step in plan.steps {
+            if case .convolution(let shape, _) = step { columns.append(MemoryBudget.product([shape.patchSize, shape.output.planeSize])) }
         }
-        return total
+        if !keepsOutputs, let largest = columns.max() { columns = [largest] }
+        // The stored value of each value (index v + 1), in order of writing.
+        var stored = [Int](repeating: 0, count: steps + 1)
+        var storedCount = 1
+        for index in 0..<steps {
+            if plan.aliasesSource[index] {
+                stored[index + 1] = stored[plan.sources[index] + 1]
+            } else {
+                stored[index + 1] = storedCount
+                storedCount += 1
+            }
+        }
+        if keepsOutputs {
+            var floats = [plan.inputCount]
+            for index in 0..<steps where !plan.aliasesSource[index] { floats.append(plan.outputCounts[index]) }
+            return BufferLayout(bufferOfValue: stored, bufferFloats: floats, columnFloats: columns)
+        }
+        // The last step that reads (or writes in place) each stored value.
+        var lastUse = [Int](repeating: -1, count: storedCount)
+        for index in 0..<steps {
+            for operand in [plan.sources[index], plan.others[index]].compactMap({ $0 }) {
+                lastUse[stored[operand + 1]] = max(lastUse[stored[operand + 1]], index)
+            }
+            lastUse[stored[index + 1]] = max(lastUse[stored[index + 1]], index)
+        }
+        if steps > 0 { lastUse[stored[steps]] = steps }
+        var bufferOfStored = [Int](repeating: -1, count: storedCount)
+        var floats = [plan.inputCount]
+        bufferOfStored[0] = 0
+        var live: [Int] = [0]  // stored values that hold a buffer
+        var free: [Int] = []
+        for index in 0..<steps where !plan.aliasesSource[index] {
+            // Buffers whose value's last reader ran before this step are free.
+            live.removeAll { value in
+                guard lastUse[value] < index else { return false }
+                free.append(bufferOfStored[value])
+                return true
+            }
+            let need = plan.outputCounts[index]
+            let buffer: Int
+            if let fitting = free.filter({ floats[$0] >= need }).min(by: { floats[$0] < floats[$1] }) {
+                buffer = fitting
+            } else if let largest = free.max(by: { floats[$0] < floats[$1] }) {
+                buffer = largest
+                floats[buffer] = need
+            } else {
+                buffer = floats.count
+                floats.append(need)
+            }
+            free.removeAll { $0 == buffer }
+            let value = stored[index + 1]
+            bufferOfStored[value] = buffer
+            live.append(value)
+        }
+        return BufferLayout(bufferOfValue: stored.map { bufferOfStored[$0] }, bufferFloats: floats, columnFloats: columns)
+    }
+
+    /// Floats one example takes in a pass's buffers (`bufferLayout`): its input, the
+    /// steps' outputs and the im2col matrices (what `init` allocates per example; the
+    /// per-thread `workspaceFloats` come on top).
+    package static func floatsPerExample(_ plan: NetworkPlan, keepsOutputs: Bool = true) -> Int {
+        bufferLayout(plan, keepsOutputs: keepsOutputs).floatsPerExample
     }
 
     /// Floats of one thread's im2col scratch (`ConvolutionWorkspace`): the largest chunk
@@ -89,10 +170,19 @@ package final class ForwardPass {
         }
     }
 
-    package init(plan: NetworkPlan, batchCapacity: Int) throws(InferenceError) {
+    /// Whether every step's output is kept until the next run (training), or buffers are
+    /// reused once their value's last reader ran (inference; see `bufferLayout`).
+    package let keepsOutputs: Bool
+
+    /// - Parameters:
+    ///   - keepsOutputs: false for a pass that only runs inference (`ParallelEvaluator`):
+    ///     less memory, and only the logits stay readable after `run`.
+    /// - Throws: `InferenceError.unsupported` for a batch whose buffers would be too large.
+    package init(plan: NetworkPlan, batchCapacity: Int, keepsOutputs: Bool = true) throws(InferenceError) {
         guard batchCapacity >= 1 else { throw .unsupported("a batch needs at least one example") }
         self.plan = plan
         self.batchCapacity = batchCapacity
+        self.keepsOutputs = keepsOutputs
         let workspaceFloats = Self.workspaceFloats(plan, batchCapacity: batchCapacity)
         guard workspaceFloats <= Self.maxBufferCount else {
             throw .unsupported("a batch of \(batchCapacity) needs a buffer of more than \(Self.maxBufferCount) numbers; use a smaller batch")
@@ -107,27 +197,29 @@ package final class ForwardPass {
             buffer.initialize(repeating: 0)
             return buffer
         }
+        let layout = Self.bufferLayout(plan, keepsOutputs: keepsOutputs)
         do {
-            let inputBuffer = try allocate(plan.inputCount, examples: batchCapacity)
-            allocations.append(inputBuffer)
-            input = inputBuffer
+            var buffers: [UnsafeMutablePointer<Float>] = []
+            for floats in layout.bufferFloats {
+                let buffer = try allocate(floats, examples: batchCapacity)
+                allocations.append(buffer)
+                buffers.append(buffer.baseAddress!)
+            }
+            var columnBuffers: [UnsafeMutablePointer<Float>] = []
+            for floats in layout.columnFloats {
+                let buffer = try allocate(floats, examples: batchCapacity)
+                allocations.append(buffer)
+                columnBuffers.append(buffer.baseAddress!)
+            }
+            input = UnsafeMutableBufferPointer(start: buffers[layout.bufferOfValue[0]], count: max(1, plan.inputCount * batchCapacity))
+            var convolutions = 0
             for index in plan.steps.indices {
-                let (outputCount, columnCount) = Self.allocation(plan, step: index)
                 var columns: UnsafeMutablePointer<Float>? = nil
-                if let columnCount {
-                    let buffer = try allocate(columnCount, examples: batchCapacity)
-                    allocations.append(buffer)
-                    columns = buffer.baseAddress!
+                if case .convolution = plan.steps[index] {
+                    columns = columnBuffers[keepsOutputs ? convolutions : 0]
+                    convolutions += 1
                 }
-                let output: UnsafeMutablePointer<Float>
-                if let outputCount {
-                    let buffer = try allocate(outputCount, examples: batchCapacity)
-                    allocations.append(buffer)
-                    output = buffer.baseAddress!
-                } else {
-                    let source = plan.sources[index]
-                    output = source < 0 ? inputBuffer.baseAddress! : stepOutputs[source]
-                }
+                let output = buffers[layout.bufferOfValue[index + 1]]
                 var saved: UnsafeMutablePointer<Float>? = nil
                 if case .batchNorm(let shape, _, _, _, _) = plan.steps[index] {
                     let buffer = try allocate(2 * shape.channels, examples: 1)

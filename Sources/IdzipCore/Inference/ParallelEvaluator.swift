@@ -1,6 +1,7 @@
 import Foundation
 
-/// Evaluates a network on many examples with one forward pass per thread, each taking
+/// Evaluates a network on many examples with one inference forward pass per thread
+/// (`ForwardPass` with `keepsOutputs: false`: buffers reused along the graph), each taking
 /// whole batches; batch results are added in batch order, so the result does not depend
 /// on the thread count.
 package final class ParallelEvaluator {
@@ -26,7 +27,7 @@ package final class ParallelEvaluator {
         self.threads = max(1, threads)
         // One pass now (it checks the buffer sizes); the others when a run has work for them,
         // so threads that would get no batch never get buffers.
-        passes = [try ForwardPass(plan: plan, batchCapacity: self.batchSize)]
+        passes = [try ForwardPass(plan: plan, batchCapacity: self.batchSize, keepsOutputs: false)]
     }
 
     /// Forward passes built so far: at most min(threads, batches of the largest run).
@@ -40,7 +41,7 @@ package final class ParallelEvaluator {
     private func preparePasses(_ count: Int) -> Int {
         lock.lock()
         defer { lock.unlock() }
-        while passes.count < count, let pass = try? ForwardPass(plan: plan, batchCapacity: batchSize) { passes.append(pass) }
+        while passes.count < count, let pass = try? ForwardPass(plan: plan, batchCapacity: batchSize, keepsOutputs: false) { passes.append(pass) }
         return passes.count
     }
 

@@ -58,7 +58,7 @@ public final class Predictor {
         budget.add(
             "activations (\(passes) thread\(passes == 1 ? "" : "s") x \(batch) examples)",
             floats: MemoryBudget.sum(
-                MemoryBudget.product([passFloats(plan, batchCapacity: batch), passes]), 2 * (plan.bufferCount + allocationSlackFloats)))
+                MemoryBudget.product([passFloats(plan, batchCapacity: batch, keepsOutputs: false), passes]), 2 * (plan.bufferCount + allocationSlackFloats)))
         return budget
     }
 
@@ -75,21 +75,21 @@ public final class Predictor {
     }
 
     /// Floats one `ForwardPass` of `batchCapacity` examples allocates: per example its
-    /// input, every step's output that has its own buffer and each convolution's im2col
-    /// matrix (`ForwardPass.floatsPerExample`), once per batch norm its saved batch
-    /// statistics (2 C), and `allocationSlackFloats` per buffer; saturates at `Int.max`.
-    package static func passFloats(_ plan: NetworkPlan, batchCapacity: Int) -> Int {
-        var total = MemoryBudget.product([ForwardPass.floatsPerExample(plan), max(1, batchCapacity)])
-        var buffers = 1  // the input
-        for (index, step) in plan.steps.enumerated() {
-            if !plan.aliasesSource[index] { buffers += 1 }
-            switch step {
-            case .convolution: buffers += 1
-            case .stridedConvolution(let shape, _, _, _) where !shape.columnsAreInput: buffers += 1
-            case .batchNorm(let shape, _, _, _, _):
+    /// buffers (`ForwardPass.bufferLayout`: the input, the outputs, kept or reused, and the
+    /// im2col matrices), once per batch norm its saved batch statistics (2 C), one
+    /// thread's im2col scratch of the strided convolutions (`ForwardPass.workspaceFloats`),
+    /// and `allocationSlackFloats` per buffer; saturates at `Int.max`.
+    /// - Parameter keepsOutputs: as the pass is built: true for training, false for
+    ///   inference (`ParallelEvaluator`).
+    package static func passFloats(_ plan: NetworkPlan, batchCapacity: Int, keepsOutputs: Bool = true) -> Int {
+        let layout = ForwardPass.bufferLayout(plan, keepsOutputs: keepsOutputs)
+        var total = MemoryBudget.product([layout.floatsPerExample, max(1, batchCapacity)])
+        total = MemoryBudget.sum(total, ForwardPass.workspaceFloats(plan, batchCapacity: max(1, batchCapacity)))
+        var buffers = layout.allocationCount + 1  // and the workspace
+        for step in plan.steps {
+            if case .batchNorm(let shape, _, _, _, _) = step {
                 buffers += 1
                 total = MemoryBudget.sum(total, 2 * shape.channels)
-            default: break
             }
         }
         return MemoryBudget.sum(total, MemoryBudget.product([buffers, allocationSlackFloats]))

@@ -55,6 +55,21 @@ public enum NPYReader {
     }
 
     public static func read(path: String) throws(DataError) -> Array {
+        let (reader, elementType, shape, total) = try open(path: path)
+        let bytes = try reader.readBytes(total, what: "array data")
+        try reader.expectEnd()
+        return Array(path: path, shape: shape, elementType: elementType, bytes: bytes)
+    }
+
+    /// The element type and shape a file's header declares, without reading the array.
+    /// - Throws: `DataError` as `read(path:)` for a missing or malformed header.
+    public static func declaredShape(path: String) throws(DataError) -> (elementType: ElementType, shape: [Int]) {
+        let (_, elementType, shape, _) = try open(path: path)
+        return (elementType, shape)
+    }
+
+    /// Opens a file and reads its header: the stream at the array, its type, shape and bytes.
+    private static func open(path: String) throws(DataError) -> (DataFileStream, ElementType, [Int], Int) {
         let reader = try DataFileStream(path: path)
         guard !reader.isCompressed else { throw .malformed(path: path, reason: "compressed .npy files are not supported") }
         let preamble = try reader.readBytes(8, what: "NPY header")
@@ -89,9 +104,7 @@ public enum NPYReader {
             }
             total = product
         }
-        let bytes = try reader.readBytes(total, what: "array data")
-        try reader.expectEnd()
-        return Array(path: path, shape: shape, elementType: elementType, bytes: bytes)
+        return (reader, elementType, shape, total)
     }
 
     /// Parses the Python dict literal, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (60000, 784), }

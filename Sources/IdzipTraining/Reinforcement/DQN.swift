@@ -14,6 +14,13 @@ public struct DQNSettings: Sendable, Hashable {
     public var steps: Int = 50_000
     /// Transitions the replay buffer keeps (the oldest is replaced).
     public var bufferSize: Int = 50_000
+
+    /// Bytes of the replay buffer for observations of `observationCount` numbers, as the
+    /// trainer allocates it: min(bufferSize, steps) transitions of two float32
+    /// observations, an Int32 action, a Double reward and a Bool flag.
+    public func replayBytes(observationCount: Int) -> Int {
+        MemoryBudget.product([min(bufferSize, steps), MemoryBudget.sum(MemoryBudget.product([8, observationCount]), 13)])
+    }
     /// Transitions per update.
     public var batchSize: Int = 32
     /// Steps of pure collection before the first update.

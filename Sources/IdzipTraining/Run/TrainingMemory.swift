@@ -12,15 +12,21 @@ extension TrainingRunSpec {
     /// im2col matrices and batch-norm statistics, a gradient buffer per output, the
     /// scratch of the backward pass); and the forward passes of the evaluation (the
     /// trainer's, or the sealed model's, whichever is larger: they never coexist).
+    /// The program's own memory (`MemoryBudget.processBaselineBytes`) comes first.
     /// `TrainingMemoryCommandTests` checks it against the peak resident memory of real runs.
     /// - Parameters:
     ///   - testExamples: examples evaluated; nil before the data is known: then every
     ///     thread is counted with a full evaluation batch.
     ///   - trainExamples: training examples (a batch holds at most this many; the sealed
     ///     model is evaluated on them); nil before the data is known.
-    ///   - dataBytes: the data set's bytes in memory (`DatasetPair.byteCount`), if loaded.
-    public func memoryBudget(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0) -> MemoryBudget {
+    ///   - dataBytes: the data set's bytes in memory (`DataFootprint.heldBytes` before it
+    ///     is read, `DatasetPair.byteCount` once loaded).
+    ///   - readingBytes: what reading the data holds (`DataFootprint.bytes`: the whole
+    ///     files, a variant's copy), before the run's buffers are allocated: the part
+    ///     above everything else counts.
+    public func memoryBudget(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0, readingBytes: Int = 0) -> MemoryBudget {
         var budget = MemoryBudget()
+        budget.addProcessBaseline()
         guard let count = try? architecture.parameterCount() else {
             budget.add("weights", bytes: Int.max)
             return budget
@@ -95,14 +101,22 @@ extension TrainingRunSpec {
             budget.add("example order", bytes: MemoryBudget.product([trainExamples, 12]))
         }
         if dataBytes > 0 { budget.add("data set", bytes: dataBytes) }
+        if readingBytes > 0 {
+            budget.add("data files while they are read", bytes: readingBytes, freedBefore: budget.totalBytes - MemoryBudget.processBaselineBytes)
+        }
         return budget
     }
 
-    /// Throws unless `memoryBudget(testExamples:trainExamples:dataBytes:)` fits the memory limit.
+    /// Throws unless `memoryBudget(testExamples:trainExamples:dataBytes:readingBytes:)` fits the memory limit.
     /// - Throws: `TrainingError.memory` with the one-line `MemoryBudgetError`.
-    public func checkMemory(testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0) throws(TrainingError) {
+    /// - Parameter also: more that the run holds (a DQN replay buffer).
+    public func checkMemory(
+        testExamples: Int? = nil, trainExamples: Int? = nil, dataBytes: Int = 0, readingBytes: Int = 0, also: MemoryBudget = MemoryBudget()
+    ) throws(TrainingError) {
+        var budget = memoryBudget(testExamples: testExamples, trainExamples: trainExamples, dataBytes: dataBytes, readingBytes: readingBytes)
+        budget.add(also)
         do {
-            try memoryBudget(testExamples: testExamples, trainExamples: trainExamples, dataBytes: dataBytes).check(
+            try budget.check(
                 "training \(model)" + (dimension.map { " in d = \($0)" } ?? ""),
                 hint: "a smaller model, d, --batch-size or --threads needs less")
         } catch {
@@ -170,7 +184,7 @@ package enum TrainingBuffers {
         let batches = examples / batch + (examples % batch == 0 ? 0 : 1)
         let passes = min(max(1, threads), max(1, batches))
         return MemoryBudget.sum(
-            MemoryBudget.product([Predictor.passFloats(plan, batchCapacity: batch), passes]),
+            MemoryBudget.product([Predictor.passFloats(plan, batchCapacity: batch, keepsOutputs: false), passes]),
             MemoryBudget.product([2, MemoryBudget.sum(plan.bufferCount, Predictor.allocationSlackFloats)]))
     }
 }

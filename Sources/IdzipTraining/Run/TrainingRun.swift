@@ -143,7 +143,14 @@ public final class TrainingRun {
             try spec.checkMemory(
                 testExamples: max(data.pair.test.count, data.pair.validation?.count ?? 0), trainExamples: data.pair.train.count,
                 dataBytes: data.pair.byteCount)
-        case .toy, .environment: try spec.checkMemory(testExamples: 0)
+        case .toy: try spec.checkMemory(testExamples: 0)
+        case .environment(let task):
+            var replay = MemoryBudget()
+            if task.algorithm == .dqn {
+                let observations = spec.architecture.inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
+                replay.add("DQN replay buffer (\(min(task.dqn.bufferSize, task.dqn.steps)) transitions)", bytes: task.dqn.replayBytes(observationCount: observations))
+            }
+            try spec.checkMemory(testExamples: 0, also: replay)
         }
         if let labels = spec.labels {
             let classes = (try? spec.architecture.outputCount()) ?? 0
