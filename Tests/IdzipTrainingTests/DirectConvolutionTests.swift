@@ -8,7 +8,7 @@ import Testing
 /// against its definition: the im2col matrix (`referenceIm2col`) and, per output number,
 /// one fused multiply-add per patch row in row order from 0. Bit for bit, on every level,
 /// for filter counts that use each block size (16, 8, 4, 1) and widths that use each
-/// vector length (16, 8, single positions).
+/// vector length (16, 8, two 8-wide rows, a masked tail).
 @Suite struct DirectConvolutionTests {
     struct Case: CustomStringConvertible {
         var channels: Int, height: Int, width: Int, filters: Int, kernel: Int
@@ -31,6 +31,12 @@ import Testing
         Case(channels: 3, height: 5, width: 25, filters: 21, kernel: 5, layout: .exampleMajor, batch: 2),
         Case(channels: 4, height: 3, width: 17, filters: 5, kernel: 1, layout: .exampleMajor, batch: 2),
         Case(channels: 2, height: 9, width: 2, filters: 17, kernel: 3, layout: .channelMajor, batch: 4),
+        // MNIST-BN's planes (8 + masked 6, masked 7), and 8-wide planes of odd height (two
+        // rows per vector, then one).
+        Case(channels: 2, height: 14, width: 14, filters: 16, kernel: 3, layout: .channelMajor, batch: 2),
+        Case(channels: 4, height: 7, width: 7, filters: 20, kernel: 3, layout: .channelMajor, batch: 2),
+        Case(channels: 3, height: 9, width: 8, filters: 24, kernel: 3, layout: .channelMajor, batch: 2),
+        Case(channels: 2, height: 5, width: 8, filters: 6, kernel: 5, layout: .exampleMajor, batch: 2),
     ]
 
     /// The definition: output[f][e][p] = fma chain over the im2col rows in order.

@@ -100,6 +100,40 @@ static void conv_same_portable(const float *padded, size_t channels, size_t heig
         for (size_t f = 0; f < FB; f++) STORE(output + f * filterStride + y * width + x0, acc[f]);              \
     }
 
+// CONV_BLOCK on the first lanes only (the rest of a row): `mask` selects them; the other
+// lanes are neither read nor written.
+#define CONV_BLOCK_MASKED(NAME, TARGET, VEC, MASK, FB, KERNEL, ZERO, LOAD, FMA, SET1, STORE)                   \
+    TARGET static inline __attribute__((always_inline)) void NAME(                                              \
+        const float *padded, size_t channels, size_t kernel, size_t paddedWidth, size_t paddedPlane,            \
+        const float *packed, float *output, size_t filterStride, size_t width, size_t y, size_t x0,             \
+        MASK mask) {                                                                                             \
+        (void)kernel;                                                                                            \
+        VEC acc[FB];                                                                                             \
+        for (size_t f = 0; f < FB; f++) acc[f] = ZERO;                                                           \
+        const float *w = packed;                                                                                 \
+        for (size_t c = 0; c < channels; c++) {                                                                  \
+            const float *plane = padded + c * paddedPlane + y * paddedWidth + x0;                                \
+            for (size_t ki = 0; ki < (KERNEL); ki++) {                                                           \
+                const float *line = plane + ki * paddedWidth;                                                    \
+                for (size_t kj = 0; kj < (KERNEL); kj++, w += FB) {                                              \
+                    VEC v = LOAD(line + kj, mask);                                                               \
+                    for (size_t f = 0; f < FB; f++) acc[f] = FMA(SET1(w[f]), v, acc[f]);                        \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (size_t f = 0; f < FB; f++) STORE(output + f * filterStride + y * width + x0, mask, acc[f]);        \
+    }
+
+#define CONV_BLOCKS_MASKED(PREFIX, TARGET, VEC, MASK, ZERO, LOAD, FMA, SET1, STORE)                             \
+    CONV_BLOCK_MASKED(PREFIX##_16, TARGET, VEC, MASK, 16, kernel, ZERO, LOAD, FMA, SET1, STORE)                 \
+    CONV_BLOCK_MASKED(PREFIX##_8, TARGET, VEC, MASK, 8, kernel, ZERO, LOAD, FMA, SET1, STORE)                   \
+    CONV_BLOCK_MASKED(PREFIX##_4, TARGET, VEC, MASK, 4, kernel, ZERO, LOAD, FMA, SET1, STORE)                   \
+    CONV_BLOCK_MASKED(PREFIX##_1, TARGET, VEC, MASK, 1, kernel, ZERO, LOAD, FMA, SET1, STORE)                   \
+    CONV_BLOCK_MASKED(PREFIX##_16_k3, TARGET, VEC, MASK, 16, 3, ZERO, LOAD, FMA, SET1, STORE)                   \
+    CONV_BLOCK_MASKED(PREFIX##_8_k3, TARGET, VEC, MASK, 8, 3, ZERO, LOAD, FMA, SET1, STORE)                     \
+    CONV_BLOCK_MASKED(PREFIX##_4_k3, TARGET, VEC, MASK, 4, 3, ZERO, LOAD, FMA, SET1, STORE)                     \
+    CONV_BLOCK_MASKED(PREFIX##_1_k3, TARGET, VEC, MASK, 1, 3, ZERO, LOAD, FMA, SET1, STORE)
+
 #define CONV_BLOCKS(PREFIX, TARGET, VEC, ZERO, LOAD, FMA, SET1, STORE)                                          \
     CONV_BLOCK(PREFIX##_16, TARGET, VEC, 16, kernel, ZERO, LOAD, FMA, SET1, STORE)                              \
     CONV_BLOCK(PREFIX##_8, TARGET, VEC, 8, kernel, ZERO, LOAD, FMA, SET1, STORE)                                \
@@ -122,10 +156,19 @@ CONV_BLOCKS(pair_avx512, IDZ_TARGET_AVX512, __m512, _mm512_setzero_ps(), LOAD_TW
             _mm512_set1_ps, _mm512_storeu_ps)
 CONV_BLOCKS(narrow_avx2, IDZ_TARGET_AVX2_FMA, __m256, _mm256_setzero_ps(), _mm256_loadu_ps, _mm256_fmadd_ps,
             _mm256_set1_ps, _mm256_storeu_ps)
+// Tails of fewer than 8 positions: 8-lane vectors (AVX-512VL masks at that level).
+#define MASKED_LOAD8VL(p, m) _mm256_maskz_loadu_ps(m, p)
+#define MASKED_STORE8VL(p, m, v) _mm256_mask_storeu_ps(p, m, v)
+CONV_BLOCKS_MASKED(masked_avx512, IDZ_TARGET_AVX512, __m256, __mmask8, _mm256_setzero_ps(), MASKED_LOAD8VL,
+                   _mm256_fmadd_ps, _mm256_set1_ps, MASKED_STORE8VL)
+#define MASKED_LOAD8(p, m) _mm256_maskload_ps(p, m)
+#define MASKED_STORE8(p, m, v) _mm256_maskstore_ps(p, m, v)
+CONV_BLOCKS_MASKED(masked_avx2, IDZ_TARGET_AVX2_FMA, __m256, __m256i, _mm256_setzero_ps(), MASKED_LOAD8,
+                   _mm256_fmadd_ps, _mm256_set1_ps, MASKED_STORE8)
 
 // The rows of filters [f0, f0 + FB) (weights `w`, packed into `packed` first): vectors of 16
 // (WIDE), then 8, then single positions.
-#define CONV_ROWS(NAME, TARGET, FB, WIDE, NARROW, PAIRS)                                                                \
+#define CONV_ROWS(NAME, TARGET, FB, WIDE, NARROW, PAIRS, TAIL)                                                                \
     TARGET static inline __attribute__((always_inline)) void NAME(                                              \
         const float *padded, size_t channels, size_t height, size_t kernel, size_t paddedWidth,                 \
         size_t paddedPlane, const float *w, size_t patch, float *packed, float *out, size_t filterStride,       \
@@ -147,6 +190,7 @@ CONV_BLOCKS(narrow_avx2, IDZ_TARGET_AVX2_FMA, __m256, _mm256_setzero_ps(), _mm25
                     NARROW##_##FB(padded, channels, kernel, paddedWidth, paddedPlane, packed, out, filterStride, \
                                   width, y, x);                                                                  \
             }                                                                                                    \
+            TAIL(FB)                                                                                             \
             for (; x < width; x++) {                                                                             \
                 for (size_t f = 0; f < FB; f++) {                                                                \
                     out[f * filterStride + y * width + x] =                                                      \
@@ -171,14 +215,38 @@ CONV_BLOCKS(narrow_avx2, IDZ_TARGET_AVX2_FMA, __m256, _mm256_setzero_ps(), _mm25
         }                                                                                                        \
     }
 #define NO_PAIRS(FB)
-CONV_ROWS(rows_avx512_16, IDZ_TARGET_AVX512, 16, WIDE16, narrow_avx512, PAIRS16)
-CONV_ROWS(rows_avx512_8, IDZ_TARGET_AVX512, 8, WIDE16, narrow_avx512, PAIRS16)
-CONV_ROWS(rows_avx512_4, IDZ_TARGET_AVX512, 4, WIDE16, narrow_avx512, PAIRS16)
-CONV_ROWS(rows_avx512_1, IDZ_TARGET_AVX512, 1, WIDE16, narrow_avx512, PAIRS16)
-CONV_ROWS(rows_avx2_16, IDZ_TARGET_AVX2_FMA, 16, NO_WIDE, narrow_avx2, NO_PAIRS)
-CONV_ROWS(rows_avx2_8, IDZ_TARGET_AVX2_FMA, 8, NO_WIDE, narrow_avx2, NO_PAIRS)
-CONV_ROWS(rows_avx2_4, IDZ_TARGET_AVX2_FMA, 4, NO_WIDE, narrow_avx2, NO_PAIRS)
-CONV_ROWS(rows_avx2_1, IDZ_TARGET_AVX2_FMA, 1, NO_WIDE, narrow_avx2, NO_PAIRS)
+// The last width - x (< 8) positions of a row, as the first lanes of one 8-lane vector.
+#define TAIL16(FB)                                                                                               \
+    if (x < width) {                                                                                             \
+        __mmask8 mask = (__mmask8)((1u << (width - x)) - 1);                                                   \
+        if (kernel == 3)                                                                                         \
+            masked_avx512_##FB##_k3(padded, channels, kernel, paddedWidth, paddedPlane, packed, out,             \
+                                    filterStride, width, y, x, mask);                                            \
+        else                                                                                                     \
+            masked_avx512_##FB(padded, channels, kernel, paddedWidth, paddedPlane, packed, out, filterStride,    \
+                               width, y, x, mask);                                                               \
+        x = width;                                                                                               \
+    }
+#define TAIL8(FB)                                                                                                \
+    if (x < width) {                                                                                             \
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(width - x)),                                   \
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));                            \
+        if (kernel == 3)                                                                                         \
+            masked_avx2_##FB##_k3(padded, channels, kernel, paddedWidth, paddedPlane, packed, out, filterStride, \
+                                  width, y, x, mask);                                                            \
+        else                                                                                                     \
+            masked_avx2_##FB(padded, channels, kernel, paddedWidth, paddedPlane, packed, out, filterStride,      \
+                             width, y, x, mask);                                                                 \
+        x = width;                                                                                               \
+    }
+CONV_ROWS(rows_avx512_16, IDZ_TARGET_AVX512, 16, WIDE16, narrow_avx512, PAIRS16, TAIL16)
+CONV_ROWS(rows_avx512_8, IDZ_TARGET_AVX512, 8, WIDE16, narrow_avx512, PAIRS16, TAIL16)
+CONV_ROWS(rows_avx512_4, IDZ_TARGET_AVX512, 4, WIDE16, narrow_avx512, PAIRS16, TAIL16)
+CONV_ROWS(rows_avx512_1, IDZ_TARGET_AVX512, 1, WIDE16, narrow_avx512, PAIRS16, TAIL16)
+CONV_ROWS(rows_avx2_16, IDZ_TARGET_AVX2_FMA, 16, NO_WIDE, narrow_avx2, NO_PAIRS, TAIL8)
+CONV_ROWS(rows_avx2_8, IDZ_TARGET_AVX2_FMA, 8, NO_WIDE, narrow_avx2, NO_PAIRS, TAIL8)
+CONV_ROWS(rows_avx2_4, IDZ_TARGET_AVX2_FMA, 4, NO_WIDE, narrow_avx2, NO_PAIRS, TAIL8)
+CONV_ROWS(rows_avx2_1, IDZ_TARGET_AVX2_FMA, 1, NO_WIDE, narrow_avx2, NO_PAIRS, TAIL8)
 
 // Filters in blocks of 16 (when USE16), then 8, 4 and 1; rows inside a block. `packed`: 16
 // patch numbers.
