@@ -2,7 +2,8 @@ import CIdzipKernels
 
 /// Forward pass of a general 2-D convolution on a batch (PyTorch's `Conv2d` with integer
 /// `stride`, integer zero `padding`, `groups` and optional bias): im2col, then one matrix
-/// product per group, a few examples at a time. Depthwise convolution is `groups == input channels`. The backward
+/// product per group, a few examples at a time (or, for `Shape.isDirectSame`, a direct
+/// convolution of each example's zero-bordered copy in the product's summation order). Depthwise convolution is `groups == input channels`. The backward
 /// pass is IdzipTraining's `StridedConvolutionGradient`.
 ///
 /// Layouts: the input is in `Shape.inputLayout`; the output is always channel-major
@@ -129,7 +130,7 @@ package enum StridedConvolutionKernel {
     }
 
     /// `im2col` written out in Swift, one output row at a time: the definition the C
-    /// kernel is tested against (`StridedConvolutionKernelTests`).
+    /// kernel is tested against (IdzipTraining's `Im2colKernelTests`).
     package static func referenceIm2col(
         _ shape: Shape, input: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
         columns: UnsafeMutablePointer<Float>
