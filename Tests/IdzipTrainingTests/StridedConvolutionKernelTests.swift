@@ -154,6 +154,18 @@ import Testing
         Self.check(c, seed: 9001, sampled: true)
     }
 
+    /// ResNet-20's first-stage shape: the direct forward pass, the direct transposed input
+    /// gradient and the direct weight gradient (`hasDirectWeightGradient`), over pieces of
+    /// one example each.
+    @Test func directWeightGradientMatchesReference() {
+        let c = Self.directStage
+        #expect(c.shape.hasDirectWeightGradient)
+        Self.check(c, seed: 9201, sampled: true)
+    }
+
+    static let directStage = Case(channels: 3, height: 32, width: 32, filters: 8, kernel: 3, stride: 1, padding: 1, groups: 1,
+                                  bias: true, layout: .channelMajor, batch: 3)
+
     /// More chunks than backward pieces (`StridedConvolutionGradient.maxPieces`): pieces
     /// of several chunks and their weight gradients added at the end.
     @Test func piecesOfSeveralChunksMatchReference() {
@@ -175,6 +187,8 @@ import Testing
         Case(channels: 6, height: 9, width: 9, filters: 6, kernel: 3, stride: 2, padding: 1, groups: 3,
              bias: true, layout: .exampleMajor, batch: 4),
         manyChunks,
+        Case(channels: 2, height: 32, width: 32, filters: 4, kernel: 3, stride: 1, padding: 1, groups: 1,
+             bias: false, layout: .channelMajor, batch: 19),
     ])
     func resultsDoNotDependOnThreadCount(_ c: Case) {
         let shape = c.shape

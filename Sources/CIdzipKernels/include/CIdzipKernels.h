@@ -155,6 +155,67 @@ void idz_dense_accumulate_half_rows_at_level(int level, const uint16_t *m, size_
 /// widen it.
 float idz_half_to_float_scalar(uint16_t h);
 
+// MARK: Convolution (convolution/Im2col.c)
+// The im2col and col2im of the strided convolutions: copies, zeros and float additions in
+// the reference's order, the same bits on every processor. A plane (channel c, example e)
+// of a batch of `batch` examples starts at ((c batch + e) H W) when channelMajor is not 0,
+// else at ((e channels + c) H W). Patch rows are in (channel, ki, kj) order; a patch row
+// holds the output positions (example, y, x) of the examples firstExample ..<
+// firstExample + exampleCount in that order. Output sides: outHeight = (height + 2 padding
+// - kernel) / stride + 1, and the same for widths (the caller's; not checked here).
+
+/// columns[row (c, ki, kj)][(e, y, x)] = input[c, e][y stride + ki - padding][x stride +
+/// kj - padding], 0 outside the input; every entry of the channels * kernel^2 rows of
+/// exampleCount * outHeight * outWidth numbers is written.
+void idz_im2col(const float *input, int channelMajor, size_t channels, size_t batch, size_t height, size_t width,
+                size_t kernel, size_t stride, size_t padding, size_t outHeight, size_t outWidth,
+                size_t firstExample, size_t exampleCount, float *columns);
+
+/// The adjoint of idz_im2col for the same examples: each of their planes of `output` is
+/// zeroed, then every column entry is added onto the input position it was copied from
+/// (zero-padding positions dropped), per example, channel, ki, kj, y, x in that order.
+void idz_col2im(const float *columns, int channelMajor, size_t channels, size_t batch, size_t height, size_t width,
+                size_t kernel, size_t stride, size_t padding, size_t outHeight, size_t outWidth,
+                size_t firstExample, size_t exampleCount, float *output);
+
+/// Copies example `example` of a batch (planes laid out as for idz_im2col) into `padded`:
+/// channels planes of (height + 2 padding) x (width + 2 padding), zero outside the input.
+void idz_conv_same_pad(const float *input, int channelMajor, size_t channels, size_t batch, size_t height,
+                       size_t width, size_t padding, size_t example, float *padded);
+
+/// A stride-1 convolution of one example whose output planes are as large as its input's
+/// (odd kernel, padding (kernel - 1) / 2), read from idz_conv_same_pad's `padded` planes:
+/// output[f filterStride + y width + x] = the sum over c, ki, kj IN THAT ORDER of
+/// weight[((f channels + c) kernel + ki) kernel + kj] * padded[c][y + ki][x + kj], each term
+/// added by one fused multiply-add onto a sum that starts at 0 (the rounding of a matrix
+/// product of the weights and the im2col matrix with its inner loop in order). The same bits
+/// on every level. filters * height * width numbers written.
+void idz_conv_same(const float *padded, size_t channels, size_t height, size_t width, size_t kernel,
+                   const float *weight, size_t filters, float *output, size_t filterStride);
+
+/// idz_conv_same with the kernels of `level` (lowered to a supported one; the AVX2 level
+/// needs FMA too, else the portable code runs).
+void idz_conv_same_at_level(int level, const float *padded, size_t channels, size_t height, size_t width,
+                            size_t kernel, const float *weight, size_t filters, float *output, size_t filterStride);
+
+/// The weight gradient of one example of a 3 x 3, padding-1, stride-1 convolution whose
+/// planes are a multiple of 16 wide, from idz_conv_same_pad's `padded` input (padding 1)
+/// and the output gradient outputGradient[f filterStride + y width + x]: for each
+/// weightGradient[((f channels + c) 3 + ki) 3 + kj], 16 lanes (lane l: the positions with
+/// x mod 16 = l, in y then x order) each summed from 0 by fused multiply-adds
+/// fma(dOut[f][y][x], padded[c][y + ki][x + kj], lane), then the lanes added in order 0..15;
+/// the result is written (accumulate 0) or added to the entry (accumulate 1). The same bits
+/// on every level.
+void idz_conv3_same_weight_gradient(const float *padded, size_t channels, size_t height, size_t width,
+                                    const float *outputGradient, size_t filters, size_t filterStride,
+                                    float *weightGradient, int accumulate);
+
+/// idz_conv3_same_weight_gradient with the kernels of `level` (lowered to a supported one;
+/// the AVX2 level needs FMA too, else the portable code runs).
+void idz_conv3_same_weight_gradient_at_level(int level, const float *padded, size_t channels, size_t height,
+                                             size_t width, const float *outputGradient, size_t filters,
+                                             size_t filterStride, float *weightGradient, int accumulate);
+
 // MARK: Sparse (sparse/)
 // Float32 products with training's row-compressed copy of the sparse projection
 // (IdzipTraining's SparseRowsProjection): row r's nonzeros are k = offsets[r] ..< offsets[r + 1]

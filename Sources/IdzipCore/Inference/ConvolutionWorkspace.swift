@@ -1,7 +1,8 @@
 /// Scratch memory for the convolution kernels' pieces of work: one slot of
 /// `floatsPerWorker` numbers per worker thread (`ParallelLoop.forEachWithWorker`), so a
-/// piece builds the im2col matrix of its few examples where its own thread's cache holds
-/// it, instead of one matrix for the whole batch (`StridedConvolutionKernel.forward`,
+/// piece builds the im2col matrix of its few examples (or, for a direct convolution, one
+/// example's zero-bordered copy, never larger) where its own thread's cache holds it,
+/// instead of one matrix for the whole batch (`StridedConvolutionKernel.forward`,
 /// IdzipTraining's `StridedConvolutionGradient.backward`).
 ///
 /// Slots are allocated for the largest worker count asked for so far and kept, so a

@@ -1,6 +1,9 @@
+import CIdzipKernels
+
 /// Forward pass of a general 2-D convolution on a batch (PyTorch's `Conv2d` with integer
 /// `stride`, integer zero `padding`, `groups` and optional bias): im2col, then one matrix
-/// product per group, a few examples at a time. Depthwise convolution is `groups == input channels`. The backward
+/// product per group, a few examples at a time (or, for `Shape.isDirectSame`, a direct
+/// convolution of each example's zero-bordered copy in the product's summation order). Depthwise convolution is `groups == input channels`. The backward
 /// pass is IdzipTraining's `StridedConvolutionGradient`.
 ///
 /// Layouts: the input is in `Shape.inputLayout`; the output is always channel-major
@@ -66,6 +69,30 @@ package enum StridedConvolutionKernel {
             kernel == 1 && stride == 1 && padding == 0 && inputLayout == .channelMajor
         }
 
+        /// A stride-1, ungrouped convolution whose output planes are as large as its input's
+        /// (odd window, padding (kernel - 1) / 2: ResNet's 3x3 with padding 1) and that needs
+        /// an im2col matrix: computed directly from a zero-bordered copy of each example
+        /// (`idz_conv_same`), the same sums in the same order as the product with the im2col
+        /// matrix, without building or packing that matrix.
+        package var isDirectSame: Bool {
+            stride == 1 && groups == 1 && kernel % 2 == 1 && 2 * padding == kernel - 1 && !columnsAreInput
+        }
+
+        /// An `isDirectSame` 3x3 convolution on planes a multiple of 16 wide and of at least
+        /// 1,024 positions (ResNet-20's first stage): its weight gradient is computed directly
+        /// from each example's zero-bordered copy (`idz_conv3_same_weight_gradient`, 16 lanes
+        /// per weight, then the lanes added) instead of im2col and a matrix product. On smaller
+        /// planes the lanes' sums cost more than the matrix library's packing saves.
+        package var hasDirectWeightGradient: Bool {
+            isDirectSame && kernel == 3 && input.width % 16 == 0 && input.planeSize >= 1_024
+        }
+
+        /// Numbers of one example's zero-bordered copy for `isDirectSame`: C (H + 2p) (W + 2p),
+        /// never more than the example's im2col matrix (C k^2 H W).
+        package var paddedFloats: Int {
+            MemoryBudget.product([input.channels, input.height + 2 * padding, input.width + 2 * padding])
+        }
+
         /// Examples per matrix product (as `NetworkPlan.Convolution.examplesPerProduct`:
         /// products of about 10^6 multiply-adds stay in OpenBLAS's small-matrix kernels).
         package var examplesPerProduct: Int {
@@ -88,7 +115,23 @@ package enum StridedConvolutionKernel {
     /// = that count) whose row (c, ki, kj) holds input[c, y stride + ki - padding,
     /// x stride + kj - padding] (zero outside the input) for every output position
     /// (example, y, x) of the examples `examples` of the batch, in that order. One thread.
+    ///
+    /// CIdzipKernels' `idz_im2col`: the same numbers as `referenceIm2col`, with one copy
+    /// per patch row and plane where a stride-1 convolution keeps the row length.
+    @inline(__always)
     package static func im2col(
+        _ shape: Shape, input: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
+        columns: UnsafeMutablePointer<Float>
+    ) {
+        idz_im2col(
+            input, shape.inputLayout == .channelMajor ? 1 : 0, shape.input.channels, batch,
+            shape.input.height, shape.input.width, shape.kernel, shape.stride, shape.padding,
+            shape.output.height, shape.output.width, examples.lowerBound, examples.count, columns)
+    }
+
+    /// `im2col` written out in Swift, one output row at a time: the definition the C
+    /// kernel is tested against (IdzipTraining's `Im2colKernelTests`).
+    package static func referenceIm2col(
         _ shape: Shape, input: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
         columns: UnsafeMutablePointer<Float>
     ) {
@@ -153,13 +196,30 @@ package enum StridedConvolutionKernel {
         return (UnsafePointer(scratch), examples.count * plane)
     }
 
+    /// One example of an `isDirectSame` convolution without bias or ReLU: output[f
+    /// filterStride + p] for its filters f and output positions p, from `padded`
+    /// (`paddedFloats` numbers of scratch, overwritten). One thread.
+    @inline(__always)
+    package static func directSame(
+        _ shape: Shape, input: UnsafePointer<Float>, batch: Int, example: Int, weight: UnsafePointer<Float>,
+        padded: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, filterStride: Int
+    ) {
+        idz_conv_same_pad(
+            input, shape.inputLayout == .channelMajor ? 1 : 0, shape.input.channels, batch,
+            shape.input.height, shape.input.width, shape.padding, example, padded)
+        idz_conv_same(
+            padded, shape.input.channels, shape.input.height, shape.input.width, shape.kernel,
+            weight, shape.output.channels, output, filterStride)
+    }
+
     /// output[filters, batch * outH * outW] (channel-major) = W im2col(input) (group by
     /// group), plus the bias when `shape.bias`, then max(0, .) when `relu`.
     ///
     /// Work: one piece per chunk of `examplesPerProduct` examples (im2col of the chunk into
-    /// the worker's `workspace` slot, one matrix product per group, the bias and ReLU), on
-    /// up to `threads` threads. Every output number comes from the same product whatever
-    /// the thread count, so the bits do not depend on it.
+    /// the worker's `workspace` slot, one matrix product per group, the bias and ReLU; for
+    /// an `isDirectSame` shape, `directSame` per example instead of im2col and the product),
+    /// on up to `threads` threads. Every output number comes from the same computation
+    /// whatever the thread count, so the bits do not depend on it.
     ///
     /// - Parameters:
     ///   - input: `batch` examples in `shape.inputLayout`.
@@ -187,13 +247,21 @@ package enum StridedConvolutionKernel {
             let examples = (piece * chunk)..<min(batch, (piece + 1) * chunk)
             let offset = examples.lowerBound * plane
             let count = examples.count * plane
-            let (columns, rowLength) = chunkColumns(shape, input: input, batch: batch, examples: examples, scratch: workspace.slot(worker))
-            for group in 0..<shape.groups {
-                Gemm.multiply(
-                    transposeA: false, transposeB: false, m: groupFilters, n: count, k: groupPatch,
-                    a: weight + group * groupFilters * groupPatch, lda: groupPatch,
-                    b: columns + group * groupPatch * rowLength, ldb: rowLength, beta: 0,
-                    c: output + group * groupFilters * columnCount + offset, ldc: columnCount)
+            if shape.isDirectSame {
+                let padded = workspace.slot(worker)
+                for example in examples {
+                    directSame(shape, input: input, batch: batch, example: example, weight: weight, padded: padded,
+                               output: output + example * plane, filterStride: columnCount)
+                }
+            } else {
+                let (columns, rowLength) = chunkColumns(shape, input: input, batch: batch, examples: examples, scratch: workspace.slot(worker))
+                for group in 0..<shape.groups {
+                    Gemm.multiply(
+                        transposeA: false, transposeB: false, m: groupFilters, n: count, k: groupPatch,
+                        a: weight + group * groupFilters * groupPatch, lda: groupPatch,
+                        b: columns + group * groupPatch * rowLength, ldb: rowLength, beta: 0,
+                        c: output + group * groupFilters * columnCount + offset, ldc: columnCount)
+                }
             }
             guard addsBias || relu else { return }
             for filter in 0..<shape.output.channels {

@@ -1,3 +1,4 @@
+import CIdzipKernels
 import IdzipCore
 
 /// Backward pass of `StridedConvolutionKernel` (strides, zero padding, groups, optional bias).
@@ -46,11 +47,14 @@ package enum StridedConvolutionGradient {
 
     /// Per group g: dW_g = dOut_g columns_g^T; db = row sums of dOut when `shape.bias`;
     /// columns = im2col(input), rebuilt here chunk by chunk (`StridedConvolutionKernel.chunk`
-    /// examples; the forward pass keeps no im2col matrix). When `inputGradient` is given:
+    /// examples; the forward pass keeps no im2col matrix); where the shape
+    /// `hasDirectWeightGradient`, dW is summed example by example from a zero-bordered copy
+    /// of the input instead (`idz_conv3_same_weight_gradient`, no im2col matrix). When `inputGradient` is given:
     /// for a stride-1 convolution of a channel-major input (`transposed`), dInput is the
     /// output gradient convolved with the flipped weights (im2col of dOut and one product
-    /// of depth filters * k * k per group); otherwise dColumns_g = W_g^T dOut_g, scattered
-    /// back onto the input by `col2im`.
+    /// of depth filters * k * k per group, or `StridedConvolutionKernel.directSame` per
+    /// example when the transposed convolution `isDirectSame`); otherwise dColumns_g =
+    /// W_g^T dOut_g, scattered back onto the input by `col2im`.
     ///
     /// Work: the chunks form at most `maxPieces` fixed pieces (runs of consecutive chunks,
     /// from the batch size alone), each on one thread with its worker's `workspace` slot:
@@ -114,19 +118,39 @@ package enum StridedConvolutionGradient {
                 let examples = (chunkIndex * chunk)..<min(batch, (chunkIndex + 1) * chunk)
                 let offset = examples.lowerBound * plane
                 let count = examples.count * plane
-                let (columns, rowLength) = StridedConvolutionKernel.chunkColumns(
-                    shape, input: input, batch: batch, examples: examples, scratch: columnScratch)
-                for group in 0..<shape.groups {
-                    Gemm.multiply(
-                        transposeA: false, transposeB: true, m: groupFilters, n: groupPatch, k: count,
-                        a: outputGradient + group * groupFilters * columnCount + offset, lda: columnCount,
-                        b: columns + group * groupPatch * rowLength, ldb: rowLength,
-                        beta: chunkIndex == runs.lowerBound ? 0 : 1, c: target + group * groupFilters * groupPatch, ldc: groupPatch)
+                if shape.hasDirectWeightGradient {
+                    for example in examples {
+                        idz_conv_same_pad(
+                            input, shape.inputLayout == .channelMajor ? 1 : 0, shape.input.channels, batch,
+                            shape.input.height, shape.input.width, 1, example, columnScratch)
+                        let first = chunkIndex == runs.lowerBound && example == examples.lowerBound
+                        idz_conv3_same_weight_gradient(
+                            columnScratch, shape.input.channels, shape.input.height, shape.input.width,
+                            outputGradient + example * plane, shape.output.channels, columnCount, target, first ? 0 : 1)
+                    }
+                } else {
+                    let (columns, rowLength) = StridedConvolutionKernel.chunkColumns(
+                        shape, input: input, batch: batch, examples: examples, scratch: columnScratch)
+                    for group in 0..<shape.groups {
+                        Gemm.multiply(
+                            transposeA: false, transposeB: true, m: groupFilters, n: groupPatch, k: count,
+                            a: outputGradient + group * groupFilters * columnCount + offset, lda: columnCount,
+                            b: columns + group * groupPatch * rowLength, ldb: rowLength,
+                            beta: chunkIndex == runs.lowerBound ? 0 : 1, c: target + group * groupFilters * groupPatch, ldc: groupPatch)
+                    }
                 }
                 guard let inputGradient else { continue }
                 if let transposed, let flipped {
                     let inPlane = shape.input.planeSize
                     let inCount = examples.count * inPlane, inColumns = batch * inPlane
+                    if transposed.isDirectSame {
+                        for example in examples {
+                            StridedConvolutionKernel.directSame(
+                                transposed, input: outputGradient, batch: batch, example: example, weight: flipped,
+                                padded: gradientScratch, output: inputGradient + example * inPlane, filterStride: inColumns)
+                        }
+                        continue
+                    }
                     StridedConvolutionKernel.im2col(transposed, input: outputGradient, batch: batch, examples: examples, columns: gradientScratch)
                     let tPatch = transposed.groupPatchSize, cg = shape.groupChannels
                     for group in 0..<shape.groups {
@@ -174,7 +198,21 @@ package enum StridedConvolutionGradient {
     /// entry added back onto the input position it was copied from (zero-padding positions
     /// dropped), each plane zeroed first. Per input number the entries come in (ki, kj)
     /// order. One thread.
+    ///
+    /// CIdzipKernels' `idz_col2im`: the same additions in the same order as `referenceCol2im`.
+    @inline(__always)
     package static func col2im(
+        _ shape: StridedConvolutionKernel.Shape, columns: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        idz_col2im(
+            columns, shape.inputLayout == .channelMajor ? 1 : 0, shape.input.channels, batch,
+            shape.input.height, shape.input.width, shape.kernel, shape.stride, shape.padding,
+            shape.output.height, shape.output.width, examples.lowerBound, examples.count, output)
+    }
+
+    /// `col2im` written out in Swift: the definition the C kernel is tested against.
+    package static func referenceCol2im(
         _ shape: StridedConvolutionKernel.Shape, columns: UnsafePointer<Float>, batch: Int, examples: Range<Int>,
         output: UnsafeMutablePointer<Float>
     ) {
