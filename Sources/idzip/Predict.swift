@@ -47,17 +47,27 @@ struct Predict: ParsableCommand {
         try baseOption.attach(to: &model, path: modelFile)
         let threadCount = threads ?? ParallelLoop.defaultThreads
         let reader = ModelInputs(inputShape: model.architecture.inputShape, resize: resize)
-        // Every input is read and checked before anything is printed.
+        // Every input is read and checked before anything is printed; each file's decoded
+        // size (from its header) is checked against the memory limit before it is decoded.
+        var decodedFloats = 0
         let decoded = try inputs.map { input in
             try failing {
                 let bytes = input == "-" ? try ModelInputs.readStandardInput() : try ModelInputs.read(path: input)
-                return (name: input, examples: try reader.examples(from: bytes, name: input))
+                var reading = MemoryBudget()
+                reading.addProcessBaseline()
+                reading.add("inputs decoded (\(terminalSafe(input)) the last)",
+                    floats: MemoryBudget.sum(decodedFloats, reader.decodedFloats(of: bytes)))
+                reading.add("\(terminalSafe(input)) as read", bytes: bytes.capacity)
+                try reading.check("reading the inputs of \(terminalSafe(modelFile))", hint: "give fewer or smaller inputs")
+                let examples = try reader.examples(from: bytes, name: input)
+                decodedFloats = MemoryBudget.sum(decodedFloats, examples.raw.count)
+                return (name: input, examples: examples)
             }
         }
         let exampleCount = decoded.reduce(0) { $0 + $1.examples.count }
         let batchSize = min(256, max(1, exampleCount))
         var budget = Predictor.memoryBudget(architecture: model.architecture, examples: exampleCount, batchSize: batchSize, threads: threadCount)
-        budget.add(Predictor.inputsAndOutputs(architecture: model.architecture, examples: exampleCount))
+        budget.add(Predictor.inputsAndOutputs(architecture: model.architecture, examples: exampleCount, inputFiles: decoded.count))
         budget.addProcessBaseline()
         let theta = try failing(modelFile) {
             try ModelExpansion.weights(of: model, threads: threadCount, alongside: budget, task: "running \(modelFile)")
@@ -67,7 +77,9 @@ struct Predict: ParsableCommand {
                 architecture: model.architecture, theta: theta, preprocessing: model.preprocessing, batchSize: batchSize, threads: threadCount,
                 buffers: model.buffers)
         }
-        let predictions = try failing { try predictor.classify(raw: decoded.flatMap(\.examples.raw)) }
+        // One input file's examples are passed as they are (no copy).
+        let raw = decoded.count == 1 ? decoded[0].examples.raw : decoded.flatMap(\.examples.raw)
+        let predictions = try failing { try predictor.classify(raw: raw) }
         // A logit that overflows float32 (or a NaN) has no probabilities: nothing is printed.
         if let index = predictions.firstIndex(where: { !$0.probabilities.allSatisfy(\.isFinite) }) {
             var offset = index

@@ -126,6 +126,24 @@ struct TrainingMemoryCommandTests {
         return Int((value + 0.05) * unit)
     }
 
+    /// The largest size a command declares over its successive checks (`predict` checks
+    /// each input file before decoding it, then the whole run): refused under `limit`, then
+    /// under each declared size + 0.1 MB, until the command runs.
+    static func declaredMaximum(_ arguments: [String], in directory: TemporaryDirectory, limit: String = "2M") throws -> Int {
+        var limitText = limit
+        var largest = 0
+        for _ in 0..<6 {
+            let result = try CommandRunner.run(arguments, in: directory.url, environment: ["IDZIP_MEMORY_LIMIT": limitText])
+            if result.status == 0 { return largest }
+            #expect(result.status == 1 && result.standardError.split(separator: "\n").count == 1, "\(arguments): \(result.standardError)")
+            let value = try declared(arguments, in: directory, limit: limitText)
+            largest = max(largest, value)
+            limitText = String(value + 100_000)
+        }
+        Issue.record("\(arguments): still refused after six checks")
+        return largest
+    }
+
     @Test func theTrainingEstimateCoversThePeakOfDeepAndBatchNormalisedNetworks() throws {
         let directory = try TemporaryDirectory()
         try Self.writeData(in: directory)
@@ -175,7 +193,7 @@ struct TrainingMemoryCommandTests {
             for name in ["tiny.idz", "deep.idz"] {
                 let arguments = command.map { $0 == "MODEL" ? name : $0 }
                 // Above the weights (checked alone first), below the evaluation.
-                let estimate = try Self.declared(arguments, in: directory, limit: "2M")
+                let estimate = try Self.declaredMaximum(arguments, in: directory)
                 let (result, peak) = try Self.measured(arguments, in: directory)
                 #expect(result.status == 0, "\(arguments): \(result.standardError)")
                 Self.expectClose(estimate, peak, arguments.joined(separator: " "))
@@ -203,12 +221,40 @@ struct TrainingMemoryCommandTests {
                 ["eval", name, "--data", "d12", "--threads", "1"], ["eval", name, "--data", "d12", "--threads", "2"],
                 ["predict", name, "batch.npy", "--threads", "1"],
             ] {
-                let estimate = try Self.declared(arguments, in: directory, limit: "2M")
+                let estimate = try Self.declaredMaximum(arguments, in: directory)
                 let (result, peak) = try Self.measured(arguments, in: directory)
                 #expect(result.status == 0, "\(arguments): \(result.standardError)")
                 Self.expectClose(estimate, peak, arguments.joined(separator: " "))
             }
         }
+    }
+
+    /// `predict` of one large .npy batch of bytes (the break test's case: 20,000 CIFAR-shaped
+    /// images estimated at 665 MB, peak 904 MB, and refused only after decoding them): the
+    /// file's decoded size is checked from its header before it is decoded, and one file's
+    /// examples are classified without another copy.
+    @Test func predictChecksALargeBatchBeforeDecodingIt() throws {
+        let directory = try TemporaryDirectory()
+        try Data(Self.tiny.utf8).write(to: directory.file("tiny.json"))
+        let create = try CommandRunner.run(["create", "--model", "tiny.json", "--dim", "20", "--theta-scale", "0.01", "-o", "tiny.idz"], in: directory.url)
+        #expect(create.status == 0, "\(create.standardError)")
+        // 200,000 8x8 images: 12.8 MB of bytes, 51.2 MB as floats.
+        let count = 200_000
+        let values = [UInt8](unsafeUninitializedCapacity: count * 64) { buffer, initialized in
+            for i in 0..<(count * 64) { buffer[i] = UInt8(truncatingIfNeeded: i &* 40_503 >> 5) }
+            initialized = count * 64
+        }
+        try Self.npy(shape: [count, 8, 8], values: values).write(to: directory.file("batch.npy"))
+        let arguments = ["predict", "tiny.idz", "batch.npy", "--threads", "2"]
+        // Refused before decoding: the old binary decoded (peak about 92 MB) before refusing.
+        let (refused, refusedPeak) = try Self.measured(arguments, in: directory, environment: ["IDZIP_MEMORY_LIMIT": "80M"])
+        #expect(refused.status == 1 && refused.standardError.split(separator: "\n").count == 1, "\(refused.standardError)")
+        #expect(refused.standardError.contains("reading the inputs of tiny.idz needs"), "\(refused.standardError)")
+        #expect(refusedPeak < 80_000_000, "refused at a peak of \(refusedPeak) B, above the 80 MB limit")
+        let estimate = try Self.declaredMaximum(arguments, in: directory)
+        let (result, peak) = try Self.measured(arguments, in: directory)
+        #expect(result.status == 0, "\(result.standardError)")
+        Self.expectClose(estimate, peak, arguments.joined(separator: " "))
     }
 
     /// The data as its files declare it, counted and checked before it is read: a run on

@@ -57,15 +57,30 @@ static inline float idz_conv_same_point(const float *padded, size_t channels, si
     return sum;
 }
 
+/// The portable level: each output row is built in place, term by term in the defining
+/// (channel, ki, kj) order, with the row's positions in the inner loop. Every position's
+/// chain of fused multiply-adds is the one of `idz_conv_same_point`, but the positions are
+/// independent, so a compiler can vectorise the inner loop where the processor has a fused
+/// multiply-add (e.g. aarch64's NEON) without changing a bit.
 static void conv_same_portable(const float *padded, size_t channels, size_t height, size_t width, size_t kernel,
                                const float *weight, size_t filters, float *output, size_t filterStride) {
     size_t paddedWidth = width + kernel - 1, paddedPlane = (height + kernel - 1) * paddedWidth;
     size_t patch = channels * kernel * kernel;
     for (size_t f = 0; f < filters; f++) {
         for (size_t y = 0; y < height; y++) {
-            for (size_t x = 0; x < width; x++) {
-                output[f * filterStride + y * width + x] =
-                    idz_conv_same_point(padded, channels, kernel, paddedWidth, paddedPlane, weight + f * patch, y, x);
+            float *row = output + f * filterStride + y * width;
+            for (size_t x = 0; x < width; x++) row[x] = 0;
+            const float *w = weight + f * patch;
+            for (size_t c = 0; c < channels; c++) {
+                const float *plane = padded + c * paddedPlane;
+                for (size_t ki = 0; ki < kernel; ki++) {
+                    const float *line = plane + (y + ki) * paddedWidth;
+                    for (size_t kj = 0; kj < kernel; kj++) {
+                        float term = *w++;
+                        const float *source = line + kj;
+                        for (size_t x = 0; x < width; x++) row[x] = fmaf(term, source[x], row[x]);
+                    }
+                }
             }
         }
     }

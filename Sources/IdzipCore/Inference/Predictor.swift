@@ -63,14 +63,16 @@ public final class Predictor {
     }
 
     /// What `classify(raw:)` of `examples` examples holds besides the weights and the
-    /// activations: the inputs gathered and preprocessed (2 copies of inputCount floats per
+    /// activations: the inputs as decoded, gathered into one array when they come from
+    /// `inputFiles` > 1 files, and preprocessed (2 or 3 copies of inputCount floats per
     /// example), the logits (float32) and the probabilities (float64) of every class.
-    public static func inputsAndOutputs(architecture: Architecture, examples: Int) -> MemoryBudget {
+    public static func inputsAndOutputs(architecture: Architecture, examples: Int, inputFiles: Int = 1) -> MemoryBudget {
         var budget = MemoryBudget()
         let inputs = architecture.inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
         let classes = (try? architecture.outputCount()) ?? Int.max
         budget.add("inputs, logits and probabilities of \(examples) example\(examples == 1 ? "" : "s")",
-            floats: MemoryBudget.sum(MemoryBudget.product([examples, inputs, 2]), MemoryBudget.product([examples, classes, 3])))
+            floats: MemoryBudget.sum(
+                MemoryBudget.product([examples, inputs, inputFiles > 1 ? 3 : 2]), MemoryBudget.product([examples, classes, 3])))
         return budget
     }
 

@@ -42,6 +42,18 @@ public struct ModelInputs: Sendable {
         return nil
     }
 
+    /// Floats that `examples(from:name:)` will hold for `bytes`, known before decoding: an
+    /// NPY array's declared element count (from its header), an image's decoded pixels or
+    /// the model's input (whichever is larger). 0 for a file that will not decode.
+    public func decodedFloats(of bytes: [UInt8]) -> Int {
+        let input = inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
+        switch Self.kind(of: bytes) {
+        case .npy: return NPYInput.declaredElementCount(bytes) ?? 0
+        case .png, .pgm: return MemoryBudget.sum(input, MemoryBudget.product([bytes.count, 4]))
+        case nil: return 0
+        }
+    }
+
     /// The examples in `bytes`, a whole file named `name` in messages.
     /// - Throws: `InputError` for a file that is malformed, too large or does not fit the model.
     public func examples(from bytes: [UInt8], name: String) throws(InputError) -> Examples {

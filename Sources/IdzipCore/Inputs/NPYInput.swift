@@ -10,7 +10,18 @@ package struct NPYInput: Sendable {
 
     package static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
 
-    package static func decode(_ bytes: [UInt8], name: String) throws(InputError) -> NPYInput {
+    /// The number of elements the header of `bytes` declares (what `decode` turns into as
+    /// many floats), read from the header only; nil when the header does not parse (then
+    /// `decode` says why).
+    package static func declaredElementCount(_ bytes: [UInt8]) -> Int? {
+        try? header(bytes, name: "").count
+    }
+
+    /// Shape, element size, data offset and element count of the header of `bytes`,
+    /// checked against `InputLimits` (nothing is allocated for the data).
+    private static func header(_ bytes: [UInt8], name: String) throws(InputError)
+        -> (shape: [Int], size: Int, dataStart: Int, count: Int)
+    {
         func malformed(_ reason: String) -> InputError { .malformed(name: name, kind: "NPY", reason: reason) }
         guard bytes.starts(with: magic) else { throw malformed("no NPY magic number") }
         guard bytes.count >= 10 else { throw malformed("the file ends inside the header") }
@@ -51,7 +62,12 @@ package struct NPYInput: Sendable {
             }
             count = product
         }
-        let dataStart = headerStart + headerLength
+        return (parsed.shape, size, headerStart + headerLength, count)
+    }
+
+    package static func decode(_ bytes: [UInt8], name: String) throws(InputError) -> NPYInput {
+        func malformed(_ reason: String) -> InputError { .malformed(name: name, kind: "NPY", reason: reason) }
+        let (shape, size, dataStart, count) = try header(bytes, name: name)
         guard bytes.count - dataStart >= count * size else {
             throw malformed("the file ends inside the array data (\(bytes.count - dataStart) of \(count * size) bytes)")
         }
@@ -69,6 +85,6 @@ package struct NPYInput: Sendable {
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw malformed("element \(bad) is \(values[bad]) (values must be finite)")
         }
-        return NPYInput(shape: parsed.shape, values: values)
+        return NPYInput(shape: shape, values: values)
     }
 }
