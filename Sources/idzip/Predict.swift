@@ -53,12 +53,15 @@ struct Predict: ParsableCommand {
         let decoded = try inputs.map { input in
             try failing {
                 let bytes = input == "-" ? try ModelInputs.readStandardInput() : try ModelInputs.read(path: input)
-                var reading = MemoryBudget()
-                reading.addProcessBaseline()
-                reading.add("inputs decoded (\(terminalSafe(input)) the last)",
-                    floats: MemoryBudget.sum(decodedFloats, reader.decodedFloats(of: bytes)))
-                reading.add("\(terminalSafe(input)) as read", bytes: bytes.capacity)
-                try reading.check("reading the inputs of \(terminalSafe(modelFile))", hint: "give fewer or smaller inputs")
+                // A file refused from its header (a size over InputLimits) is refused by
+                // decoding, which says so without allocating.
+                if let floats = reader.decodedFloats(of: bytes) {
+                    var reading = MemoryBudget()
+                    reading.addProcessBaseline()
+                    reading.add("inputs decoded (\(terminalSafe(input)) the last)", floats: MemoryBudget.sum(decodedFloats, floats))
+                    reading.add("\(terminalSafe(input)) as read", bytes: bytes.capacity)
+                    try reading.check("reading the inputs of \(terminalSafe(modelFile))", hint: "give fewer or smaller inputs")
+                }
                 let examples = try reader.examples(from: bytes, name: input)
                 decodedFloats = MemoryBudget.sum(decodedFloats, examples.raw.count)
                 return (name: input, examples: examples)

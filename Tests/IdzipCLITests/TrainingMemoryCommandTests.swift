@@ -255,6 +255,14 @@ struct TrainingMemoryCommandTests {
         let (result, peak) = try Self.measured(arguments, in: directory)
         #expect(result.status == 0, "\(result.standardError)")
         Self.expectClose(estimate, peak, arguments.joined(separator: " "))
+        // An array over the element limit is refused for that, at any memory limit: more
+        // memory would not make it run.
+        try Self.npy(shape: [1_000_000, 100, 100], values: []).write(to: directory.file("huge.npy"))
+        for limit in ["30M", "unlimited"] {
+            let huge = try CommandRunner.run(["predict", "tiny.idz", "huge.npy"], in: directory.url, environment: ["IDZIP_MEMORY_LIMIT": limit])
+            #expect(huge.status == 1 && huge.standardError.split(separator: "\n").count == 1, "\(huge.standardError)")
+            #expect(huge.standardError.contains("exceeds") && !huge.standardError.contains("IDZIP_MEMORY_LIMIT"), "\(limit): \(huge.standardError)")
+        }
     }
 
     /// The data as its files declare it, counted and checked before it is read: a run on

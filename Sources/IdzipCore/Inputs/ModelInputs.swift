@@ -43,14 +43,16 @@ public struct ModelInputs: Sendable {
     }
 
     /// Floats that `examples(from:name:)` will hold for `bytes`, known before decoding: an
-    /// NPY array's declared element count (from its header), an image's decoded pixels or
-    /// the model's input (whichever is larger). 0 for a file that will not decode.
-    public func decodedFloats(of bytes: [UInt8]) -> Int {
-        let input = inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
+    /// NPY array's declared element count (from its header), an image's example (the
+    /// model's input; its decoder refuses images over `InputLimits` before allocating).
+    /// nil for a file that `examples(from:name:)` refuses from its header alone (an NPY
+    /// header that does not parse or exceeds the limits; an unknown format): decoding it
+    /// says why without allocating.
+    public func decodedFloats(of bytes: [UInt8]) -> Int? {
         switch Self.kind(of: bytes) {
-        case .npy: return NPYInput.declaredElementCount(bytes) ?? 0
-        case .png, .pgm: return MemoryBudget.sum(input, MemoryBudget.product([bytes.count, 4]))
-        case nil: return 0
+        case .npy: return NPYInput.declaredElementCount(bytes)
+        case .png, .pgm: return inputShape.reduce(1) { MemoryBudget.product([$0, $1]) }
+        case nil: return nil
         }
     }
 
